@@ -1,0 +1,5 @@
+"""Allow ``python -m seldon_doctor``."""
+
+from seldon_doctor.cli import main
+
+main()
