@@ -1,0 +1,141 @@
+"""The snapshot: everything a source read, as plain data, before any interpretation.
+
+Sources (files, live API, snapshot bundles) are the only code that does I/O; each produces one
+``Snapshot``. Everything downstream (graph, checks, renderers) reads only this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JSONDict = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an object came from: a file and line, a cluster, or a snapshot bundle."""
+
+    file: str | None = None
+    line: int | None = None
+    cluster: str | None = None
+
+    def describe(self) -> str:
+        """Human-readable location, e.g. ``k8s/app.yaml:12``."""
+        if self.file and self.line:
+            return f"{self.file}:{self.line}"
+        if self.file:
+            return self.file
+        if self.cluster:
+            return f"cluster {self.cluster}"
+        return "input"
+
+
+@dataclass(slots=True)
+class KubeObject:
+    """One Kubernetes object as a plain dict, with its identity pulled out once."""
+
+    body: JSONDict
+    origin: Origin = field(default_factory=Origin)
+
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("kind") or "")
+
+    @property
+    def api_version(self) -> str:
+        return str(self.body.get("apiVersion") or "")
+
+    @property
+    def group(self) -> str:
+        api = self.api_version
+        return api.rsplit("/", 1)[0] if "/" in api else ""
+
+    @property
+    def metadata(self) -> JSONDict:
+        meta = self.body.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name") or "")
+
+    @property
+    def namespace(self) -> str:
+        return str(self.metadata.get("namespace") or "")
+
+    @property
+    def labels(self) -> dict[str, str]:
+        labels = self.metadata.get("labels")
+        return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        ann = self.metadata.get("annotations")
+        return {str(k): str(v) for k, v in ann.items()} if isinstance(ann, dict) else {}
+
+    @property
+    def spec(self) -> JSONDict:
+        spec = self.body.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def status(self) -> JSONDict:
+        status = self.body.get("status")
+        return status if isinstance(status, dict) else {}
+
+    def ref(self) -> str:
+        """``Kind/namespace/name`` (namespace omitted for cluster-scoped objects)."""
+        if self.namespace:
+            return f"{self.kind}/{self.namespace}/{self.name}"
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Something the user asked for that could not be read, and why.
+
+    ``what`` names the input in the vocabulary checks declare (``kind:Pod``,
+    ``envoy:<namespace>``, ``scheduler:<namespace>``); ``reason`` is for humans.
+    """
+
+    what: str
+    reason: str
+    namespace: str | None = None
+
+
+@dataclass(slots=True)
+class EnvoyObservation:
+    """One Envoy instance's ``/config_dump``, attributed to the namespace it runs in.
+
+    ``raw`` is the dump as read (kept so a snapshot bundle can be written back byte-for-byte
+    equivalent); ``config`` is the parsed form (``seldon_doctor.sources.envoy_dump.EnvoyConfig``).
+    """
+
+    namespace: str
+    origin: Origin
+    raw: Mapping[str, Any]
+    config: Any
+    pod: str | None = None
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Everything read for one scan."""
+
+    objects: list[KubeObject] = field(default_factory=list)
+    envoys: list[EnvoyObservation] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # True when the objects are what a live API server reported (pods, endpoints and statuses
+    # are facts); False for manifests, where the doctor must infer what the controller creates.
+    live: bool = False
+    logs: dict[str, list[str]] = field(default_factory=dict)
+
+    def of_kind(self, *kinds: str) -> Iterator[KubeObject]:
+        wanted = set(kinds)
+        return (obj for obj in self.objects if obj.kind in wanted)
+
+    def namespaces(self) -> set[str]:
+        return {obj.namespace for obj in self.objects if obj.namespace}
