@@ -1,1 +1,34 @@
-"""checks package."""
+"""The check registry: every check class, sorted by id (explicit, like istio's All())."""
+
+from __future__ import annotations
+
+from seldon_doctor.checks.base import Check
+from seldon_doctor.checks.capabilities import ModelRequirementsUnsatisfied
+from seldon_doctor.checks.experiments import ExperimentReferenceMissing
+from seldon_doctor.checks.routes import RouteMissing
+from seldon_doctor.checks.topology import (
+    ExternalNameAliasDangling,
+    SchedulerReplicasAboveOne,
+    SchedulerServiceMissing,
+    SchedulerSplitBrain,
+    ServiceWithoutEndpoints,
+)
+
+ALL_CHECKS: tuple[type[Check], ...] = tuple(
+    sorted(
+        (
+            ModelRequirementsUnsatisfied,
+            ExperimentReferenceMissing,
+            SchedulerSplitBrain,
+            SchedulerReplicasAboveOne,
+            SchedulerServiceMissing,
+            ServiceWithoutEndpoints,
+            ExternalNameAliasDangling,
+            RouteMissing,
+        ),
+        key=lambda cls: cls.id,
+    )
+)
+
+# Ids the engine itself emits (no Check class): internal errors and not-evaluated notes.
+ENGINE_CHECK_IDS = ("SD001", "SD002")

@@ -1,0 +1,193 @@
+"""The check catalog (``checks/SDxxx.md``) and playbooks (``playbooks/SDxxx.yaml``).
+
+The catalog is data shipped with the package: in a wheel under ``seldon_doctor/_data``, in a
+source checkout at the repository root. Both loaders are strict: an unknown key, a missing
+heading or a bad severity is an error the meta-tests catch.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seldon_doctor.findings import Severity
+
+REQUIRED_HEADINGS = ("What it checks", "Why it matters", "Example", "Known false positives")
+DOC_KEYS = frozenset({"id", "slug", "title", "severity", "category", "since"})
+PLAYBOOK_KEYS = frozenset(
+    {"check", "summary", "order", "steps", "verify", "risk", "rollback", "references"}
+)
+STEP_KEYS = frozenset({"title", "run", "manifest", "note"})
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.DOTALL)
+
+
+class CatalogError(Exception):
+    """A catalog or playbook file is malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckDoc:
+    """Metadata and prose for one check id."""
+
+    id: str
+    slug: str
+    title: str
+    severity: Severity
+    category: str
+    since: str
+    body: str
+
+    def section(self, heading: str) -> str:
+        match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", self.body, re.M | re.S)
+        return match.group(1).strip() if match else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One remediation step: a command to paste, a manifest to apply, or a note."""
+
+    title: str
+    run: str | None = None
+    manifest: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Playbook:
+    """The remediation plan template for one check id."""
+
+    check: str
+    summary: str
+    order: int
+    steps: tuple[Step, ...]
+    verify: Step
+    risk: str
+    rollback: str
+    references: tuple[str, ...] = ()
+
+    def placeholders(self) -> set[str]:
+        names: set[str] = set()
+        texts = [self.summary, self.risk, self.rollback]
+        for step in (*self.steps, self.verify):
+            texts.extend(t for t in (step.title, step.run, step.manifest, step.note) if t)
+        for text in texts:
+            for match in string.Template.pattern.finditer(text):
+                name = match.group("named") or match.group("braced")
+                if name:
+                    names.add(name)
+        return names
+
+
+def data_root() -> Path:
+    """Folder holding ``checks/`` and ``playbooks/``: the wheel's _data, or the repo root."""
+    packaged = resources.files("seldon_doctor") / "_data"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent
+
+
+def _parse_doc(path: Path) -> CheckDoc:
+    text = path.read_text(encoding="utf-8")
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        raise CatalogError(f"{path}: missing YAML front matter")
+    meta = yaml.load(match.group(1), Loader=yaml.CSafeLoader)
+    if not isinstance(meta, dict):
+        raise CatalogError(f"{path}: front matter is not a mapping")
+    unknown = set(meta) - DOC_KEYS
+    missing = DOC_KEYS - set(meta)
+    if unknown or missing:
+        raise CatalogError(f"{path}: unknown keys {sorted(unknown)}, missing {sorted(missing)}")
+    try:
+        severity = Severity(meta["severity"])
+    except ValueError:
+        raise CatalogError(f"{path}: bad severity {meta['severity']!r}") from None
+    return CheckDoc(
+        id=str(meta["id"]),
+        slug=str(meta["slug"]),
+        title=str(meta["title"]),
+        severity=severity,
+        category=str(meta["category"]),
+        since=str(meta["since"]),
+        body=match.group(2),
+    )
+
+
+def _parse_step(raw: Any, where: str) -> Step:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: a step must be a mapping")
+    unknown = set(raw) - STEP_KEYS
+    if unknown:
+        raise CatalogError(f"{where}: unknown step keys {sorted(unknown)}")
+    if "title" not in raw:
+        raise CatalogError(f"{where}: a step needs a title")
+    return Step(
+        title=str(raw["title"]),
+        run=raw.get("run"),
+        manifest=raw.get("manifest"),
+        note=raw.get("note"),
+    )
+
+
+def _parse_playbook(path: Path) -> Playbook:
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{path}: not a mapping")
+    unknown = set(raw) - PLAYBOOK_KEYS
+    missing = {"check", "summary", "order", "steps", "verify", "risk", "rollback"} - set(raw)
+    if unknown or missing:
+        raise CatalogError(f"{path}: unknown keys {sorted(unknown)}, missing {sorted(missing)}")
+    steps = tuple(_parse_step(s, f"{path} step {i}") for i, s in enumerate(raw["steps"] or ()))
+    return Playbook(
+        check=str(raw["check"]),
+        summary=str(raw["summary"]),
+        order=int(raw["order"]),
+        steps=steps,
+        verify=_parse_step(raw["verify"], f"{path} verify"),
+        risk=str(raw["risk"]),
+        rollback=str(raw["rollback"]),
+        references=tuple(str(r) for r in raw.get("references") or ()),
+    )
+
+
+@cache
+def load_docs() -> dict[str, CheckDoc]:
+    """Every ``checks/SDxxx.md``, keyed by id."""
+    docs = {}
+    for path in sorted((data_root() / "checks").glob("SD*.md")):
+        doc = _parse_doc(path)
+        if doc.id != path.stem:
+            raise CatalogError(f"{path}: id {doc.id} does not match the file name")
+        docs[doc.id] = doc
+    return docs
+
+
+@cache
+def load_playbooks() -> dict[str, Playbook]:
+    """Every ``playbooks/SDxxx.yaml``, keyed by check id."""
+    books = {}
+    for path in sorted((data_root() / "playbooks").glob("SD*.yaml")):
+        book = _parse_playbook(path)
+        if book.check != path.stem:
+            raise CatalogError(f"{path}: check {book.check} does not match the file name")
+        books[book.check] = book
+    return books
+
+
+def lookup(id_or_slug: str) -> CheckDoc | None:
+    """Find a check by id (``SD102``, case-insensitive) or slug."""
+    docs = load_docs()
+    key = id_or_slug.strip()
+    if key.upper() in docs:
+        return docs[key.upper()]
+    for doc in docs.values():
+        if doc.slug == key.lower():
+            return doc
+    return None

@@ -1,0 +1,94 @@
+"""What a check is: an id, the inputs it reads, and a pure function of the graph."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from seldon_doctor.catalog import CheckDoc, load_docs
+from seldon_doctor.findings import Evidence, Finding, Location, ResourceRef, Severity
+from seldon_doctor.graph.build import DeploymentGraph
+from seldon_doctor.graph.model import Node
+
+ENVOY = "envoy"  # observation: at least one Envoy config dump
+
+
+@dataclass(slots=True)
+class NotEvaluated:
+    """A check, or part of it, that could not run because an input was absent."""
+
+    check_id: str
+    reason: str
+    namespace: str | None = None
+
+
+@dataclass(slots=True)
+class CheckContext:
+    """What a check may use: the graph, and a way to say what it could not evaluate."""
+
+    graph: DeploymentGraph
+    not_evaluated: list[NotEvaluated] = field(default_factory=list)
+
+
+class Check(ABC):
+    """One diagnostic. Subclasses set ``id``, ``reads`` (kinds) and ``needs``, and ``run``."""
+
+    id: ClassVar[str]
+    # Kubernetes kinds read; the live source lists exactly these, and RBAC is derived from them.
+    reads: ClassVar[frozenset[str]]
+    # Observations beyond Kubernetes objects (``envoy``) without which the check cannot run.
+    needs: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def doc(self) -> CheckDoc:
+        return load_docs()[self.id]
+
+    @abstractmethod
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        """Yield findings; read only ``ctx.graph``."""
+
+    def skip(self, ctx: CheckContext, reason: str, namespace: str | None = None) -> None:
+        """Record that part of this check was not evaluated, and why."""
+        ctx.not_evaluated.append(NotEvaluated(self.id, reason, namespace))
+
+    def finding(
+        self,
+        subject: Node | ResourceRef,
+        message: str,
+        *,
+        evidence: Iterable[Evidence] = (),
+        params: Mapping[str, str] | None = None,
+        severity: Severity | None = None,
+        dedupe_key: str | None = None,
+    ) -> Finding:
+        """A finding with this check's id, slug and catalog severity."""
+        doc = self.doc
+        if isinstance(subject, Node):
+            ref = subject.ref()
+            origin = subject.origin
+            location = Location(origin.file, origin.line) if origin and origin.file else None
+        else:
+            ref, location = subject, None
+        return Finding(
+            check_id=self.id,
+            slug=doc.slug,
+            severity=severity or doc.severity,
+            resource=ref,
+            message=message,
+            evidence=tuple(evidence),
+            params=tuple(sorted((params or {}).items())),
+            location=location,
+            dedupe_key=dedupe_key,
+        )
+
+
+def node_evidence(
+    node: Node, field_path: str | None = None, value: object = None, note: str | None = None
+) -> Evidence:
+    """Evidence naming a node (and where it was declared, when known)."""
+    subject = node.label()
+    if node.origin is not None and node.origin.file:
+        subject += f" [{node.origin.describe()}]"
+    return Evidence(subject, field_path, value, note)

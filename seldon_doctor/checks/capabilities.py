@@ -1,0 +1,233 @@
+"""Scheduling checks: can each Model be placed on some Server at all?"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from seldon_doctor.checks.base import Check, CheckContext, node_evidence
+from seldon_doctor.findings import Evidence, Finding
+from seldon_doctor.graph.build import DeploymentGraph
+from seldon_doctor.graph.model import Node, ResolutionStatus
+from seldon_doctor.graph.seldon import Capabilities, model_requirements
+
+TOPOLOGY_READS = frozenset(
+    {
+        "Namespace",
+        "Service",
+        "Endpoints",
+        "EndpointSlice",
+        "Pod",
+        "StatefulSet",
+        "Deployment",
+        "SeldonRuntime",
+    }
+)
+
+# Spellings users reach for, mapped to the capability strings Seldon's ServerConfigs use.
+# Matching upstream is exact and case-sensitive (ServerRequirementsFilter), so these never
+# match by themselves; they only drive the "did you mean" hint.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "scikit-learn": ("sklearn",),
+    "scikit_learn": ("sklearn",),
+    "scikitlearn": ("sklearn",),
+    "sk-learn": ("sklearn",),
+    "torch": ("pytorch",),
+    "pytorch": ("torch",),
+    "tf": ("tensorflow",),
+    "keras": ("tensorflow",),
+    "spark-mllib": ("spark-mlib",),
+    "sparkmllib": ("spark-mlib",),
+    "xgb": ("xgboost",),
+    "lgbm": ("lightgbm",),
+    "light-gbm": ("lightgbm",),
+    "hf": ("huggingface",),
+    "transformers": ("huggingface",),
+    "hugging-face": ("huggingface",),
+    "alibi-explainer": ("alibi-explain",),
+    "alibi-detector": ("alibi-detect",),
+    "onnxruntime": ("onnx",),
+    "onnx-runtime": ("onnx",),
+    "tensorrt-llm": ("tensorrt",),
+}
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def edit_distance(left: str, right: str, limit: int = 3) -> int:
+    """Levenshtein distance, stopping early once it exceeds ``limit``."""
+    if abs(len(left) - len(right)) > limit:
+        return limit + 1
+    previous = list(range(len(right) + 1))
+    for i, lch in enumerate(left, 1):
+        current = [i]
+        for j, rch in enumerate(right, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (lch != rch)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def near_miss(requirement: str, capabilities: Iterable[str]) -> tuple[str, str] | None:
+    """The capability a requirement was probably meant to be, and why we think so."""
+    caps = sorted(set(capabilities))
+    for alias in _ALIASES.get(requirement.casefold(), ()):
+        if alias in caps:
+            return alias, f"'{requirement}' is not a Seldon capability name; servers say '{alias}'"
+    for cap in caps:
+        if cap.casefold() == requirement.casefold():
+            return cap, "matching is case-sensitive"
+    for cap in caps:
+        if _squash(cap) == _squash(requirement):
+            return cap, "punctuation or whitespace differs"
+    limit = 1 if len(requirement) < 5 else 2
+    best = min(caps, key=lambda c: (edit_distance(requirement, c, limit), c), default=None)
+    if best is not None and edit_distance(requirement, best, limit) <= limit:
+        return best, "looks like a typo"
+    return None
+
+
+def servers_by_scheduler(graph: DeploymentGraph) -> dict[frozenset[str], list[Node]]:
+    """Servers grouped by the scheduler instances their agents reach."""
+    groups: dict[frozenset[str], list[Node]] = defaultdict(list)
+    for ns in graph.namespaces_with("Server"):
+        for consumer in graph.scheduler_consumers(ns):
+            if consumer.role != "agent" or consumer.resolution.status != ResolutionStatus.OK:
+                continue
+            server = graph.get("Server", ns, consumer.subject.rsplit("/", 1)[1])
+            if server is not None:
+                groups[consumer.resolution.instance_keys()].append(server)
+    return groups
+
+
+def candidate_servers(
+    graph: DeploymentGraph, model: Node, by_scheduler: dict[frozenset[str], list[Node]]
+) -> tuple[list[Node], str]:
+    """Servers the scheduler could place a Model on, and how they were chosen.
+
+    The scheduler keys servers by name across every namespace it serves, so the candidates
+    are the Servers whose agents reach the scheduler this Model's controller talks to; when
+    the topology cannot be resolved, the Model's own namespace.
+    """
+    pinned = model.spec.get("server")
+    if isinstance(pinned, str) and pinned:
+        server = graph.get("Server", model.namespace, pinned)
+        return ([server] if server else []), f"spec.server pins it to {pinned}"
+    controller = next(
+        (c for c in graph.scheduler_consumers(model.namespace) if c.role == "controller"), None
+    )
+    if controller is not None and controller.resolution.status == ResolutionStatus.OK:
+        shared = by_scheduler.get(controller.resolution.instance_keys())
+        if shared:
+            scheds = ", ".join(sorted(controller.resolution.instance_keys()))
+            return sorted(shared, key=lambda s: s.id), f"Servers connected to scheduler {scheds}"
+    return graph.nodes("Server", model.namespace), f"Servers in namespace {model.namespace}"
+
+
+class ModelRequirementsUnsatisfied(Check):
+    """SD102: no Server's effective capabilities hold every requirement of a Model."""
+
+    id = "SD102"
+    reads = TOPOLOGY_READS | {"Model", "Server", "ServerConfig", "Experiment", "Pipeline"}
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        by_scheduler = servers_by_scheduler(graph)
+        for model in graph.nodes("Model"):
+            if model.obj is None:
+                continue
+            requirements = model_requirements(model.obj)
+            if not requirements:
+                continue
+            candidates, how = candidate_servers(graph, model, by_scheduler)
+            if not candidates:
+                continue  # a pin to a missing Server is SD101; no Servers at all is SD201
+            evaluated = [(server, graph.capabilities(server)) for server in candidates]
+            known = [(server, caps) for server, caps in evaluated if caps.known]
+            if not known:
+                reasons = "; ".join(f"{s.name}: {c.source}" for s, c in evaluated)
+                self.skip(
+                    ctx,
+                    f"capabilities of the candidate Servers are unknown ({reasons})",
+                    model.namespace,
+                )
+                continue
+            if any(all(req in caps.values for req, _ in requirements) for _, caps in known):
+                continue
+            yield self._finding(model, requirements, known, how)
+
+    def _finding(
+        self,
+        model: Node,
+        requirements: tuple[tuple[str, str], ...],
+        known: list[tuple[Node, Capabilities]],
+        how: str,
+    ) -> Finding:
+        all_caps = {cap for _, caps in known for cap in caps.values}
+        closest_server, closest_caps = min(
+            known, key=lambda sc: (sum(r not in sc[1].values for r, _ in requirements), sc[0].id)
+        )
+        missing = [req for req, _ in requirements if req not in closest_caps.values]
+        hints = []
+        suggestions = {}
+        for req in missing:
+            miss = near_miss(req, all_caps)
+            if miss:
+                hints.append(f"'{req}' → did you mean '{miss[0]}'? ({miss[1]})")
+                suggestions[req] = miss[0]
+        names = ", ".join(f"'{r}'" for r, _ in requirements)
+        message = (
+            f"Model {model.namespace}/{model.name} requires [{names}] but no Server it can be "
+            f"placed on offers all of them ({how}); the closest, {closest_server.name}, lacks "
+            + ", ".join(f"'{m}'" for m in missing)
+            + ". The scheduler matches capabilities exactly and case-sensitively, so the Model "
+            "stays ScheduleFailed."
+        )
+        if hints:
+            message += " " + "; ".join(hints)
+        evidence = [
+            node_evidence(
+                model, why.split(" ", 1)[0], req, why.partition(" ")[2].strip("()") or None
+            )
+            for req, why in requirements
+        ]
+        evidence.extend(
+            Evidence(
+                f"Server {s.namespace}/{s.name}",
+                "effective capabilities",
+                ",".join(c.values),
+                c.source,
+            )
+            for s, c in known
+        )
+        status_reason = _ready_reason(model)
+        if status_reason:
+            evidence.append(node_evidence(model, "status ModelReady", status_reason))
+        first_missing = missing[0] if missing else requirements[0][0]
+        return self.finding(
+            model,
+            message,
+            evidence=evidence,
+            params={
+                "requirement": first_missing,
+                "suggestion": suggestions.get(first_missing, "<capability>"),
+                "server": closest_server.name,
+                "server_namespace": closest_server.namespace,
+                "server_config": str(closest_server.spec.get("serverConfig") or "<serverconfig>"),
+            },
+        )
+
+
+def _ready_reason(model: Node) -> str | None:
+    for cond in model.status.get("conditions") or []:
+        if (
+            isinstance(cond, dict)
+            and cond.get("type") == "ModelReady"
+            and cond.get("status") != "True"
+        ):
+            # The controller stores the scheduler state in message and the text in reason.
+            return f"{cond.get('message')}: {cond.get('reason')}"
+    return None

@@ -1,0 +1,102 @@
+"""Route checks: does the Envoy serving a namespace really route what its CRs say is Ready?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from seldon_doctor.checks.base import ENVOY, Check, CheckContext, node_evidence
+from seldon_doctor.checks.capabilities import TOPOLOGY_READS
+from seldon_doctor.findings import Evidence, Finding
+from seldon_doctor.graph.seldon import is_ready, route_header
+
+MAIN_LISTENER = "seldon_http"
+MAIN_ROUTE_CONFIG = "listener_0"
+
+
+def request_path(kind: str, name: str) -> str:
+    """The Open Inference Protocol path a client would use for a resource."""
+    if kind == "Pipeline":
+        return f"/v2/pipelines/{name}/infer"
+    return f"/v2/models/{name}/infer"
+
+
+class RouteMissing(Check):
+    """SD601: a Ready Model/Experiment/Pipeline has no route in the Envoy that serves it."""
+
+    id = "SD601"
+    reads = TOPOLOGY_READS | {"Model", "Experiment", "Pipeline"}
+    needs = frozenset({ENVOY})
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        from seldon_doctor.sources.envoy_dump import find_route
+
+        graph = ctx.graph
+        for kind in ("Model", "Experiment", "Pipeline"):
+            for resource in graph.nodes(kind):
+                if resource.obj is None or not is_ready(resource.obj):
+                    continue
+                ns = resource.namespace
+                servings = graph.envoys_serving(ns)
+                if not servings:
+                    mesh = graph.resolve("seldon-mesh", ns)
+                    self.skip(
+                        ctx,
+                        f"seldon-mesh in {ns} leads to no Envoy "
+                        f"({mesh.detail or mesh.status.value})",
+                        ns,
+                    )
+                    continue
+                header = route_header(kind, resource.name)
+                path = request_path(kind, resource.name)
+                for serving in servings:
+                    dumps = [o for o in serving.observations if o.config is not None]
+                    if not dumps:
+                        self.skip(
+                            ctx,
+                            f"no Envoy config dump for the Envoy in {serving.namespace} that "
+                            f"serves {ns} (--envoy-config-dump {serving.namespace}=PATH)",
+                            ns,
+                        )
+                        continue
+                    for obs in dumps:
+                        config = obs.config
+                        listener = next(
+                            (item for item in config.listeners if item.name == MAIN_LISTENER), None
+                        )
+                        route = find_route(config, MAIN_LISTENER, path, {"seldon-model": header})
+                        if route is not None:
+                            continue
+                        where = obs.origin.describe()
+                        if listener is None:
+                            why = (
+                                f"its config dump ({where}) has no {MAIN_LISTENER} listener at all"
+                            )
+                        else:
+                            names = ", ".join(listener.route_config_names) or "none"
+                            why = (
+                                f"no route in {MAIN_LISTENER} (route config {names}) matches "
+                                f"header seldon-model: {header} ({where})"
+                            )
+                        yield self.finding(
+                            resource,
+                            f"{kind} {ns}/{resource.name} is Ready in its status, but the Envoy "
+                            f"in {serving.namespace} that serves it has no route for it: {why}. "
+                            f"Requests for {header} get Envoy's own 404 (NR), gRPC clients see "
+                            "UNIMPLEMENTED. Envoy gets routes from the scheduler it follows, so "
+                            "that scheduler does not know this resource as available.",
+                            evidence=[
+                                node_evidence(resource, "status.conditions[Ready]", "True"),
+                                Evidence(
+                                    f"Envoy {serving.namespace} ({where})",
+                                    "routes matching",
+                                    f"seldon-model: {header}",
+                                    "none",
+                                ),
+                                Evidence("seldon-mesh resolution", None, serving.mesh.describe()),
+                            ],
+                            params={
+                                "header": header,
+                                "envoy_namespace": serving.namespace,
+                                "plural": kind.lower() + "s",
+                            },
+                        )

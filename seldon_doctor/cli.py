@@ -1,0 +1,342 @@
+"""Command line: ``scan``, ``checks``, ``explain``, ``graph``.
+
+The CLI only orchestrates: sources → snapshot → graph → checks → findings → plan → renderers.
+Heavy modules (kubernetes, grpc, envoy_data_plane, networkx) are imported inside commands so
+``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from seldon_doctor import __version__
+from seldon_doctor.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from seldon_doctor.engine import Report
+    from seldon_doctor.snapshot import Snapshot
+
+FAIL_ON = ("error", "warning", "info", "never")
+OUTPUT_FORMATS = ("table", "json")
+GRAPH_FORMATS = ("dot", "mermaid", "json")
+
+
+def _console(file: Any = None, *, no_color: bool = False) -> Console:
+    from rich.console import Console
+
+    stream = file or sys.stdout
+    return Console(
+        file=stream,
+        no_color=no_color or bool(os.environ.get("NO_COLOR")),
+        highlight=False,
+        soft_wrap=False,
+        width=None if stream.isatty() else int(os.environ.get("COLUMNS", "100")),
+    )
+
+
+def _err(message: str) -> None:
+    click.echo(f"seldon-doctor: {message}", err=True)
+
+
+def _fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
+    _err(f"error: {message}")
+    raise SystemExit(int(code))
+
+
+def _parse_outputs(values: Sequence[str]) -> list[tuple[str, str | None]]:
+    outputs = []
+    for value in values or ("table",):
+        for part in value.split(","):
+            fmt, _, path = part.partition("=")
+            fmt = fmt.strip().lower()
+            if fmt not in OUTPUT_FORMATS:
+                raise click.UsageError(
+                    f"unknown output format {fmt!r} (choose from {', '.join(OUTPUT_FORMATS)})"
+                )
+            outputs.append((fmt, path or None))
+    return outputs
+
+
+def exit_code_for(report: Report, fail_on: str) -> ExitCode:
+    """0 clean, 1 findings at/above the threshold, 3 incomplete (gaps) and nothing failed."""
+    if fail_on != "never":
+        from seldon_doctor.findings import Severity
+
+        threshold = Severity(fail_on).rank
+        if any(f.severity.rank >= threshold for f in report.findings):
+            return ExitCode.FINDINGS
+    if report.incomplete:
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK
+
+
+def _input_options(func: Any) -> Any:
+    options = [
+        click.option(
+            "-f",
+            "--filename",
+            "files",
+            multiple=True,
+            metavar="PATH",
+            help="Manifest file, directory (walked recursively) or - for stdin. Repeatable.",
+        ),
+        click.option(
+            "--envoy-config-dump",
+            "envoy_dumps",
+            multiple=True,
+            metavar="[NAMESPACE=]PATH",
+            help="An Envoy /config_dump, one per Envoy instance, with the namespace it runs in.",
+        ),
+        click.option(
+            "-n",
+            "--namespace",
+            default="default",
+            show_default=True,
+            help="Namespace for objects that name none (as kubectl apply -n).",
+        ),
+        click.option("--demo", is_flag=True, help="Scan the bundled demo cluster instead."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _snapshot(
+    files: Sequence[str], envoy_dumps: Sequence[str], namespace: str, demo: bool
+) -> Snapshot:
+    from seldon_doctor.collect import ScanInputs, collect_files, demo_inputs
+
+    if demo:
+        if files:
+            raise click.UsageError("--demo scans the bundled cluster; do not combine it with -f")
+        inputs = demo_inputs()
+    elif files:
+        inputs = ScanInputs(files=files, envoy_dumps=envoy_dumps, namespace=namespace)
+    else:
+        raise click.UsageError(
+            "nothing to scan: give -f PATH (manifests or captured state) or --demo"
+        )
+    if not demo:
+        inputs.envoy_dumps = envoy_dumps
+    return collect_files(inputs)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="seldon-doctor")
+def cli() -> None:
+    """Diagnose Seldon Core v2 deployments: split-brain schedulers, capability mismatches,
+    Services without endpoints, and Models Ready in Kubernetes but missing from Envoy.
+
+    Read-only: it reads manifests, captured state and Envoy config dumps, and prints findings
+    and a remediation plan. It never changes a cluster.
+    """
+
+
+@cli.command()
+@_input_options
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="FORMAT[=PATH]",
+    help="table (default) or json; with =PATH the format is written to a file. Repeatable.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Lowest severity that makes the exit code 1 (independent of what is shown).",
+)
+@click.option("--plan", "show_plan", is_flag=True, help="Print the full remediation plan.")
+@click.option("--select", multiple=True, metavar="ID|SLUG", help="Run only these checks.")
+@click.option("--ignore", multiple=True, metavar="ID|SLUG", help="Skip these checks.")
+@click.option("--debug", is_flag=True, help="Include tracebacks of failed checks (SD001).")
+@click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too).")
+@click.option("-q", "--quiet", is_flag=True, help="No notes on stderr.")
+def scan(
+    files: tuple[str, ...],
+    envoy_dumps: tuple[str, ...],
+    namespace: str,
+    demo: bool,
+    outputs: tuple[str, ...],
+    fail_on: str,
+    show_plan: bool,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    debug: bool,
+    no_color: bool,
+    quiet: bool,
+) -> None:
+    """Scan manifests or captured cluster state (and Envoy dumps) and report problems.
+
+    \b
+    Exit codes (the same for every output format):
+      0  nothing at or above --fail-on
+      1  findings at or above --fail-on
+      2  usage or input error
+      3  the analysis was incomplete and nothing reached --fail-on
+    """
+    from seldon_doctor.engine import run_checks, select_checks
+    from seldon_doctor.graph.build import build_graph
+
+    targets = _parse_outputs(outputs)
+    snapshot = _snapshot(files, envoy_dumps, namespace, demo)
+    checks = select_checks(select, ignore)
+    if not checks:
+        raise click.UsageError("--select/--ignore left no checks to run (see seldon-doctor checks)")
+    if not quiet:
+        for warning in snapshot.warnings:
+            _err(f"note: {warning}")
+    report = run_checks(build_graph(snapshot), checks, debug=debug)
+    code = exit_code_for(report, fail_on)
+    for fmt, path in targets:
+        _emit(fmt, path, report, code, show_plan=show_plan, no_color=no_color)
+    raise SystemExit(int(code))
+
+
+def _emit(
+    fmt: str, path: str | None, report: Report, code: int, *, show_plan: bool, no_color: bool
+) -> None:
+    if fmt == "json":
+        from seldon_doctor.render.json_report import render_json
+
+        text = render_json(report, code)
+        if path:
+            _write(path, text)
+        else:
+            sys.stdout.write(text)
+        return
+    from seldon_doctor.render.terminal import render_report
+
+    if path is None and sys.stdout.isatty():
+        render_report(report, _console(no_color=no_color), show_plan=show_plan)
+        return
+    # Piped or written to a file: plain text without rich's line padding.
+    buffer = io.StringIO()
+    buffer.isatty = lambda: False  # type: ignore[method-assign]
+    render_report(report, _console(buffer, no_color=True), show_plan=show_plan)
+    text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    if path:
+        _write(path, text)
+    else:
+        sys.stdout.write(text)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@cli.command("checks")
+@click.option("-o", "--output", "fmt", type=click.Choice(("table", "json")), default="table")
+def list_checks(fmt: str) -> None:
+    """List the check catalog: id, slug, severity, title."""
+    from seldon_doctor.catalog import load_docs
+
+    docs = sorted(load_docs().values(), key=lambda d: d.id)
+    if fmt == "json":
+        import json
+
+        payload = [
+            {
+                "id": d.id,
+                "slug": d.slug,
+                "severity": d.severity.value,
+                "title": d.title,
+                "category": d.category,
+            }
+            for d in docs
+        ]
+        click.echo(json.dumps(payload, indent=2))
+        return
+    from seldon_doctor.render.terminal import render_catalog
+
+    render_catalog(docs, {}, _console())
+
+
+@cli.command()
+@click.argument("check")
+def explain(check: str) -> None:
+    """Show a check's documentation and remediation playbook (by id or slug)."""
+    from seldon_doctor.catalog import load_playbooks, lookup
+    from seldon_doctor.render.terminal import render_explain
+
+    doc = lookup(check)
+    if doc is None:
+        raise InputError(f"no check {check!r} (see seldon-doctor checks)")
+    from seldon_doctor.checks import ALL_CHECKS
+
+    reads = next((sorted(c.reads | c.needs) for c in ALL_CHECKS if c.id == doc.id), [])
+    render_explain(doc, load_playbooks().get(doc.id), reads, _console())
+
+
+@cli.command()
+@_input_options
+@click.option(
+    "-o", "--output", "fmt", type=click.Choice(GRAPH_FORMATS), default="dot", show_default=True
+)
+def graph(
+    files: tuple[str, ...], envoy_dumps: tuple[str, ...], namespace: str, demo: bool, fmt: str
+) -> None:
+    """Print the deployment graph (broken nodes highlighted) as DOT, Mermaid or JSON."""
+    from seldon_doctor.engine import run_checks
+    from seldon_doctor.graph.build import build_graph
+    from seldon_doctor.render import graph_export
+
+    snapshot = _snapshot(files, envoy_dumps, namespace, demo)
+    built = build_graph(snapshot)
+    findings = run_checks(built).findings
+    render = {
+        "dot": graph_export.to_dot,
+        "mermaid": graph_export.to_mermaid,
+        "json": graph_export.to_json,
+    }
+    sys.stdout.write(render[fmt](built, findings))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: one line on stderr and a distinct exit code for every failure."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="seldon-doctor",
+            standalone_mode=False,
+        )
+    except SystemExit as exc:
+        raise SystemExit(exc.code) from None
+    except click.exceptions.NoArgsIsHelp:  # pragma: no cover - click variant
+        raise SystemExit(0) from None
+    except click.UsageError as exc:
+        _fail(f"{exc.format_message()} (see --help)")
+    except click.Abort:
+        _fail("aborted", ExitCode.USAGE)
+    except InputError as exc:
+        _fail(exc.message)
+    except click.ClickException as exc:
+        _fail(exc.format_message())
+    except BrokenPipeError:
+        raise SystemExit(0) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if os.environ.get("SELDON_DOCTOR_DEBUG"):
+            raise
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc} (please report it; set "
+            "SELDON_DOCTOR_DEBUG=1 for the traceback)",
+            ExitCode.INTERNAL,
+        )
+    sys.exit(0)

@@ -1,0 +1,115 @@
+"""Assemble one Snapshot from what the user gave: files, Envoy dumps, the demo, a bundle."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from seldon_doctor.errors import InputError
+from seldon_doctor.snapshot import EnvoyObservation, KubeObject, Origin, Snapshot
+
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+@dataclass(slots=True)
+class ScanInputs:
+    """Everything the scan command was asked to read."""
+
+    files: Sequence[str] = ()
+    envoy_dumps: Sequence[str] = ()
+    namespace: str = "default"
+    demo: bool = False
+    stdin: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def demo_root() -> Path:
+    return Path(str(resources.files("seldon_doctor") / "demo"))
+
+
+def demo_inputs() -> ScanInputs:
+    """The bundled broken cluster: a central scheduler, a split brain, and the 404 it causes."""
+    root = demo_root()
+    files = sorted(str(p) for p in root.glob("*.yaml"))
+    dumps = sorted(
+        f"{p.name.split('.', 1)[0]}={p}" for p in (root / "envoy").glob("*.config_dump.json")
+    )
+    return ScanInputs(files=files, envoy_dumps=dumps)
+
+
+def split_dump_arg(value: str) -> tuple[str | None, str]:
+    """``NAMESPACE=PATH`` or a bare ``PATH``."""
+    if "=" in value:
+        namespace, path = value.split("=", 1)
+        if _NAMESPACE.match(namespace):
+            return namespace, path
+    return None, value
+
+
+def envoy_namespaces(objects: Sequence[KubeObject]) -> set[str]:
+    """Namespaces that run an Envoy: a seldon-envoy Deployment/pod, or a runtime that makes one."""
+    out = set()
+    for obj in objects:
+        if (obj.kind == "Deployment" and obj.name == "seldon-envoy") or (
+            obj.kind == "Pod" and obj.labels.get("app.kubernetes.io/name") == "seldon-envoy"
+        ):
+            out.add(obj.namespace)
+        elif obj.kind == "SeldonRuntime":
+            disabled = any(
+                isinstance(o, dict)
+                and o.get("name") == "seldon-envoy"
+                and (o.get("disable") is True or o.get("replicas") == 0)
+                for o in obj.spec.get("overrides") or []
+            )
+            if not disabled:
+                out.add(obj.namespace)
+    return out
+
+
+def load_envoy_dumps(args: Sequence[str], objects: Sequence[KubeObject]) -> list[EnvoyObservation]:
+    """Parse each ``--envoy-config-dump`` and attribute it to the namespace its Envoy runs in."""
+    if not args:
+        return []
+    from seldon_doctor.sources.envoy_dump import DumpError, load_config_dump
+
+    candidates: set[str] | None = None
+    observations = []
+    for arg in args:
+        namespace, path = split_dump_arg(arg)
+        if namespace is None:
+            if candidates is None:
+                candidates = envoy_namespaces(objects)
+            if len(candidates) != 1:
+                where = (
+                    f"several namespaces run Envoy ({', '.join(sorted(candidates))})"
+                    if candidates
+                    else "no namespace in the input runs Envoy"
+                )
+                raise InputError(
+                    f"--envoy-config-dump {path}: {where}; say which one with NAMESPACE={path}"
+                )
+            namespace = next(iter(candidates))
+        if not Path(path).is_file():
+            raise InputError(f"--envoy-config-dump {path}: no such file")
+        try:
+            raw, config = load_config_dump(path)
+        except DumpError as exc:
+            raise InputError(f"--envoy-config-dump {path}: {exc}") from None
+        observations.append(
+            EnvoyObservation(namespace=namespace, origin=Origin(file=path), raw=raw, config=config)
+        )
+    return observations
+
+
+def collect_files(inputs: ScanInputs) -> Snapshot:
+    """Snapshot from manifests/captured YAML plus Envoy dumps."""
+    from seldon_doctor.sources.files import load_paths
+
+    loaded = load_paths(inputs.files, default_namespace=inputs.namespace, stdin=inputs.stdin)
+    snapshot = Snapshot(objects=loaded.objects, warnings=list(loaded.skipped))
+    snapshot.envoys = load_envoy_dumps(inputs.envoy_dumps, snapshot.objects)
+    return snapshot

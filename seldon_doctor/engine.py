@@ -1,0 +1,160 @@
+"""Run checks over a graph: skip those whose inputs are absent, contain those that raise."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from seldon_doctor.catalog import load_docs
+from seldon_doctor.checks import ALL_CHECKS
+from seldon_doctor.checks.base import ENVOY, Check, CheckContext, NotEvaluated
+from seldon_doctor.findings import Evidence, Finding, ResourceRef, Severity
+from seldon_doctor.graph.build import DeploymentGraph
+from seldon_doctor.snapshot import Gap
+
+INTERNAL_ERROR = "SD001"
+NOT_EVALUATED = "SD002"
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything a renderer needs: findings, what was not evaluated, and what was not read."""
+
+    findings: list[Finding]
+    not_evaluated: list[Finding]
+    gaps: list[Gap]
+    checks_run: list[str]
+    warnings: list[str] = field(default_factory=list)
+    object_count: int = 0
+    namespaces: list[str] = field(default_factory=list)
+    mode: str = "manifest"
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.gaps)
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Severity}
+        for finding in self.findings:
+            out[finding.severity.value] += 1
+        return out
+
+
+def select_checks(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Check]:
+    """Checks to run: all, or those selected by id/slug, minus ignored ones."""
+    docs = load_docs()
+    slug_to_id = {doc.slug: doc.id for doc in docs.values()}
+
+    def normalise(values: Iterable[str]) -> set[str]:
+        out = set()
+        for value in values:
+            for part in value.split(","):
+                part = part.strip()
+                if part:
+                    out.add(slug_to_id.get(part.lower(), part.upper()))
+        return out
+
+    chosen, dropped = normalise(select), normalise(ignore)
+    return [
+        cls() for cls in ALL_CHECKS if (not chosen or cls.id in chosen) and cls.id not in dropped
+    ]
+
+
+def run_checks(
+    graph: DeploymentGraph, checks: Sequence[Check] | None = None, *, debug: bool = False
+) -> Report:
+    """Run each check, turning absent inputs into SD002 and exceptions into SD001."""
+    checks = list(checks) if checks is not None else select_checks()
+    snapshot = graph.snapshot
+    ctx = CheckContext(graph=graph)
+    findings: list[Finding] = []
+    gap_kinds = {g.what.split(":", 1)[1]: g for g in snapshot.gaps if g.what.startswith("kind:")}
+    for check in checks:
+        missing = sorted(
+            k for k in check.reads if k in gap_kinds and gap_kinds[k].namespace is None
+        )
+        if missing:
+            reasons = "; ".join(f"{k}: {gap_kinds[k].reason}" for k in missing)
+            ctx.not_evaluated.append(NotEvaluated(check.id, f"could not read {reasons}"))
+            continue
+        if ENVOY in check.needs and not snapshot.envoys:
+            ctx.not_evaluated.append(
+                NotEvaluated(
+                    check.id,
+                    "no Envoy config dump was given (--envoy-config-dump NAMESPACE=PATH)",
+                )
+            )
+            continue
+        try:
+            findings.extend(check.run(ctx))
+        except Exception as exc:
+            findings.append(_internal_error(check, exc, debug))
+    not_evaluated = _dedupe_not_evaluated(ctx.not_evaluated)
+    warnings = [*snapshot.warnings, *graph.duplicates]
+    return Report(
+        findings=sorted(_unique(findings), key=Finding.sort_key),
+        not_evaluated=not_evaluated,
+        gaps=list(snapshot.gaps),
+        checks_run=[c.id for c in checks],
+        warnings=warnings,
+        object_count=len(snapshot.objects),
+        namespaces=sorted(graph.all_namespaces()),
+        mode="observed" if graph.observed else "manifest",
+    )
+
+
+def _unique(findings: Iterable[Finding]) -> list[Finding]:
+    seen: set[tuple[str, ResourceRef, str]] = set()
+    out = []
+    for finding in findings:
+        key = (finding.check_id, finding.resource, finding.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out
+
+
+def _internal_error(check: Check, exc: Exception, debug: bool) -> Finding:
+    doc = load_docs()[INTERNAL_ERROR]
+    evidence = [Evidence(f"check {check.id}", "exception", f"{type(exc).__name__}: {exc}")]
+    if debug:
+        evidence.append(Evidence("traceback", None, "".join(traceback.format_exception(exc))))
+    return Finding(
+        check_id=INTERNAL_ERROR,
+        slug=doc.slug,
+        severity=doc.severity,
+        resource=ResourceRef("Check", "", check.id),
+        message=(
+            f"Check {check.id} failed with {type(exc).__name__}: {exc}. Its findings are "
+            "missing from this report; every other check ran."
+        ),
+        evidence=tuple(evidence),
+        params=(("check", check.id),),
+    )
+
+
+def _dedupe_not_evaluated(items: Iterable[NotEvaluated]) -> list[Finding]:
+    doc = load_docs()[NOT_EVALUATED]
+    docs = load_docs()
+    seen: set[tuple[str, str, str | None]] = set()
+    out: list[Finding] = []
+    for item in items:
+        key = (item.check_id, item.reason, item.namespace)
+        if key in seen:
+            continue
+        seen.add(key)
+        slug = docs[item.check_id].slug if item.check_id in docs else item.check_id
+        where = f" in namespace {item.namespace}" if item.namespace else ""
+        out.append(
+            Finding(
+                check_id=NOT_EVALUATED,
+                slug=doc.slug,
+                severity=doc.severity,
+                resource=ResourceRef("Check", item.namespace or "", item.check_id),
+                message=f"{item.check_id} {slug} not evaluated{where}: {item.reason}",
+                evidence=(Evidence(f"check {item.check_id}", None, None, item.reason),),
+                params=(("check", item.check_id), ("reason", item.reason)),
+            )
+        )
+    return sorted(out, key=Finding.sort_key)

@@ -1,0 +1,23 @@
+"""Errors that end a run with a clear one-line message and a distinct exit code."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The one exit-code table shared by every output format."""
+
+    OK = 0
+    FINDINGS = 1
+    USAGE = 2
+    INCOMPLETE = 3
+    INTERNAL = 4  # a bug in seldon-doctor itself; never expected
+
+
+class InputError(Exception):
+    """Bad input (unreadable file, broken YAML, no Kubernetes objects): exit 2, one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

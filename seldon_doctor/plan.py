@@ -1,0 +1,110 @@
+"""Remediation plans: playbooks filled from findings, deduplicated, ordered by dependency.
+
+Playbooks carry an ``order``: topology first (controllers, schedulers, Services), then
+scheduling, then routes — routes come from the scheduler, so chasing a missing route before
+the scheduler topology is fixed wastes the on-call engineer's time.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from seldon_doctor.catalog import Playbook, Step, load_playbooks
+from seldon_doctor.findings import Finding, ResourceRef
+
+
+@dataclass(frozen=True, slots=True)
+class FilledPlan:
+    """One finding's playbook with every placeholder filled."""
+
+    check_id: str
+    order: int
+    summary: str
+    steps: tuple[Step, ...]
+    verify: Step
+    risk: str
+    rollback: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary,
+            "steps": [_step_dict(s) for s in self.steps],
+            "verify": _step_dict(self.verify),
+            "risk": self.risk,
+            "rollback": self.rollback,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEntry:
+    """A plan entry: one filled playbook, and every resource it fixes."""
+
+    plan: FilledPlan
+    resources: tuple[ResourceRef, ...]
+
+
+def _fill(text: str | None, params: Mapping[str, str]) -> str | None:
+    if text is None:
+        return None
+    return string.Template(text).substitute(params)
+
+
+def _fill_step(step: Step, params: Mapping[str, str]) -> Step:
+    return Step(
+        title=_fill(step.title, params) or "",
+        run=_fill(step.run, params),
+        manifest=_fill(step.manifest, params),
+        note=_fill(step.note, params),
+    )
+
+
+def fill(book: Playbook, params: Mapping[str, str]) -> FilledPlan:
+    """Fill a playbook; a missing parameter raises KeyError (caught by the meta-tests)."""
+    return FilledPlan(
+        check_id=book.check,
+        order=book.order,
+        summary=_fill(book.summary, params) or "",
+        steps=tuple(_fill_step(s, params) for s in book.steps),
+        verify=_fill_step(book.verify, params),
+        risk=_fill(book.risk, params) or "",
+        rollback=_fill(book.rollback, params) or "",
+    )
+
+
+def plan_for(finding: Finding) -> FilledPlan | None:
+    book = load_playbooks().get(finding.check_id)
+    return fill(book, finding.param_dict()) if book else None
+
+
+def build_plan(findings: Iterable[Finding]) -> list[PlanEntry]:
+    """Merge identical filled plans and order them: topology before routes."""
+    merged: dict[FilledPlan, list[ResourceRef]] = {}
+    for finding in findings:
+        plan = plan_for(finding)
+        if plan is None:
+            continue
+        refs = merged.setdefault(plan, [])
+        if finding.resource not in refs:
+            refs.append(finding.resource)
+    entries = [PlanEntry(plan, tuple(sorted(refs))) for plan, refs in merged.items()]
+    return sorted(
+        entries,
+        key=lambda e: (
+            e.plan.order,
+            e.plan.check_id,
+            [str(r) for r in e.resources],
+            e.plan.summary,
+        ),
+    )
+
+
+def _step_dict(step: Step) -> dict[str, str]:
+    out = {"title": step.title}
+    for key in ("run", "manifest", "note"):
+        value = getattr(step, key)
+        if value is not None:
+            out[key] = value
+    return out

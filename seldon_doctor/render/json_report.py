@@ -1,0 +1,81 @@
+"""The JSON report: a versioned, documented, deterministic contract (schema/report.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from seldon_doctor import __version__
+from seldon_doctor.engine import Report
+from seldon_doctor.findings import Finding
+from seldon_doctor.plan import build_plan, plan_for
+
+SCHEMA_VERSION = "1"
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    plan = plan_for(finding)
+    out: dict[str, Any] = {
+        "id": finding.check_id,
+        "check": finding.slug,
+        "severity": finding.severity.value,
+        "resource": finding.resource.as_dict(),
+        "message": finding.message,
+        "evidence": [e.as_dict() for e in finding.evidence],
+        "plan": plan.as_dict() if plan else None,
+    }
+    if finding.location is not None:
+        location: dict[str, Any] = {"file": finding.location.file}
+        if finding.location.line is not None:
+            location["line"] = finding.location.line
+        out["location"] = location
+    return out
+
+
+def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
+    counts = report.counts()
+    plan = build_plan(report.findings)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "seldon-doctor", "version": __version__},
+        "findings": [finding_dict(f) for f in report.findings],
+        "not_evaluated": [finding_dict(f) for f in report.not_evaluated],
+        "gaps": [
+            {
+                "what": g.what,
+                "reason": g.reason,
+                **({"namespace": g.namespace} if g.namespace else {}),
+            }
+            for g in sorted(report.gaps, key=lambda g: (g.what, g.namespace or "", g.reason))
+        ],
+        "plan": [
+            {
+                "check": entry.plan.check_id,
+                "resources": [r.as_dict() for r in entry.resources],
+                **entry.plan.as_dict(),
+            }
+            for entry in plan
+        ],
+        "summary": {
+            "errors": counts["error"],
+            "warnings": counts["warning"],
+            "info": counts["info"],
+            "not_evaluated": len(report.not_evaluated),
+            "gaps": len(report.gaps),
+            "incomplete": report.incomplete,
+            "objects": report.object_count,
+            "namespaces": len(report.namespaces),
+            "mode": report.mode,
+            "checks_run": report.checks_run,
+            "exit_code": exit_code,
+        },
+        "warnings": sorted(report.warnings),
+    }
+
+
+def render_json(report: Report, exit_code: int) -> str:
+    """Same input, same bytes: sorted keys, no timestamps."""
+    return (
+        json.dumps(report_dict(report, exit_code), indent=2, sort_keys=True, ensure_ascii=False)
+        + "\n"
+    )

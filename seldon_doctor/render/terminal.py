@@ -1,0 +1,196 @@
+"""The terminal report: findings grouped by severity, evidence, the fix, and the plan.
+
+Every string from the input goes through ``rich.text.Text`` (never markup), so a model named
+``[bold]x`` prints as itself.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.rule import Rule
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from seldon_doctor.catalog import CheckDoc, Playbook
+from seldon_doctor.engine import Report
+from seldon_doctor.findings import Finding, Severity
+from seldon_doctor.plan import PlanEntry, build_plan, plan_for
+
+_ICON = {Severity.ERROR: "✖", Severity.WARNING: "▲", Severity.INFO: "•"}
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "cyan"}
+
+
+def _finding_block(finding: Finding, *, show_evidence: bool = True) -> RenderableType:
+    head = Text()
+    head.append(f"{_ICON[finding.severity]} {finding.check_id} ", style=_STYLE[finding.severity])
+    head.append(finding.slug, style="bold")
+    head.append("  ")
+    head.append(str(finding.resource))
+    if finding.location is not None:
+        where = finding.location.file + (
+            f":{finding.location.line}" if finding.location.line else ""
+        )
+        head.append(f"  {where}", style="dim")
+    parts: list[RenderableType] = [head, Padding(Text(finding.message), (0, 0, 0, 2), expand=False)]
+    if show_evidence and finding.evidence:
+        evidence = Text("evidence:\n", style="dim")
+        for item in finding.evidence:
+            evidence.append(f"  • {item.describe()}\n", style="dim")
+        evidence.rstrip()
+        parts.append(Padding(evidence, (0, 0, 0, 2), expand=False))
+    plan = plan_for(finding)
+    if plan is not None:
+        fix = Text("fix: ", style="green")
+        fix.append(plan.summary)
+        fix.append(f"  (seldon-doctor explain {finding.check_id})", style="dim")
+        parts.append(Padding(fix, (0, 0, 0, 2), expand=False))
+    return Group(*parts)
+
+
+def render_report(report: Report, console: Console, *, show_plan: bool = False) -> None:
+    """Print the whole report."""
+    counts = report.counts()
+    if report.findings:
+        for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
+            group = [f for f in report.findings if f.severity == severity]
+            if not group:
+                continue
+            console.print(Rule(Text(f"{severity.value}s ({len(group)})", style=_STYLE[severity])))
+            for finding in group:
+                console.print(_finding_block(finding))
+                console.print()
+    else:
+        console.print(Text("✔ No problems found by the checks that ran.", style="bold green"))
+    if report.not_evaluated:
+        console.print(Rule(Text(f"not evaluated ({len(report.not_evaluated)})", style="dim")))
+        for finding in report.not_evaluated:
+            console.print(Text(f"• {finding.message}", style="dim"))
+    if report.gaps:
+        console.print(Rule(Text(f"not read ({len(report.gaps)})", style="yellow")))
+        for gap in report.gaps:
+            where = f" [{gap.namespace}]" if gap.namespace else ""
+            console.print(Text(f"• {gap.what}{where}: {gap.reason}", style="yellow"))
+    if report.warnings:
+        console.print(Rule(Text(f"warnings ({len(report.warnings)})", style="dim")))
+        for warning in report.warnings:
+            console.print(Text(f"• {warning}", style="dim"))
+    if show_plan and report.findings:
+        render_plan(build_plan(report.findings), console)
+    summary = Text()
+    summary.append(
+        f"{counts['error']} error(s)", style=_STYLE[Severity.ERROR] if counts["error"] else ""
+    )
+    summary.append(f", {counts['warning']} warning(s), {counts['info']} info")
+    summary.append(f", {len(report.not_evaluated)} not evaluated")
+    if report.gaps:
+        summary.append(
+            f", {len(report.gaps)} input(s) not read — the scan is partial", style="yellow"
+        )
+    summary.append(
+        f" · {report.object_count} objects in {len(report.namespaces)} namespaces · "
+        f"{report.mode} mode",
+        style="dim",
+    )
+    console.print(Rule())
+    console.print(summary)
+    if report.findings and not show_plan:
+        console.print(Text("Run with --plan for the step-by-step remediation plan.", style="dim"))
+
+
+def render_plan(entries: list[PlanEntry], console: Console) -> None:
+    """The deduplicated, dependency-ordered remediation plan."""
+    console.print(Rule(Text("remediation plan", style="bold green")))
+    console.print(
+        Text(
+            "Ordered by dependency: scheduler topology before Services, scheduling, then routes. "
+            "The doctor prints these steps; it never runs them.",
+            style="dim",
+        )
+    )
+    for number, entry in enumerate(entries, 1):
+        console.print()
+        title = Text(f"{number}. ", style="bold")
+        title.append(entry.plan.summary, style="bold")
+        title.append(f"  [{entry.plan.check_id}]", style="dim")
+        console.print(title)
+        console.print(Text("   for: " + ", ".join(str(r) for r in entry.resources), style="dim"))
+        for index, step in enumerate(entry.plan.steps, 1):
+            console.print(Text(f"   {number}.{index} {step.title}"))
+            if step.run:
+                console.print(
+                    Padding(Syntax(step.run, "bash", word_wrap=True), (0, 0, 0, 6), expand=False)
+                )
+            if step.manifest:
+                console.print(
+                    Padding(Syntax(step.manifest.rstrip(), "yaml"), (0, 0, 0, 6), expand=False)
+                )
+            if step.note:
+                console.print(Padding(Text(step.note, style="italic"), (0, 0, 0, 6), expand=False))
+        verify = Text("   verify: ", style="green")
+        verify.append(entry.plan.verify.title)
+        console.print(verify)
+        if entry.plan.verify.run:
+            console.print(
+                Padding(
+                    Syntax(entry.plan.verify.run, "bash", word_wrap=True),
+                    (0, 0, 0, 6),
+                    expand=False,
+                )
+            )
+        console.print(Text(f"   risk: {entry.plan.risk}", style="dim"))
+        console.print(Text(f"   rollback: {entry.plan.rollback}", style="dim"))
+
+
+def render_catalog(docs: list[CheckDoc], reads: dict[str, list[str]], console: Console) -> None:
+    table = Table(show_lines=False, header_style="bold")
+    table.add_column("id", no_wrap=True)
+    table.add_column("slug", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("title")
+    for doc in docs:
+        table.add_row(
+            doc.id,
+            doc.slug,
+            Text(doc.severity.value, style=_STYLE[doc.severity]),
+            Text(doc.title),
+        )
+    console.print(table)
+
+
+def render_explain(
+    doc: CheckDoc, book: Playbook | None, reads: list[str], console: Console
+) -> None:
+    from rich.markdown import Markdown
+
+    head = Text(f"{doc.id} {doc.slug}", style="bold")
+    head.append(f"  ({doc.severity.value}, {doc.category}, since {doc.since})", style="dim")
+    console.print(head)
+    console.print(Text(doc.title, style="italic"))
+    if reads:
+        console.print(Text("reads: " + ", ".join(reads), style="dim"))
+    console.print(Markdown(doc.body))
+    if book is None:
+        return
+    console.print(Rule(Text("playbook", style="bold green")))
+    console.print(Text(book.summary))
+    for index, step in enumerate(book.steps, 1):
+        console.print(Text(f"{index}. {step.title}"))
+        if step.run:
+            console.print(
+                Padding(Syntax(step.run, "bash", word_wrap=True), (0, 0, 0, 3), expand=False)
+            )
+        if step.manifest:
+            console.print(
+                Padding(Syntax(step.manifest.rstrip(), "yaml"), (0, 0, 0, 3), expand=False)
+            )
+        if step.note:
+            console.print(Padding(Text(step.note, style="italic"), (0, 0, 0, 3), expand=False))
+    console.print(Text(f"verify: {book.verify.title}", style="green"))
+    if book.verify.run:
+        console.print(
+            Padding(Syntax(book.verify.run, "bash", word_wrap=True), (0, 0, 0, 3), expand=False)
+        )
+    console.print(Text(f"risk: {book.risk}", style="dim"))
+    console.print(Text(f"rollback: {book.rollback}", style="dim"))

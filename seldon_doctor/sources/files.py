@@ -1,0 +1,325 @@
+"""Read Kubernetes objects from YAML/JSON files, directories or stdin, keeping file and line.
+
+Reads what ``kubectl get -o yaml``, ``helm template`` and ``kustomize build`` print:
+multi-document YAML, JSON, ``kind: List`` wrappers, ``# Source:`` comments. Hostile input is
+refused before it can hurt: libyaml's composer recurses in C and crashes the interpreter on
+deeply nested input, and alias expansion can turn a few lines into billions of nodes, so both
+are bounded here, before and after parsing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seldon_doctor.errors import InputError
+from seldon_doctor.kinds import KINDS
+from seldon_doctor.snapshot import KubeObject, Origin
+
+MAX_FILE_BYTES = 256 * 1024 * 1024
+# libyaml recurses per nesting level in C; at ~100k levels it segfaults. Real manifests nest
+# about 20 levels deep, so 512 is generous and safely far from the crash.
+MAX_NESTING = 512
+# Bound on nodes reachable through aliases: expansion bombs blow past it, real files never do.
+MAX_EXPANDED_NODES = 2_000_000
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "StorageClass",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "PriorityClass",
+        "IngressClass",
+        "APIService",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    }
+) | frozenset(info.kind for info in KINDS.values() if not info.namespaced)
+
+_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+_DEEP_INDENT = re.compile(rf"^[ \t]{{{MAX_NESTING * 2},}}\S", re.MULTILINE)
+_COMPACT_NESTING = re.compile(rf"(?:[-?][ \t]+){{{MAX_NESTING},}}")
+_ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s\[\]{},]+")
+_HELM_SOURCE = re.compile(r"^# Source: (\S.*)$", re.MULTILINE)
+
+
+# (first line, parsed document, helm "# Source:" path, line of each List item)
+_Document = tuple[int | None, Any, str | None, list[int] | None]
+
+
+@dataclass(slots=True)
+class LoadResult:
+    """Objects found in one input, and notes about what was skipped."""
+
+    objects: list[KubeObject]
+    skipped: list[str]
+
+
+def iter_input_files(path: Path) -> Iterator[Path]:
+    """Yield YAML/JSON files under ``path`` (recursively, sorted, hidden entries skipped)."""
+    if path.is_file():
+        yield path
+        return
+    if not path.is_dir():
+        raise InputError(f"{path}: no such file or directory")
+    for child in sorted(path.rglob("*")):
+        rel = child.relative_to(path)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if child.is_file() and child.suffix.lower() in YAML_SUFFIXES:
+            yield child
+
+
+def load_paths(
+    paths: Iterable[str], *, default_namespace: str = "default", stdin: Any = None
+) -> LoadResult:
+    """Load every object from ``paths`` (files, directories, or ``-`` for stdin).
+
+    Raises:
+        InputError: a named input is unreadable or malformed, or holds no Kubernetes object.
+    """
+    objects: list[KubeObject] = []
+    skipped: list[str] = []
+    for raw in paths:
+        if raw == "-":
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            data = stream.read()
+            found = load_bytes(data, "<stdin>", default_namespace=default_namespace)
+            if not found:
+                raise InputError(
+                    "<stdin>: no Kubernetes objects (documents need apiVersion and kind)"
+                )
+            objects.extend(found)
+            continue
+        path = Path(raw)
+        if not path.exists():
+            raise InputError(f"{raw}: no such file or directory")
+        explicit_file = path.is_file()
+        files = list(iter_input_files(path))
+        for file in files:
+            found = load_bytes(_read(file), str(file), default_namespace=default_namespace)
+            if not found:
+                if explicit_file:
+                    raise InputError(
+                        f"{file}: no Kubernetes objects (documents need apiVersion and kind)"
+                    )
+                skipped.append(f"{file}: no Kubernetes objects, skipped")
+            objects.extend(found)
+        if not files and path.is_dir():
+            raise InputError(f"{raw}: directory holds no .yaml, .yml or .json files")
+    if not objects:
+        raise InputError(
+            "no Kubernetes objects found in the input (documents need apiVersion and kind)"
+        )
+    return LoadResult(objects=objects, skipped=skipped)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"{path}: {size} bytes is larger than the {MAX_FILE_BYTES} limit")
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def load_bytes(data: bytes, name: str, *, default_namespace: str = "default") -> list[KubeObject]:
+    """Parse one input's bytes into Kubernetes objects with origins.
+
+    Raises:
+        InputError: the bytes are not UTF-8 text, not YAML/JSON, or hostile.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"{name}: {len(data)} bytes is larger than the {MAX_FILE_BYTES} limit")
+    if b"\x00" in data:
+        raise InputError(f"{name}: binary data (NUL bytes), not YAML or JSON")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+    documents = _parse_json(text, name) if name.endswith(".json") else None
+    if documents is None:
+        documents = _parse_yaml(text, name)
+    objects: list[KubeObject] = []
+    for line, document, source, item_lines in documents:
+        objects.extend(
+            _objects_from_document(document, name, line, source, default_namespace, item_lines)
+        )
+    return objects
+
+
+def _parse_json(text: str, name: str) -> list[_Document] | None:
+    stripped = text.lstrip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    _check_nesting(text, name)
+    try:
+        return [(1, json.loads(text), None, None)]
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{name}: JSON nested too deeply") from None
+
+
+def _parse_yaml(text: str, name: str) -> list[_Document]:
+    _check_nesting(text, name)
+    has_anchors = _ANCHOR.search(text) is not None
+    sources = [(m.start(), m.group(1).strip()) for m in _HELM_SOURCE.finditer(text)]
+    line_starts: list[int] | None = None
+    out: list[_Document] = []
+    loader = yaml.CSafeLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            document = loader.construct_document(node)
+            if has_anchors:
+                _check_expansion(document, name, node.start_mark.line + 1)
+            line = node.start_mark.line + 1
+            source = None
+            if sources:
+                if line_starts is None:
+                    line_starts = _line_offsets(text)
+                source = _helm_source_before(sources, line_starts[node.start_mark.line])
+            item_lines = _list_item_lines(node) if _is_list(document) else None
+            out.append((line, document, source, item_lines))
+    except yaml.YAMLError as exc:
+        raise InputError(f"{name}: {_describe_yaml_error(exc)}") from None
+    except RecursionError:
+        raise InputError(f"{name}: YAML nested too deeply") from None
+    finally:
+        loader.dispose()
+    return out
+
+
+def _describe_yaml_error(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    detail = f"{context}; {problem}" if context else str(problem)
+    return f"invalid YAML at {where}{detail}"
+
+
+def _check_nesting(text: str, name: str) -> None:
+    depth = deepest = 0
+    for match in _FLOW_BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_NESTING:
+                    raise InputError(f"{name}: nested more than {MAX_NESTING} levels deep, refused")
+        elif depth:
+            depth -= 1
+    if _DEEP_INDENT.search(text) or _COMPACT_NESTING.search(text):
+        raise InputError(f"{name}: nested more than {MAX_NESTING} levels deep, refused")
+
+
+def _check_expansion(document: Any, name: str, line: int) -> None:
+    """Refuse documents whose alias expansion is huge or cyclic (billion laughs)."""
+    budget = MAX_EXPANDED_NODES
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        budget -= 1
+        if budget < 0 or depth > MAX_NESTING:
+            raise InputError(
+                f"{name}:{line}: YAML aliases expand beyond {MAX_EXPANDED_NODES} nodes "
+                "(an alias bomb or a recursive alias), refused"
+            )
+        if isinstance(value, dict):
+            stack.extend((child, depth + 1) for child in value.values())
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value)
+
+
+def _line_offsets(text: str) -> list[int]:
+    offsets = [0]
+    offsets.extend(m.end() for m in re.finditer("\n", text))
+    return offsets
+
+
+def _helm_source_before(sources: list[tuple[int, str]], offset: int) -> str | None:
+    chosen = None
+    for start, path in sources:
+        if start > offset:
+            break
+        chosen = path
+    return chosen
+
+
+def _is_list(document: Any) -> bool:
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("kind"), str)
+        and document["kind"].endswith("List")
+        and isinstance(document.get("items"), list)
+    )
+
+
+def _list_item_lines(node: yaml.Node) -> list[int] | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key, value in node.value:
+        if (
+            isinstance(key, yaml.ScalarNode)
+            and key.value == "items"
+            and isinstance(value, yaml.SequenceNode)
+        ):
+            return [item.start_mark.line + 1 for item in value.value]
+    return None
+
+
+def _objects_from_document(
+    document: Any,
+    name: str,
+    line: int | None,
+    source: str | None,
+    default_namespace: str,
+    item_lines: list[int] | None = None,
+) -> Iterator[KubeObject]:
+    if document is None:
+        return
+    if _is_list(document):
+        for index, item in enumerate(document["items"]):
+            item_line = item_lines[index] if item_lines and index < len(item_lines) else line
+            yield from _objects_from_document(item, name, item_line, source, default_namespace)
+        return
+    if isinstance(document, list) and name.endswith(".json"):
+        for item in document:
+            yield from _objects_from_document(item, name, line, source, default_namespace)
+        return
+    if not _is_kube_object(document):
+        return
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
+        document["metadata"] = metadata
+    if not metadata.get("namespace") and document["kind"] not in CLUSTER_SCOPED_KINDS:
+        metadata["namespace"] = default_namespace
+    file = source if source and name == "<stdin>" else name
+    yield KubeObject(body=document, origin=Origin(file=file, line=line))
+
+
+def _is_kube_object(document: Any) -> bool:
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("apiVersion"), str)
+        and isinstance(document.get("kind"), str)
+        and bool(document["kind"])
+    )
