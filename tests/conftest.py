@@ -1,0 +1,66 @@
+"""Shared helpers: load fixture cases, read `# expect:` annotations, locate ../shared/data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from seldon_doctor.collect import ScanInputs, collect_files
+from seldon_doctor.snapshot import Snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+_EXPECT = re.compile(r"^\s*(?:-\s*)?#\s*expect:\s*(SD\d{3})(?:\s+(\S+))?\s*$")
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data, skipping the test when that folder is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not present (../shared/data is provided in CI)")
+    return path
+
+
+def case_inputs(case: Path) -> ScanInputs:
+    """A fixture case: a YAML file, or a folder of YAML plus envoy/<namespace>.config_dump.json."""
+    if case.is_file():
+        return ScanInputs(files=[str(case)])
+    files = sorted(str(p) for p in case.glob("*.yaml") if p.name != "scenario.yaml")
+    dumps = sorted(
+        f"{p.name.split('.', 1)[0]}={p}" for p in (case / "envoy").glob("*.config_dump.json")
+    )
+    return ScanInputs(files=files, envoy_dumps=dumps)
+
+
+def load_case(case: Path) -> Snapshot:
+    return collect_files(case_inputs(case))
+
+
+def expected_findings(case: Path, snapshot: Snapshot) -> set[tuple[str, str]]:
+    """(check id, Kind/ns/name) from `# expect: SDxxx [Kind/ns/name]` comments.
+
+    Without an explicit resource, an annotation applies to the first object that starts after
+    it in the same file (a document or a List item).
+    """
+    files = [case] if case.is_file() else sorted(case.glob("*.yaml"))
+    expected: set[tuple[str, str]] = set()
+    for file in files:
+        objects = sorted(
+            (obj for obj in snapshot.objects if obj.origin.file == str(file)),
+            key=lambda o: o.origin.line or 0,
+        )
+        for number, line in enumerate(file.read_text().splitlines(), 1):
+            match = _EXPECT.match(line)
+            if not match:
+                continue
+            check_id, explicit = match.groups()
+            if explicit:
+                expected.add((check_id, explicit))
+                continue
+            following = next((o for o in objects if (o.origin.line or 0) > number), None)
+            assert following is not None, f"{file}:{number}: no object after the annotation"
+            expected.add((check_id, following.ref()))
+    return expected

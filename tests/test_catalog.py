@@ -1,0 +1,69 @@
+"""Meta-tests: the catalog, playbooks and check classes agree, and names stay a contract."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from seldon_doctor.catalog import REQUIRED_HEADINGS, load_docs, load_playbooks, lookup
+from seldon_doctor.checks import ALL_CHECKS, ENGINE_CHECK_IDS
+from seldon_doctor.plan import fill
+
+# Ids and slugs are a public contract: changing one breaks users' suppressions and dashboards.
+CONTRACT = {
+    "SD001": "internal-error",
+    "SD002": "not-evaluated",
+    "SD102": "model-requirements-unsatisfied",
+    "SD401": "experiment-reference-missing",
+    "SD501": "scheduler-split-brain",
+    "SD502": "scheduler-replicas-above-one",
+    "SD503": "scheduler-service-missing",
+    "SD504": "service-without-endpoints",
+    "SD505": "externalname-alias-dangling",
+    "SD601": "route-missing",
+}
+
+
+def test_contract_ids_and_slugs_are_stable() -> None:
+    docs = load_docs()
+    for check_id, slug in CONTRACT.items():
+        assert docs[check_id].slug == slug
+
+
+def test_registry_sorted_unique_and_documented() -> None:
+    ids = [cls.id for cls in ALL_CHECKS]
+    assert ids == sorted(ids)
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"SD\d{3}", i) for i in ids)
+    docs, books = load_docs(), load_playbooks()
+    known = set(ids) | set(ENGINE_CHECK_IDS)
+    assert set(docs) == known, "every check has a doc and every doc a check"
+    assert set(books) == known, "every check has a playbook and every playbook a check"
+
+
+@pytest.mark.parametrize("check_id", sorted(CONTRACT))
+def test_doc_is_complete(check_id: str) -> None:
+    doc = load_docs()[check_id]
+    for heading in REQUIRED_HEADINGS:
+        assert doc.section(heading), f"{check_id} lacks '## {heading}'"
+    assert len(doc.title) <= 100
+    assert not doc.title.lower().startswith(("ensure", "check"))
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", doc.slug)
+
+
+@pytest.mark.parametrize("check_id", sorted(CONTRACT))
+def test_playbook_fills_with_every_placeholder(check_id: str) -> None:
+    book = load_playbooks()[check_id]
+    params = dict.fromkeys(book.placeholders(), "x")
+    plan = fill(book, params)
+    assert plan.steps and plan.verify.title and plan.risk and plan.rollback
+    if book.placeholders():
+        with pytest.raises(KeyError):
+            fill(book, {})
+
+
+def test_lookup_by_id_or_slug() -> None:
+    assert lookup("sd102") is not None
+    assert lookup("route-missing").id == "SD601"  # type: ignore[union-attr]
+    assert lookup("nope") is None
