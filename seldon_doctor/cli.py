@@ -317,8 +317,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     except SystemExit as exc:
         raise SystemExit(exc.code) from None
-    except click.exceptions.NoArgsIsHelp:  # pragma: no cover - click variant
-        raise SystemExit(0) from None
     except click.UsageError as exc:
         _fail(f"{exc.format_message()} (see --help)")
     except click.Abort:
