@@ -1,0 +1,17 @@
+"""Observing a Seldon Core v2 data plane live: Envoy admin, the scheduler's xDS and status API.
+
+Every module here keeps its heavy imports (grpc, protobuf, envoy_data_plane) inside functions,
+so importing any of them is cheap. Every network call has a deadline and every failure is a
+:class:`DataplaneUnavailable` with a one-line reason.
+
+* :mod:`seldon_doctor.dataplane.envoy_admin`: an Envoy's ``/config_dump``, ``/ready``, ``/stats``.
+* :mod:`seldon_doctor.dataplane.xds_client`: fetch what an xDS server (the scheduler, port 9002)
+  serves to an Envoy node, over Delta ADS.
+* :mod:`seldon_doctor.dataplane.scheduler_api`: the scheduler's ``*Status`` RPCs (port 9004).
+"""
+
+from __future__ import annotations
+
+from seldon_doctor.dataplane.errors import DataplaneUnavailable
+
+__all__ = ["DataplaneUnavailable"]
