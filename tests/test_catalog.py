@@ -67,3 +67,12 @@ def test_lookup_by_id_or_slug() -> None:
     assert lookup("sd102") is not None
     assert lookup("route-missing").id == "SD601"  # type: ignore[union-attr]
     assert lookup("nope") is None
+
+
+def test_readme_check_table_matches_catalog() -> None:
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    for doc in load_docs().values():
+        row = f"| {doc.id} | {doc.slug} | {doc.severity.value} |"
+        assert row in readme, f"README check table lacks or misstates {doc.id}"

@@ -60,7 +60,9 @@ def test_json_validates_against_shipped_schema(capsys: pytest.CaptureFixture[str
     jsonschema.validate(json.loads(out), schema)
 
 
-def test_output_to_file_and_stdout_together(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_output_to_file_and_stdout_together(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     target = tmp_path / "r.json"
     code, out, _ = run(capsys, "scan", "-f", SD102_FIRES, "-o", "table", "-o", f"json={target}")
     assert code == 1
@@ -131,7 +133,9 @@ def test_help_does_not_import_heavy_modules() -> None:
         " if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert "HEAVY=\n" in result.stderr + "\n"
     assert result.stderr.strip().endswith("HEAVY=")
 
@@ -140,9 +144,18 @@ def test_no_traceback_for_unreadable_dump(tmp_path: Path) -> None:
     dump = tmp_path / "dump.json"
     dump.write_bytes(b'{"configs": [')
     result = subprocess.run(
-        [sys.executable, "-m", "seldon_doctor", "scan", "-f", SD102_FIRES,
-         "--envoy-config-dump", f"fraud={dump}"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "seldon_doctor",
+            "scan",
+            "-f",
+            SD102_FIRES,
+            "--envoy-config-dump",
+            f"fraud={dump}",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

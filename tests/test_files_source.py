@@ -50,7 +50,9 @@ def test_stdin_and_directory_walk(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: a}\n")
     (tmp_path / "values.yaml").write_text("replicas: 3\n")
     (tmp_path / ".hidden").mkdir()
-    (tmp_path / ".hidden" / "b.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: b}\n")
+    (tmp_path / ".hidden" / "b.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: b}\n"
+    )
     result = load_paths([str(tmp_path)])
     assert [o.name for o in result.objects] == ["a"]
     assert any("values.yaml" in note for note in result.skipped)

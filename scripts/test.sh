@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs into .venv (and the data-plane binaries), then run it.
+# Idempotent: a second run reuses what is there. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+python -m pip install --quiet --disable-pip-version-check --upgrade pip
+python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+if [ -f scripts/setup-dataplane.sh ]; then
+  bash scripts/setup-dataplane.sh
+fi
+exec python -m pytest -q "$@"
