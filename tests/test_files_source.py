@@ -97,5 +97,5 @@ def test_non_kubernetes_named_file_is_an_error(tmp_path: Path) -> None:
         load_paths([str(path)])
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(InputError, match="no .yaml"):
+    with pytest.raises(InputError, match=r"no \.yaml"):
         load_paths([str(empty)])

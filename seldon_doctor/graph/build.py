@@ -167,8 +167,8 @@ class DeploymentGraph:
                 self._edge(runtime.id, node.id, Edge.IMPLIES)
         for server in list(self._by_kind.get("Server", [])):
             ns, name = server.namespace, server.name
-            count = server.spec.get("replicas")
-            count = count if isinstance(count, int) else 1
+            wanted = server.spec.get("replicas")
+            count = wanted if isinstance(wanted, int) else 1
             if self.get("StatefulSet", ns, name, record=False) is None:
                 labels = {"seldon-server-name": name, seldon.NAME_LABEL: "seldon-server"}
                 node = self._add(
@@ -598,7 +598,8 @@ class DeploymentGraph:
                 if candidate.namespace == preferred:
                     return candidate
         same_ns = [c for c in candidates if c.namespace == server.namespace]
-        return (same_ns or candidates or [None])[0]
+        ranked = same_ns or candidates
+        return ranked[0] if ranked else None
 
     def capabilities(self, server: Node) -> seldon.Capabilities:
         self._record("ServerConfig", "Pod", "Deployment")

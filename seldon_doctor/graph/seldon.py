@@ -79,9 +79,8 @@ def pod_template_spec(obj: KubeObject) -> JSONDict:
     if obj.kind == "Pod":
         return obj.spec
     template = obj.spec.get("template")
-    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
-        return template["spec"]
-    return {}
+    spec = template.get("spec") if isinstance(template, dict) else None
+    return spec if isinstance(spec, dict) else {}
 
 
 def pod_template_labels(obj: KubeObject) -> dict[str, str]:

@@ -112,8 +112,8 @@ def to_mermaid(graph: DeploymentGraph, findings: Iterable[Finding] = ()) -> str:
 def to_json(graph: DeploymentGraph, findings: Iterable[Finding] = ()) -> str:
     broken = broken_ids(findings)
     nodes = [
-        {"id": node, **dict(sorted(data.items())), "broken": node in broken}
-        for node, data in sorted(graph.g.nodes(data=True))
+        {"id": node, **dict(sorted(graph.g.nodes[node].items())), "broken": node in broken}
+        for node in sorted(graph.g.nodes)
     ]
     edges = [
         {"source": src, "target": dst, **dict(sorted(data.items()))}
