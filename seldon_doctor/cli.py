@@ -7,7 +7,6 @@ Heavy modules (kubernetes, grpc, envoy_data_plane, networkx) are imported inside
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ import click
 
 from seldon_doctor import __version__
 from seldon_doctor.errors import ExitCode, InputError
+from seldon_doctor.render import FORMATS, RenderOptions, get_renderer
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from seldon_doctor.snapshot import Snapshot
 
 FAIL_ON = ("error", "warning", "info", "never")
-OUTPUT_FORMATS = ("table", "json")
 GRAPH_FORMATS = ("dot", "mermaid", "json")
 
 
@@ -58,9 +57,9 @@ def _parse_outputs(values: Sequence[str]) -> list[tuple[str, str | None]]:
         for part in value.split(","):
             fmt, _, path = part.partition("=")
             fmt = fmt.strip().lower()
-            if fmt not in OUTPUT_FORMATS:
+            if fmt not in FORMATS:
                 raise click.UsageError(
-                    f"unknown output format {fmt!r} (choose from {', '.join(OUTPUT_FORMATS)})"
+                    f"unknown output format {fmt!r} (choose from {', '.join(sorted(FORMATS))})"
                 )
             outputs.append((fmt, path or None))
     return outputs
@@ -104,6 +103,12 @@ def _input_options(func: Any) -> Any:
             help="Namespace for objects that name none (as kubectl apply -n).",
         ),
         click.option("--demo", is_flag=True, help="Scan the bundled demo cluster instead."),
+        click.option(
+            "--crds",
+            multiple=True,
+            metavar="PATH",
+            help="CustomResourceDefinitions (file or folder) to validate manifests against.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -111,7 +116,11 @@ def _input_options(func: Any) -> Any:
 
 
 def _snapshot(
-    files: Sequence[str], envoy_dumps: Sequence[str], namespace: str, demo: bool
+    files: Sequence[str],
+    envoy_dumps: Sequence[str],
+    namespace: str,
+    demo: bool,
+    crds: Sequence[str] = (),
 ) -> Snapshot:
     from seldon_doctor.collect import ScanInputs, collect_files, demo_inputs
 
@@ -127,6 +136,7 @@ def _snapshot(
         )
     if not demo:
         inputs.envoy_dumps = envoy_dumps
+    inputs.crds = crds
     return collect_files(inputs)
 
 
@@ -169,6 +179,7 @@ def scan(
     envoy_dumps: tuple[str, ...],
     namespace: str,
     demo: bool,
+    crds: tuple[str, ...],
     outputs: tuple[str, ...],
     fail_on: str,
     show_plan: bool,
@@ -191,42 +202,31 @@ def scan(
     from seldon_doctor.graph.build import build_graph
 
     targets = _parse_outputs(outputs)
-    snapshot = _snapshot(files, envoy_dumps, namespace, demo)
+    snapshot = _snapshot(files, envoy_dumps, namespace, demo, crds)
     checks = select_checks(select, ignore)
     if not checks:
         raise click.UsageError("--select/--ignore left no checks to run (see seldon-doctor checks)")
     if not quiet:
         for warning in snapshot.warnings:
             _err(f"note: {warning}")
-    report = run_checks(build_graph(snapshot), checks, debug=debug)
+    graph = build_graph(snapshot)
+    report = run_checks(graph, checks, debug=debug)
     code = exit_code_for(report, fail_on)
+    options = RenderOptions(exit_code=int(code), show_plan=show_plan, graph=graph)
     for fmt, path in targets:
-        _emit(fmt, path, report, code, show_plan=show_plan, no_color=no_color)
+        _emit(fmt, path, report, options, no_color)
     raise SystemExit(int(code))
 
 
 def _emit(
-    fmt: str, path: str | None, report: Report, code: int, *, show_plan: bool, no_color: bool
+    fmt: str, path: str | None, report: Report, options: RenderOptions, no_color: bool
 ) -> None:
-    if fmt == "json":
-        from seldon_doctor.render.json_report import render_json
+    if fmt == "table" and path is None and sys.stdout.isatty():
+        from seldon_doctor.render.terminal import render_report
 
-        text = render_json(report, code)
-        if path:
-            _write(path, text)
-        else:
-            sys.stdout.write(text)
+        render_report(report, _console(no_color=no_color), show_plan=options.show_plan)
         return
-    from seldon_doctor.render.terminal import render_report
-
-    if path is None and sys.stdout.isatty():
-        render_report(report, _console(no_color=no_color), show_plan=show_plan)
-        return
-    # Piped or written to a file: plain text without rich's line padding.
-    buffer = io.StringIO()
-    buffer.isatty = lambda: False  # type: ignore[method-assign]
-    render_report(report, _console(buffer, no_color=True), show_plan=show_plan)
-    text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    text = get_renderer(fmt)(report, options)
     if path:
         _write(path, text)
     else:
@@ -289,14 +289,19 @@ def explain(check: str) -> None:
     "-o", "--output", "fmt", type=click.Choice(GRAPH_FORMATS), default="dot", show_default=True
 )
 def graph(
-    files: tuple[str, ...], envoy_dumps: tuple[str, ...], namespace: str, demo: bool, fmt: str
+    files: tuple[str, ...],
+    envoy_dumps: tuple[str, ...],
+    namespace: str,
+    demo: bool,
+    crds: tuple[str, ...],
+    fmt: str,
 ) -> None:
     """Print the deployment graph (broken nodes highlighted) as DOT, Mermaid or JSON."""
     from seldon_doctor.engine import run_checks
     from seldon_doctor.graph.build import build_graph
     from seldon_doctor.render import graph_export
 
-    snapshot = _snapshot(files, envoy_dumps, namespace, demo)
+    snapshot = _snapshot(files, envoy_dumps, namespace, demo, crds)
     built = build_graph(snapshot)
     findings = run_checks(built).findings
     render = {

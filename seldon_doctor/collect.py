@@ -24,6 +24,8 @@ class ScanInputs:
     namespace: str = "default"
     demo: bool = False
     stdin: Any = None
+    # Folders/files of CustomResourceDefinitions to validate against (only CRDs are kept).
+    crds: Sequence[str] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -111,5 +113,8 @@ def collect_files(inputs: ScanInputs) -> Snapshot:
 
     loaded = load_paths(inputs.files, default_namespace=inputs.namespace, stdin=inputs.stdin)
     snapshot = Snapshot(objects=loaded.objects, warnings=list(loaded.skipped))
+    if inputs.crds:
+        extra = load_paths(inputs.crds, default_namespace=inputs.namespace)
+        snapshot.objects.extend(o for o in extra.objects if o.kind == "CustomResourceDefinition")
     snapshot.envoys = load_envoy_dumps(inputs.envoy_dumps, snapshot.objects)
     return snapshot

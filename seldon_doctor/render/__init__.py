@@ -1,1 +1,38 @@
-"""render package."""
+"""Output formats: each renders a finished Report to text. Renderers never compute findings."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from seldon_doctor.engine import Report
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """What a renderer may use besides the report."""
+
+    exit_code: int
+    show_plan: bool = False
+    # The DeploymentGraph, for formats that draw it (HTML); None when not built.
+    graph: Any = None
+    # Seconds the scan took, for metrics; None keeps output deterministic.
+    duration: float | None = None
+
+
+Renderer = Callable[["Report", RenderOptions], str]
+
+# format name -> "module:function"; modules are imported only when the format is asked for.
+FORMATS: dict[str, str] = {
+    "table": "seldon_doctor.render.terminal:render_text",
+    "json": "seldon_doctor.render.json_report:render",
+}
+
+
+def get_renderer(fmt: str) -> Renderer:
+    module, _, name = FORMATS[fmt].partition(":")
+    renderer: Renderer = getattr(importlib.import_module(module), name)
+    return renderer

@@ -9,6 +9,7 @@ from seldon_doctor import __version__
 from seldon_doctor.engine import Report
 from seldon_doctor.findings import Finding
 from seldon_doctor.plan import build_plan, plan_for
+from seldon_doctor.render import RenderOptions
 
 SCHEMA_VERSION = "1"
 
@@ -71,6 +72,11 @@ def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
         },
         "warnings": sorted(report.warnings),
     }
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    """Renderer entry point (see seldon_doctor.render.FORMATS)."""
+    return render_json(report, options.exit_code)
 
 
 def render_json(report: Report, exit_code: int) -> str:

@@ -17,6 +17,7 @@ from seldon_doctor.catalog import CheckDoc, Playbook
 from seldon_doctor.engine import Report
 from seldon_doctor.findings import Finding, Severity
 from seldon_doctor.plan import PlanEntry, build_plan, plan_for
+from seldon_doctor.render import RenderOptions
 
 _ICON = {Severity.ERROR: "✖", Severity.WARNING: "▲", Severity.INFO: "•"}
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "cyan"}
@@ -97,6 +98,16 @@ def render_report(report: Report, console: Console, *, show_plan: bool = False) 
     console.print(summary)
     if report.findings and not show_plan:
         console.print(Text("Run with --plan for the step-by-step remediation plan.", style="dim"))
+
+
+def render_text(report: Report, options: RenderOptions) -> str:
+    """Plain text (no colour, no line padding): for pipes, files and golden tests."""
+    import io
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, no_color=True, highlight=False, width=100, soft_wrap=False)
+    render_report(report, console, show_plan=options.show_plan)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
 def render_plan(entries: list[PlanEntry], console: Console) -> None:
