@@ -64,3 +64,9 @@ def expected_findings(case: Path, snapshot: Snapshot) -> set[tuple[str, str]]:
             assert following is not None, f"{file}:{number}: no object after the annotation"
             expected.add((check_id, following.ref()))
     return expected
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens", action="store_true", help="rewrite tests/golden/* from current output"
+    )
