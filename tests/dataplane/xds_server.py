@@ -132,7 +132,10 @@ def seldon_model_route(model: str, versions: Mapping[str, int]) -> JSON:
 def seldon_route_config(routes: Iterable[JSON], *, name: str = "listener_0") -> JSON:
     """Route configuration ``listener_0`` (virtual host ``seldon_service``, domains ``*``)."""
     vhost = "seldon_service" if name == "listener_0" else "seldon_mirror"
-    return {"name": name, "virtual_hosts": [{"name": vhost, "domains": ["*"], "routes": list(routes)}]}
+    return {
+        "name": name,
+        "virtual_hosts": [{"name": vhost, "domains": ["*"], "routes": list(routes)}],
+    }
 
 
 def seldon_cluster(name: str, host: str, port: int) -> JSON:
@@ -148,7 +151,11 @@ def seldon_cluster(name: str, host: str, port: int) -> JSON:
             "endpoints": [
                 {
                     "lb_endpoints": [
-                        {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
+                        {
+                            "endpoint": {
+                                "address": {"socket_address": {"address": host, "port_value": port}}
+                            }
+                        }
                     ]
                 }
             ],
@@ -165,7 +172,8 @@ def seldon_resources(
 ) -> dict[str, list[JSON]]:
     """A whole Seldon-shaped set: ``{"listener": [...], "route": [...], "cluster": [...]}``.
 
-    ``models`` maps model name to ``{internal_name: weight}``; default ``{"iris": {"iris_1": 100}}``.
+    ``models`` maps model name to ``{internal_name: weight}``;
+    default ``{"iris": {"iris_1": 100}}``.
     Every cluster points at ``upstream_host:upstream_port`` (the agent's reverse proxy).
     """
     models = {"iris": {"iris_1": 100}} if models is None else models

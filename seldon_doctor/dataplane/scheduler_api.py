@@ -1,0 +1,393 @@
+"""Read the Seldon scheduler's own view through its status RPCs (gRPC API port 9004).
+
+``ModelStatus``, ``ServerStatus``, ``ExperimentStatus`` and ``PipelineStatus`` stream one
+message per resource and then close; ``SchedulerStatus`` is unary. :func:`fetch_scheduler_state`
+calls all five over one plaintext channel, each with what is left of one overall deadline, and
+returns plain dataclasses. The messages come from this project's own minimal
+``proto/scheduler.proto`` (same package, service, names and field numbers as upstream).
+
+Failure policy: not reaching the scheduler at all (no connection, ``UNAVAILABLE``, deadline)
+raises :class:`DataplaneUnavailable`; any other per-RPC error (e.g. ``UNIMPLEMENTED`` on an old
+scheduler) is recorded in :attr:`SchedulerState.errors` and the other RPCs still count.
+
+grpc and protobuf are imported inside the functions: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from seldon_doctor.dataplane.errors import DataplaneUnavailable
+
+SERVICE = "seldon.mlops.scheduler.Scheduler"
+DEFAULT_SUBSCRIBER = "seldon-doctor"
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_PORT = 9004
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaState:
+    """One model version's state on one server replica (``modelReplicaState`` map entry)."""
+
+    index: int
+    state: str  # ModelReplicaState name: Available, Loaded, LoadFailed, ...
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionState:
+    """One version of a model as the scheduler holds it."""
+
+    version: int
+    server: str
+    state: str  # ModelState name: ModelAvailable, ScheduleFailed, ...
+    reason: str
+    available_replicas: int
+    unavailable_replicas: int
+    replicas: tuple[ReplicaState, ...] = ()
+    namespace: str | None = None
+    generation: int | None = None
+    requirements: tuple[str, ...] = ()
+    memory_bytes: int | None = None
+    desired_replicas: int | None = None
+    pinned_server: str | None = None
+    gateway_state: str = ""
+    gateway_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelState:
+    """A model and all the versions the scheduler reported, oldest first."""
+
+    name: str
+    versions: tuple[ModelVersionState, ...]
+    deleted: bool = False
+
+    @property
+    def latest(self) -> ModelVersionState | None:
+        return max(self.versions, key=lambda v: v.version) if self.versions else None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerReplica:
+    index: int
+    total_memory_bytes: int
+    available_memory_bytes: int
+    loaded_models: int
+    overcommit_percentage: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServerState:
+    """A server (model-server StatefulSet) as the scheduler sees it; no capabilities exist here."""
+
+    name: str
+    expected_replicas: int
+    available_replicas: int
+    loaded_model_replicas: int
+    replicas: tuple[ServerReplica, ...] = ()
+    namespace: str | None = None
+    response_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentState:
+    name: str
+    active: bool
+    candidates_ready: bool
+    mirror_ready: bool
+    status_description: str
+    namespace: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineVersion:
+    version: int
+    status: str  # PipelineStatus name: PipelineReady, PipelineFailed, ...
+    reason: str
+    models_ready: bool
+    gateway_status: str = ""
+    gateway_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineState:
+    name: str
+    versions: tuple[PipelineVersion, ...]
+
+    @property
+    def latest(self) -> PipelineVersion | None:
+        return max(self.versions, key=lambda v: v.version) if self.versions else None
+
+
+@dataclass(slots=True)
+class SchedulerState:
+    """Everything one scheduler reported. ``errors`` maps an RPC name to a one-line reason."""
+
+    target: str
+    application_version: str = ""
+    models: dict[str, ModelState] = field(default_factory=dict)
+    servers: dict[str, ServerState] = field(default_factory=dict)
+    experiments: dict[str, ExperimentState] = field(default_factory=dict)
+    pipelines: dict[str, PipelineState] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        from dataclasses import asdict
+
+        return {
+            "target": self.target,
+            "application_version": self.application_version,
+            "models": {k: asdict(v) for k, v in self.models.items()},
+            "servers": {k: asdict(v) for k, v in self.servers.items()},
+            "experiments": {k: asdict(v) for k, v in self.experiments.items()},
+            "pipelines": {k: asdict(v) for k, v in self.pipelines.items()},
+            "errors": dict(self.errors),
+            "elapsed": round(self.elapsed, 3),
+        }
+
+
+def _enum_name(enum: Any, number: int) -> str:
+    try:
+        return str(enum.Name(number))
+    except ValueError:  # a value newer than our proto
+        return f"Unknown({number})"
+
+
+def _meta(message: Any, field_name: str) -> tuple[str | None, int | None]:
+    if not message.HasField(field_name):
+        return None, None
+    meta = getattr(message, field_name)
+    return meta.namespace, int(meta.generation)
+
+
+def _model(pb: Any, response: Any) -> ModelState:
+    versions = []
+    for v in response.versions:
+        namespace, generation = _meta(v, "kubernetesMeta")
+        replicas = tuple(
+            ReplicaState(
+                index=int(idx),
+                state=_enum_name(pb.ModelReplicaStatus.ModelReplicaState, rs.state),
+                reason=rs.reason,
+            )
+            for idx, rs in sorted(v.modelReplicaState.items())
+        )
+        requirements: tuple[str, ...] = ()
+        memory = desired = None
+        pinned = None
+        if v.HasField("modelDefn"):
+            spec = v.modelDefn.modelSpec
+            requirements = tuple(spec.requirements)
+            memory = int(spec.memoryBytes) if spec.HasField("memoryBytes") else None
+            pinned = spec.server if spec.HasField("server") else None
+            if v.modelDefn.HasField("deploymentSpec"):
+                desired = int(v.modelDefn.deploymentSpec.replicas)
+            if namespace is None and v.modelDefn.meta.HasField("kubernetesMeta"):
+                namespace = v.modelDefn.meta.kubernetesMeta.namespace
+        state_enum = pb.ModelStatus.ModelState
+        versions.append(
+            ModelVersionState(
+                version=int(v.version),
+                server=v.serverName,
+                state=_enum_name(state_enum, v.state.state),
+                reason=v.state.reason,
+                available_replicas=int(v.state.availableReplicas),
+                unavailable_replicas=int(v.state.unavailableReplicas),
+                replicas=replicas,
+                namespace=namespace,
+                generation=generation,
+                requirements=requirements,
+                memory_bytes=memory,
+                desired_replicas=desired,
+                pinned_server=pinned,
+                gateway_state=_enum_name(state_enum, v.state.modelGwState),
+                gateway_reason=v.state.modelGwReason,
+            )
+        )
+    versions.sort(key=lambda v: v.version)
+    return ModelState(name=response.modelName, versions=tuple(versions), deleted=response.deleted)
+
+
+def _server(pb: Any, response: Any) -> ServerState:
+    namespace, _ = _meta(response, "kubernetesMeta")
+    return ServerState(
+        name=response.serverName,
+        expected_replicas=int(response.expectedReplicas),
+        available_replicas=int(response.availableReplicas),
+        loaded_model_replicas=int(response.numLoadedModelReplicas),
+        replicas=tuple(
+            ServerReplica(
+                index=int(r.replicaIdx),
+                total_memory_bytes=int(r.totalMemoryBytes),
+                available_memory_bytes=int(r.availableMemoryBytes),
+                loaded_models=int(r.numLoadedModels),
+                overcommit_percentage=int(r.overCommitPercentage),
+            )
+            for r in response.resources
+        ),
+        namespace=namespace,
+        response_type=_enum_name(pb.ServerStatusResponse.Type, response.type),
+    )
+
+
+def _experiment(response: Any) -> ExperimentState:
+    namespace, _ = _meta(response, "kubernetesMeta")
+    return ExperimentState(
+        name=response.experimentName,
+        active=bool(response.active),
+        candidates_ready=bool(response.candidatesReady),
+        mirror_ready=bool(response.mirrorReady),
+        status_description=response.statusDescription,
+        namespace=namespace,
+    )
+
+
+def _pipeline(pb: Any, response: Any) -> PipelineState:
+    status_enum = pb.PipelineVersionState.PipelineStatus
+    versions = tuple(
+        sorted(
+            (
+                PipelineVersion(
+                    version=int(v.state.pipelineVersion),
+                    status=_enum_name(status_enum, v.state.status),
+                    reason=v.state.reason,
+                    models_ready=bool(v.state.modelsReady),
+                    gateway_status=_enum_name(status_enum, v.state.pipelineGwStatus),
+                    gateway_reason=v.state.pipelineGwReason,
+                )
+                for v in response.versions
+            ),
+            key=lambda p: p.version,
+        )
+    )
+    return PipelineState(name=response.pipelineName, versions=versions)
+
+
+def _fatal(code: Any) -> bool:
+    import grpc
+
+    return code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def _reason(err: Any, target: str, rpc: str, timeout: float) -> str:
+    import grpc
+
+    code = err.code() if hasattr(err, "code") else None
+    details = " ".join(str(err.details() if hasattr(err, "details") else err).split())
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return f"scheduler {target} did not answer {rpc} within {timeout:g}s"
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return f"scheduler {target} is unreachable: {details or 'unavailable'}"
+    name = code.name if code is not None else type(err).__name__
+    return f"scheduler {target} {rpc} failed: {name}: {details}"
+
+
+def fetch_scheduler_state(
+    target: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    subscriber: str = DEFAULT_SUBSCRIBER,
+    all_versions: bool = True,
+) -> SchedulerState:
+    """Call the five status RPCs on ``target`` (``host:port``) within ``timeout`` seconds total.
+
+    The scheduler logs ``received status request from <subscriber>`` for each call.
+    """
+    import grpc
+
+    from seldon_doctor.dataplane.proto import scheduler_pb2 as pb
+
+    start = time.monotonic()
+    deadline = start + timeout
+    state = SchedulerState(target=target)
+    channel = grpc.insecure_channel(
+        target,
+        options=[
+            ("grpc.max_receive_message_length", 256 * 1024 * 1024),
+            ("grpc.enable_retries", 0),
+        ],
+    )
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DataplaneUnavailable(
+                f"scheduler {target} did not answer within {timeout:g}s", target=target
+            )
+        return remaining
+
+    def stream(rpc: str, request: Any, response_cls: Any) -> Iterable[Any]:
+        method = channel.unary_stream(
+            f"/{SERVICE}/{rpc}",
+            request_serializer=type(request).SerializeToString,
+            response_deserializer=response_cls.FromString,
+        )
+        responses: Iterable[Any] = method(request, timeout=left())
+        return responses
+
+    def collect(rpc: str, run: Callable[[], None]) -> None:
+        try:
+            run()
+        except grpc.RpcError as err:
+            reason = _reason(err, target, rpc, timeout)
+            if _fatal(err.code()):
+                raise DataplaneUnavailable(reason, target=target) from None
+            state.errors[rpc] = reason
+
+    try:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=left())
+        except grpc.FutureTimeoutError:
+            raise DataplaneUnavailable(
+                f"scheduler {target} is unreachable (no connection within {timeout:g}s)",
+                target=target,
+            ) from None
+
+        def scheduler_status() -> None:
+            method = channel.unary_unary(
+                f"/{SERVICE}/SchedulerStatus",
+                request_serializer=pb.SchedulerStatusRequest.SerializeToString,
+                response_deserializer=pb.SchedulerStatusResponse.FromString,
+            )
+            reply = method(pb.SchedulerStatusRequest(subscriberName=subscriber), timeout=left())
+            state.application_version = reply.applicationVersion
+
+        def servers() -> None:
+            request = pb.ServerStatusRequest(subscriberName=subscriber)
+            for response in stream("ServerStatus", request, pb.ServerStatusResponse):
+                server = _server(pb, response)
+                state.servers[server.name] = server
+
+        def models() -> None:
+            request = pb.ModelStatusRequest(subscriberName=subscriber, allVersions=all_versions)
+            for response in stream("ModelStatus", request, pb.ModelStatusResponse):
+                model = _model(pb, response)
+                state.models[model.name] = model
+
+        def experiments() -> None:
+            request = pb.ExperimentStatusRequest(subscriberName=subscriber)
+            for response in stream("ExperimentStatus", request, pb.ExperimentStatusResponse):
+                experiment = _experiment(response)
+                state.experiments[experiment.name] = experiment
+
+        def pipelines() -> None:
+            request = pb.PipelineStatusRequest(subscriberName=subscriber, allVersions=all_versions)
+            for response in stream("PipelineStatus", request, pb.PipelineStatusResponse):
+                pipeline = _pipeline(pb, response)
+                state.pipelines[pipeline.name] = pipeline
+
+        collect("SchedulerStatus", scheduler_status)
+        collect("ServerStatus", servers)
+        collect("ModelStatus", models)
+        collect("ExperimentStatus", experiments)
+        collect("PipelineStatus", pipelines)
+    finally:
+        channel.close()
+    state.elapsed = time.monotonic() - start
+    return state
