@@ -16,9 +16,11 @@ live mode the caller reaches it through a port-forward; ``:9003`` on the pod ser
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -83,10 +85,15 @@ def _get(
             status = int(response.status if response.status is not None else 0)
             chunks: list[bytes] = []
             size = 0
+            # read1: return what has arrived instead of blocking for a full chunk, so a
+            # server that drips bytes cannot stretch the call past the deadline.
+            read = getattr(response, "read1", None) or response.read
             while True:
-                if time.monotonic() > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise TimeoutError
-                chunk = response.read(_CHUNK)
+                _shrink_socket_timeout(response, left)
+                chunk = read(_CHUNK)
                 if not chunk:
                     break
                 size += len(chunk)
@@ -116,6 +123,19 @@ def _get(
         first = body.strip().splitlines()[0][:200] if body.strip() else "empty body"
         raise DataplaneUnavailable(f"{what} answered HTTP {status}: {first}", target=base)
     return AdminResponse(status=status, body=body)
+
+
+def _shrink_socket_timeout(response: Any, seconds: float) -> None:
+    """Best effort: make the next recv() wait at most ``seconds`` (the time left)."""
+    fp = getattr(response, "fp", None)
+    for _ in range(3):  # HTTPError -> HTTPResponse -> BufferedReader -> SocketIO
+        raw = getattr(fp, "raw", None)
+        sock = getattr(raw, "_sock", None)
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.settimeout(max(seconds, 0.001))
+            return
+        fp = getattr(fp, "fp", None)
 
 
 def _describe(err: object) -> str:

@@ -131,11 +131,14 @@ def seldon_model_route(model: str, versions: Mapping[str, int]) -> JSON:
 
 def seldon_route_config(routes: Iterable[JSON], *, name: str = "listener_0") -> JSON:
     """Route configuration ``listener_0`` (virtual host ``seldon_service``, domains ``*``)."""
-    vhost = "seldon_service" if name == "listener_0" else "seldon_mirror"
-    return {
-        "name": name,
-        "virtual_hosts": [{"name": vhost, "domains": ["*"], "routes": list(routes)}],
+    vhost: JSON = {
+        "name": "seldon_service" if name == "listener_0" else "seldon_mirror",
+        "domains": ["*"],
     }
+    routes = list(routes)
+    if routes:  # protojson leaves empty lists out; keep served == decoded
+        vhost["routes"] = routes
+    return {"name": name, "virtual_hosts": [vhost]}
 
 
 def seldon_cluster(name: str, host: str, port: int) -> JSON:
