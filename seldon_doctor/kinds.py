@@ -45,6 +45,11 @@ _KINDS: tuple[KindInfo, ...] = (
     KindInfo("Deployment", "apps", "v1", "deployments"),
     KindInfo("StatefulSet", "apps", "v1", "statefulsets"),
     KindInfo("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"),
+    # Other serving patterns and meshes (Istio canaries, KServe).
+    KindInfo("VirtualService", "networking.istio.io", "v1beta1", "virtualservices"),
+    KindInfo("DestinationRule", "networking.istio.io", "v1beta1", "destinationrules"),
+    KindInfo("AuthorizationPolicy", "security.istio.io", "v1beta1", "authorizationpolicies"),
+    KindInfo("InferenceService", "serving.kserve.io", "v1beta1", "inferenceservices"),
     KindInfo(
         "CustomResourceDefinition",
         "apiextensions.k8s.io",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from seldon_doctor.checks.base import Check
 from seldon_doctor.checks.capabilities import ModelRequirementsUnsatisfied
+from seldon_doctor.checks.controlplane import ControllersOverlap, NamespaceNotWatched
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.routes import RouteMissing
+from seldon_doctor.checks.scheduling import ModelServerNotFound
 from seldon_doctor.checks.topology import (
     ExternalNameAliasDangling,
     SchedulerReplicasAboveOne,
@@ -25,6 +27,9 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ServiceWithoutEndpoints,
             ExternalNameAliasDangling,
             RouteMissing,
+            ControllersOverlap,
+            NamespaceNotWatched,
+            ModelServerNotFound,
         ),
         key=lambda cls: cls.id,
     )

@@ -1,0 +1,639 @@
+"""Control-plane checks: who watches which namespace, on which release, and can it get through?"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from seldon_doctor.checks.base import Check, CheckContext, node_evidence
+from seldon_doctor.checks.topology import CONSUMER_READS, namespace_anchor
+from seldon_doctor.findings import Evidence, Finding, Severity
+from seldon_doctor.graph import seldon
+from seldon_doctor.graph.build import DeploymentGraph
+from seldon_doctor.graph.model import Node, ResolutionStatus
+from seldon_doctor.graph.seldon import WatchScope
+
+__all__ = [
+    "ComponentVersionSkew",
+    "ControllersOverlap",
+    "DataflowUnavailable",
+    "EnvoyNotReadyGated",
+    "NamespaceNotWatched",
+]
+
+SELDON_CR_KINDS = ("Model", "Server", "Experiment", "Pipeline", "SeldonRuntime")
+PIPELINE_GATEWAY = "seldon-pipelinegateway"
+MODEL_GATEWAY = "seldon-modelgateway"
+KAFKA_ENV = "SELDON_KAFKA_BOOTSTRAP_SERVERS"
+ENVOY_READY_PORT = 9003
+
+# Image repository basenames of Seldon Core v2 components (one release tag for all of them).
+COMPONENT_IMAGES: dict[str, str] = {
+    "seldonv2-controller": "controller",
+    "seldon-scheduler": "scheduler",
+    "seldon-envoy": "envoy",
+    "seldon-agent": "agent",
+    "seldon-rclone": "rclone",
+    "seldon-modelgateway": "model gateway",
+    "seldon-pipelinegateway": "pipeline gateway",
+    "seldon-dataflow-engine": "dataflow engine",
+    "seldon-hodometer": "hodometer",
+}
+
+
+# ---------------------------------------------------------------------------- image helpers
+def split_image(image: str) -> tuple[str, str, bool]:
+    """(repository, tag, pinned by digest) of an image reference."""
+    digest = "@" in image
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, tag = name.rsplit(":", 1)
+    else:
+        repo, tag = name, ""
+    return repo, tag, digest
+
+
+def image_basename(image: str) -> str:
+    return split_image(image)[0].rsplit("/", 1)[-1]
+
+
+def is_moving_tag(image: str) -> bool:
+    """True for ``latest`` or no tag at all; a digest pins the image whatever the tag."""
+    _, tag, digest = split_image(image)
+    return not digest and tag in ("", "latest")
+
+
+def pod_spec_containers(node: Node) -> list[dict[str, Any]]:
+    """Containers of a Pod, a workload's template, or nothing for implied nodes."""
+    if node.obj is None:
+        return []
+    return seldon.containers(seldon.pod_template_spec(node.obj))
+
+
+def workload_replicas(node: Node) -> int:
+    value = node.spec.get("replicas", 1) if node.obj is not None else node.props.get("replicas", 1)
+    return value if isinstance(value, int) else 1
+
+
+def uncovered_pods(graph: DeploymentGraph) -> list[Node]:
+    """Observed Pods whose workload is not in the input (reported on their own)."""
+    covered: set[str] = set()
+    for kind in ("Deployment", "StatefulSet"):
+        for workload in graph.nodes(kind):
+            if workload.obj is not None:
+                covered.update(p.id for p in graph.pods_of(workload))
+    return [p for p in graph.nodes("Pod") if p.id not in covered]
+
+
+# ---------------------------------------------------------------------------- controllers
+def _manager_args(controller: Node) -> list[str]:
+    for container in pod_spec_containers(controller):
+        image = str(container.get("image") or "")
+        args = [str(a) for a in container.get("args") or []]
+        if "seldonv2-controller" in image or any(a.startswith("--clusterwide") for a in args):
+            env = seldon.env_of(container, controller.namespace)
+            return seldon.expand_args(
+                list(container.get("command") or []) + list(container.get("args") or []), env
+            )
+    return []
+
+
+def _leader_elect(controller: Node) -> bool:
+    return (seldon.flag_value(_manager_args(controller), "--leader-elect") or "false") == "true"
+
+
+def _active_controllers(graph: DeploymentGraph) -> list[Node]:
+    graph.nodes("Deployment")
+    return sorted((c for c in graph.controllers if workload_replicas(c) > 0), key=lambda c: c.id)
+
+
+def scope_text(scope: WatchScope) -> str:
+    how = "all namespaces" if scope.all_namespaces else ", ".join(sorted(scope.namespaces))
+    flags = f"clusterwide={'true' if scope.clusterwide else 'false'}"
+    if scope.requested:
+        flags += f", watch-namespaces={','.join(scope.requested)}"
+    version = ".".join(map(str, scope.version)) if scope.version else "unknown version"
+    return f"{how} ({flags}; {version})"
+
+
+def _scope(controller: Node) -> WatchScope:
+    scope = controller.props["watch_scope"]
+    assert isinstance(scope, WatchScope)
+    return scope
+
+
+class ControllersOverlap(Check):
+    """SD506: two controller-managers reconcile the same namespace."""
+
+    id = "SD506"
+    reads = frozenset({"Deployment"})
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        controllers = _active_controllers(graph)
+        for index, second in enumerate(controllers):
+            for first in controllers[:index]:
+                if (
+                    first.namespace == second.namespace
+                    and _leader_elect(first)
+                    and _leader_elect(second)
+                ):
+                    continue  # same lease (e98130ae.seldon.io) in one namespace: one leader
+                a, b = _scope(first), _scope(second)
+                if a.all_namespaces and b.all_namespaces:
+                    overlap_text = "every namespace"
+                    overlap = ["*"]
+                elif a.all_namespaces or b.all_namespaces:
+                    overlap = sorted(b.namespaces if a.all_namespaces else a.namespaces)
+                    overlap_text = ", ".join(overlap)
+                else:
+                    overlap = sorted(a.namespaces & b.namespaces)
+                    overlap_text = ", ".join(overlap)
+                if not overlap:
+                    continue
+                yield self.finding(
+                    second,
+                    f"Controller-managers {first.namespace}/{first.name} and "
+                    f"{second.namespace}/{second.name} both reconcile {overlap_text}. Both open "
+                    "their own streams to the scheduler of each such namespace, both issue "
+                    "load/unload calls and both write the CRs' status and finalizers: "
+                    "conflicting updates and 'Reconciler error' follow. Exactly one controller "
+                    "must watch each namespace.",
+                    evidence=[
+                        node_evidence(first, "watch scope", scope_text(a)),
+                        node_evidence(second, "watch scope", scope_text(b)),
+                    ],
+                    params={
+                        "controller": second.name,
+                        "other": first.name,
+                        "other_namespace": first.namespace,
+                        "namespaces": ",".join(overlap),
+                    },
+                    dedupe_key=f"overlap:{first.id}:{second.id}",
+                )
+
+
+class NamespaceNotWatched(Check):
+    """SD507: Seldon CRs in a namespace no controller reconciles."""
+
+    id = "SD507"
+    reads = frozenset({"Deployment", *SELDON_CR_KINDS})
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        cr_namespaces = graph.namespaces_with(*SELDON_CR_KINDS)
+        graph.nodes("Deployment")
+        if not graph.controllers:
+            if cr_namespaces:
+                self.skip(
+                    ctx,
+                    "no Seldon controller-manager Deployment in the input, so which namespaces "
+                    "are watched cannot be told",
+                )
+            return
+        active = _active_controllers(graph)
+        scopes = [_scope(c) for c in active]
+        explained: set[str] = set()
+        for controller in active:
+            scope = _scope(controller)
+            if not scope.ignored_watch_namespaces:
+                continue
+            unwatched = sorted(
+                ns for ns in scope.requested if not any(s.covers(ns) for s in scopes)
+            )
+            explained.update(unwatched)
+            requested = ",".join(scope.requested)
+            if not scope.clusterwide:
+                why = (
+                    f"--watch-namespaces={requested} is ignored because --clusterwide is false: "
+                    f"the controller watches only its own namespace {scope.own_namespace}"
+                )
+            else:
+                version = ".".join(map(str, scope.version or ()))
+                why = (
+                    f"--watch-namespaces={requested} is ignored by controller {version} (the "
+                    "list exists since 2.9.1): clusterwide, it watches every namespace"
+                )
+            if unwatched:
+                message = (
+                    f"{why}. {', '.join(unwatched)} {'is' if len(unwatched) == 1 else 'are'} "
+                    "watched by no controller, so Models, Servers, Pipelines and Experiments "
+                    "there get no status, no finalizer and never reach the scheduler."
+                )
+                severity = None
+            else:
+                message = f"{why}, not the namespaces the list names."
+                severity = Severity.WARNING if scope.clusterwide else None
+            yield self.finding(
+                controller,
+                message,
+                evidence=[
+                    node_evidence(controller, "watch scope", scope_text(scope)),
+                    *(
+                        Evidence(f"Namespace {ns}", "watched by", "no controller")
+                        for ns in unwatched
+                    ),
+                ],
+                params={
+                    "controller": controller.name,
+                    "controller_namespace": controller.namespace,
+                    "namespaces": ",".join(unwatched or scope.requested),
+                },
+                severity=severity,
+            )
+        for ns in cr_namespaces:
+            if ns in explained or any(s.covers(ns) for s in scopes):
+                continue
+            crs = [n for kind in SELDON_CR_KINDS for n in graph.nodes(kind, ns)]
+            evidence = [
+                node_evidence(c, "watch scope", scope_text(_scope(c))) for c in graph.controllers
+            ]
+            evidence.extend(node_evidence(n) for n in crs[:5])
+            scopes_text = "; ".join(
+                f"{c.namespace}/{c.name}: {scope_text(_scope(c))}"
+                for c in sorted(graph.controllers, key=lambda c: c.id)
+            )
+            nearest = active[0] if active else sorted(graph.controllers, key=lambda c: c.id)[0]
+            yield self.finding(
+                namespace_anchor(graph, ns),
+                f"Namespace {ns} holds {len(crs)} Seldon resource(s) but no running "
+                "controller-manager watches it "
+                f"({scopes_text})"
+                "). Nothing reconciles them: no status, no finalizer, no StatefulSet for "
+                "Servers, nothing sent to the scheduler.",
+                evidence=evidence,
+                params={
+                    "controller": nearest.name,
+                    "controller_namespace": nearest.namespace,
+                    "namespaces": ns,
+                },
+                dedupe_key=f"unwatched:{ns}",
+            )
+
+
+# ---------------------------------------------------------------------------- versions
+@dataclass(frozen=True, slots=True)
+class ComponentImage:
+    node: Node
+    namespace: str
+    component: str
+    container: str
+    image: str
+    where: str  # field path
+
+    @property
+    def version(self) -> tuple[int, int, int] | None:
+        return seldon.image_version(self.image)
+
+
+def _containers_with_paths(node: Node) -> Iterable[tuple[str, dict[str, Any]]]:
+    if node.obj is None:
+        return
+    if node.kind in ("Deployment", "StatefulSet", "Pod"):
+        prefix = "spec.containers" if node.kind == "Pod" else "spec.template.spec.containers"
+        for container in pod_spec_containers(node):
+            yield f"{prefix}[{container.get('name')}].image", container
+    elif node.kind == "SeldonConfig":
+        for component in node.spec.get("components") or []:
+            if isinstance(component, dict):
+                for container in seldon.containers(component.get("podSpec")):
+                    path = f"spec.components[{component.get('name')}].podSpec"
+                    yield f"{path}.containers[{container.get('name')}].image", container
+    elif node.kind in ("ServerConfig", "Server"):
+        for container in seldon.containers(node.spec.get("podSpec")):
+            yield f"spec.podSpec.containers[{container.get('name')}].image", container
+
+
+def component_images(graph: DeploymentGraph, kinds: Iterable[str]) -> list[ComponentImage]:
+    out = []
+    for kind in kinds:
+        for node in graph.nodes(kind):
+            for path, container in _containers_with_paths(node):
+                image = str(container.get("image") or "")
+                component = COMPONENT_IMAGES.get(image_basename(image)) if image else None
+                if component:
+                    out.append(
+                        ComponentImage(
+                            node,
+                            node.namespace,
+                            component,
+                            str(container.get("name")),
+                            image,
+                            path,
+                        )
+                    )
+    return out
+
+
+def _version_text(version: tuple[int, int, int] | None) -> str:
+    return ".".join(map(str, version)) if version else "?"
+
+
+class ComponentVersionSkew(Check):
+    """SD508: Seldon components on different releases, or on a moving tag."""
+
+    id = "SD508"
+    reads = frozenset(
+        {"Deployment", "StatefulSet", "Pod", "SeldonConfig", "ServerConfig", "Server"}
+        | {"SeldonRuntime"}
+    )
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        images = component_images(
+            graph, ("Deployment", "StatefulSet", "SeldonConfig", "ServerConfig", "Server")
+        )
+        lone_pods = {p.id for p in uncovered_pods(graph)}
+        pod_images = component_images(graph, ("Pod",))
+        # Moving tags: one finding per object (Pods only when their workload is not in the input).
+        by_node: dict[str, list[ComponentImage]] = defaultdict(list)
+        for item in images + [i for i in pod_images if i.node.id in lone_pods]:
+            if is_moving_tag(item.image):
+                by_node[item.node.id].append(item)
+        for items in by_node.values():
+            node = items[0].node
+            listed = ", ".join(f"{i.container}={i.image}" for i in items)
+            yield self.finding(
+                node,
+                f"{node.kind} {node.namespace}/{node.name} runs Seldon component image(s) on a "
+                f"moving tag ({listed}). Each restart may pull a different build, so controller, "
+                "scheduler, Envoy and agents drift apart (gRPC UNIMPLEMENTED, rejected xDS "
+                "listeners); pin every component to one release tag.",
+                evidence=[node_evidence(node, i.where, i.image) for i in items],
+                params={"images": listed, "component": items[0].component},
+                dedupe_key=f"moving:{node.id}",
+            )
+        # Skew: within one namespace, plus the controllers that reconcile it.
+        everything = images + pod_images
+        namespaces = sorted({i.namespace for i in everything if i.namespace})
+        controllers = {c.id: _scope(c) for c in graph.controllers}
+        for ns in namespaces:
+            group = [
+                i
+                for i in everything
+                if i.namespace == ns
+                or (i.node.id in controllers and controllers[i.node.id].covers(ns))
+            ]
+            versions = {i.version for i in group if i.version is not None}
+            if len(versions) <= 1:
+                continue
+            seen: set[tuple[str, str]] = set()
+            evidence = []
+            parts = []
+            for item in sorted(group, key=lambda i: (i.version or (0, 0, 0), i.component)):
+                if item.version is None or (item.component, item.image) in seen:
+                    continue
+                seen.add((item.component, item.image))
+                evidence.append(node_evidence(item.node, item.where, item.image))
+                parts.append(f"{item.component} {_version_text(item.version)}")
+            newest = max(versions)
+            yield self.finding(
+                namespace_anchor(graph, ns),
+                f"Seldon components serving namespace {ns} run different releases "
+                f"({', '.join(dict.fromkeys(parts))}). Components talk versioned gRPC and xDS to "
+                "each other (the ServerNotify proto changed incompatibly in 2.9.0, scheduler "
+                "state and Envoy builds move together); run one release everywhere.",
+                evidence=evidence,
+                params={
+                    "versions": ", ".join(_version_text(v) for v in sorted(versions)),
+                    "target_version": _version_text(newest),
+                },
+                dedupe_key=f"skew:{ns}",
+            )
+
+
+# ---------------------------------------------------------------------------- dataflow
+def _component_ready(
+    graph: DeploymentGraph, namespace: str, component: str
+) -> tuple[bool | None, list[Evidence]]:
+    """Whether a runtime component has a ready pod (observed) or will run (manifest)."""
+    deployment = graph.get("Deployment", namespace, component)
+    pods = [
+        p for p in graph.nodes("Pod", namespace) if p.labels.get(seldon.NAME_LABEL) == component
+    ]
+    if deployment is not None and deployment.obj is not None:
+        pods = pods or graph.pods_of(deployment)
+    if graph.observed:
+        if pods:
+            ready = [p for p in pods if p.obj is not None and seldon.pod_ready(p.obj)]
+            return bool(ready), [
+                node_evidence(p, "Ready", bool(p.obj and seldon.pod_ready(p.obj))) for p in pods
+            ]
+        if deployment is not None:
+            ready_count = deployment.status.get("readyReplicas", 0)
+            ready_count = ready_count if isinstance(ready_count, int) else 0
+            return ready_count > 0, [node_evidence(deployment, "status.readyReplicas", ready_count)]
+        if graph.nodes("Pod", namespace):
+            return False, [Evidence(f"Deployment {namespace}/{component}", None, None, "no pods")]
+        return None, []
+    if deployment is None:
+        return None, []
+    replicas = workload_replicas(deployment)
+    return replicas > 0, [node_evidence(deployment, "replicas", replicas)]
+
+
+def _bootstrap_sources(
+    graph: DeploymentGraph, runtime_ns: str
+) -> list[tuple[str, str, Node | None]]:
+    """(bootstrap servers, where it was read, node) for the components of one runtime."""
+    out: list[tuple[str, str, Node | None]] = []
+    for component in (seldon.DATAFLOW, PIPELINE_GATEWAY, MODEL_GATEWAY):
+        deployment = graph.get("Deployment", runtime_ns, component)
+        if deployment is None or deployment.obj is None:
+            continue
+        for container in pod_spec_containers(deployment):
+            env = seldon.env_of(container, runtime_ns)
+            if env.get(KAFKA_ENV):
+                out.append((env[KAFKA_ENV], f"env {KAFKA_ENV}", deployment))
+    for runtime in graph.nodes("SeldonRuntime", runtime_ns):
+        kafka = (runtime.spec.get("config") or {}).get("kafkaConfig") or {}
+        if isinstance(kafka, dict) and kafka.get("bootstrap.servers"):
+            out.append(
+                (
+                    str(kafka["bootstrap.servers"]),
+                    "spec.config.kafkaConfig.bootstrap.servers",
+                    runtime,
+                )
+            )
+        config_name = str(runtime.spec.get("seldonConfig") or "")
+        configs = [c for c in graph.nodes("SeldonConfig") if c.name == config_name]
+        preferred = [c for c in configs if c.namespace in graph.controller_namespaces()]
+        for config in (preferred or configs)[:1]:
+            kafka = (config.spec.get("config") or {}).get("kafkaConfig") or {}
+            if isinstance(kafka, dict) and kafka.get("bootstrap.servers"):
+                out.append(
+                    (
+                        str(kafka["bootstrap.servers"]),
+                        "spec.config.kafkaConfig.bootstrap.servers",
+                        config,
+                    )
+                )
+    return out
+
+
+BAD_RESOLUTIONS = (
+    ResolutionStatus.NO_SERVICE,
+    ResolutionStatus.NO_NAMESPACE,
+    ResolutionStatus.NO_BACKENDS,
+    ResolutionStatus.LOOP,
+)
+
+
+class DataflowUnavailable(Check):
+    """SD510: Pipelines exist but the dataflow path (engine, gateways, Kafka) is not there."""
+
+    id = "SD510"
+    reads = CONSUMER_READS | {"SeldonConfig"}
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        for ns in graph.namespaces_with("Pipeline"):
+            pipelines = graph.nodes("Pipeline", ns)
+            scheduler = graph.resolve(f"{seldon.SCHEDULER}.{ns}", ns)
+            if scheduler.status == ResolutionStatus.UNKNOWN:
+                self.skip(ctx, f"scheduler of {ns}: {scheduler.detail}", ns)
+                continue
+            runtime_ns = scheduler.chain[-1].split("/")[1] if scheduler.chain else ns
+            problems: list[str] = []
+            evidence: list[Evidence] = [node_evidence(p) for p in pipelines[:5]]
+            first_missing = ""
+            for component in (seldon.DATAFLOW, PIPELINE_GATEWAY, MODEL_GATEWAY):
+                ready, proof = _component_ready(graph, runtime_ns, component)
+                if ready is None:
+                    self.skip(ctx, f"the input does not describe {component} in {runtime_ns}", ns)
+                    continue
+                if not ready:
+                    problems.append(f"{component} in {runtime_ns} has no ready replica")
+                    evidence.extend(proof)
+                    first_missing = first_missing or component
+            bad_hosts: list[str] = []
+            for servers, where, node in _bootstrap_sources(graph, runtime_ns):
+                hosts = [h.strip().rsplit(":", 1)[0] for h in servers.split(",") if h.strip()]
+                resolutions = [graph.resolve(h, runtime_ns) for h in hosts]
+                if any(r.status == ResolutionStatus.UNKNOWN for r in resolutions):
+                    self.skip(ctx, f"Kafka bootstrap {servers}: not described by the input", ns)
+                    continue
+                if resolutions and all(r.status in BAD_RESOLUTIONS for r in resolutions):
+                    bad_hosts.append(servers)
+                    problems.append(
+                        f"Kafka bootstrap {servers} ({where}) resolves to no ready Service: "
+                        + "; ".join(r.detail or r.status.value for r in resolutions)
+                    )
+                    if node is not None:
+                        evidence.append(node_evidence(node, where, servers))
+            if not problems:
+                continue
+            yield self.finding(
+                namespace_anchor(graph, ns),
+                f"{len(pipelines)} Pipeline(s) in {ns} cannot run: "
+                + "; ".join(dict.fromkeys(problems))
+                + ". Pipelines stay in PipelineCreate/PipelineFailed (the scheduler has no "
+                "dataflow engine or gateway to place them on) and pipeline inference fails.",
+                evidence=evidence,
+                params={
+                    "runtime_namespace": runtime_ns,
+                    "component": first_missing or seldon.DATAFLOW,
+                    "bootstrap": bad_hosts[0] if bad_hosts else "<bootstrap.servers>",
+                },
+                dedupe_key=f"dataflow:{ns}",
+            )
+
+
+# ---------------------------------------------------------------------------- envoy readiness
+def _named_port(container: dict[str, Any], port: Any) -> int | None:
+    if isinstance(port, int):
+        return port
+    if isinstance(port, str) and port.isdigit():
+        return int(port)
+    for item in container.get("ports") or []:
+        if isinstance(item, dict) and item.get("name") == port:
+            value = item.get("containerPort")
+            return value if isinstance(value, int) else None
+    return None
+
+
+def envoy_ready_gated(container: dict[str, Any]) -> bool:
+    """A readiness probe that asks Envoy's /ready (9003, served only once listeners are up)."""
+    probe = container.get("readinessProbe")
+    if not isinstance(probe, dict):
+        return False
+    if "httpGet" not in probe:
+        return "exec" in probe  # a script may query /ready itself: give it the benefit
+    http = probe.get("httpGet")
+    if not isinstance(http, dict) or str(http.get("path") or "").rstrip("/") != "/ready":
+        return False
+    port = _named_port(container, http.get("port"))
+    return port is None or port == ENVOY_READY_PORT
+
+
+def _envoy_container(containers: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for container in containers:
+        if image_basename(str(container.get("image") or "")) == "seldon-envoy":
+            return container
+    for container in containers:
+        if container.get("name") == "envoy":
+            return container
+    return None
+
+
+class EnvoyNotReadyGated(Check):
+    """SD511: Envoy without a readiness probe on /ready takes traffic before it has routes."""
+
+    id = "SD511"
+    reads = frozenset({"Deployment", "SeldonConfig", "Pod"})
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        candidates: list[tuple[Node, dict[str, Any], str]] = []
+        for deployment in graph.nodes("Deployment"):
+            containers = pod_spec_containers(deployment)
+            container = _envoy_container(containers)
+            if container is None or (
+                deployment.name != seldon.ENVOY
+                and image_basename(str(container.get("image") or "")) != "seldon-envoy"
+            ):
+                continue
+            path = f"spec.template.spec.containers[{container.get('name')}].readinessProbe"
+            candidates.append((deployment, container, path))
+        for pod in uncovered_pods(graph):
+            if pod.labels.get(seldon.NAME_LABEL) != seldon.ENVOY:
+                continue
+            container = _envoy_container(pod_spec_containers(pod))
+            if container is not None:
+                candidates.append(
+                    (pod, container, f"spec.containers[{container.get('name')}].readinessProbe")
+                )
+        for config in graph.nodes("SeldonConfig"):
+            for component in config.spec.get("components") or []:
+                if not isinstance(component, dict) or component.get("name") != seldon.ENVOY:
+                    continue
+                container = _envoy_container(seldon.containers(component.get("podSpec")))
+                if container is not None:
+                    path = (
+                        f"spec.components[{seldon.ENVOY}].podSpec.containers"
+                        f"[{container.get('name')}].readinessProbe"
+                    )
+                    candidates.append((config, container, path))
+        seen: set[str] = set()
+        for node, container, path in candidates:
+            if envoy_ready_gated(container) or node.id in seen:
+                continue
+            seen.add(node.id)
+            probe = container.get("readinessProbe")
+            yield self.finding(
+                node,
+                f"Envoy in {node.kind} {node.namespace}/{node.name} has "
+                + (
+                    "no readiness probe"
+                    if probe is None
+                    else f"a readiness probe that is not Envoy's /ready on {ENVOY_READY_PORT}"
+                )
+                + ". A restarted Envoy joins seldon-mesh while it is still PRE_INITIALIZING, "
+                "before the scheduler has sent its listeners and routes, so requests fail "
+                "(404/UNAVAILABLE) until it catches up.",
+                evidence=[node_evidence(node, path, probe if probe is not None else "absent")],
+                params={"container": str(container.get("name") or "envoy")},
+            )
