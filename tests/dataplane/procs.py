@@ -134,6 +134,8 @@ class ManagedProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            raise HarnessError(f"{self.name} is already running (pid {self.proc.pid})")
         log = self.log_path.open("wb")
         try:
             self.proc = subprocess.Popen(
