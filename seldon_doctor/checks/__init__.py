@@ -7,6 +7,7 @@ from seldon_doctor.checks.capabilities import ModelRequirementsUnsatisfied
 from seldon_doctor.checks.controlplane import ControllersOverlap, NamespaceNotWatched
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.routes import RouteMissing
+from seldon_doctor.checks.scheduling import ModelServerNotFound
 from seldon_doctor.checks.topology import (
     ExternalNameAliasDangling,
     SchedulerReplicasAboveOne,
@@ -28,6 +29,7 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             RouteMissing,
             ControllersOverlap,
             NamespaceNotWatched,
+            ModelServerNotFound,
         ),
         key=lambda cls: cls.id,
     )

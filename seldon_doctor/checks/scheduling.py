@@ -1,0 +1,996 @@
+"""Scheduling checks beyond capabilities: pins, replicas, memory, status and deletion.
+
+Each check recomputes one of the scheduler's filters (``scheduler/pkg/scheduler/filters``)
+from the CRs, the way SD102 does for ``ServerRequirementsFilter``:
+
+* SD101 — ``SharingServerFilter``: ``spec.server`` must name a Server the scheduler knows;
+* SD103 — the scheduler needs ``spec.replicas`` (or, from 2.9, ``spec.minReplicas``) replicas
+  of *one* Server that pass the replica filters;
+* SD104 — ``AvailableMemoryReplicaFilter``: ``spec.memory`` must fit in a replica;
+* SD105 — what the Model's own status says, with the check that explains it;
+* SD106 — a deletion held by ``seldon.model.finalizer``;
+* SD512 — the scheduler's store is keyed by name alone, so namespaces sharing one scheduler
+  must not reuse names.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from seldon_doctor.checks.base import Check, CheckContext, node_evidence
+from seldon_doctor.checks.capabilities import (
+    TOPOLOGY_READS,
+    candidate_servers,
+    edit_distance,
+    servers_by_scheduler,
+)
+from seldon_doctor.findings import Evidence, Finding, Severity
+from seldon_doctor.graph import seldon
+from seldon_doctor.graph.build import DeploymentGraph
+from seldon_doctor.graph.model import Node, ResolutionStatus
+from seldon_doctor.graph.seldon import Capabilities, model_requirements
+from seldon_doctor.snapshot import JSONDict
+
+SCHEDULING_READS = TOPOLOGY_READS | {"Model", "Server", "ServerConfig", "Experiment", "Pipeline"}
+
+MODEL_FINALIZER = "seldon.model.finalizer"
+# Agent default (ServerConfig env SELDON_OVERCOMMIT_PERCENTAGE).
+DEFAULT_OVERCOMMIT_PERCENT = 10
+STUCK_TERMINATING_AFTER = timedelta(minutes=10)
+
+# ------------------------------------------------------------------ quantities
+
+_QUANTITY = re.compile(
+    r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*"
+    r"(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E))?\s*$"
+)
+_SUFFIX = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+}
+
+
+def parse_quantity(value: object) -> int | None:
+    """Bytes of a Kubernetes quantity (``1Gi``, ``500M``, ``2e9``, ``1000000``), rounded up."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return math.ceil(value)
+    match = _QUANTITY.match(str(value))
+    if not match:
+        return None
+    number, exponent, suffix = match.groups()
+    amount = float(number)
+    if exponent:
+        amount *= 10 ** int(exponent[1:])
+    elif suffix:
+        amount *= _SUFFIX[suffix]
+    return math.ceil(amount)
+
+
+def human_bytes(value: int) -> str:
+    for unit, size in (("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if value >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value}B"
+
+
+# ------------------------------------------------------------------ server facts
+
+
+@dataclass(slots=True)
+class ReplicaCount:
+    """How many replicas of a Server can take models, and how we know."""
+
+    count: int | None  # None: the input cannot tell
+    how: str
+    evidence: list[Evidence] = field(default_factory=list)
+    planned: bool = False  # manifest mode: the declared count, not an observation
+
+
+def ready_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
+    """Ready (agent connected) replicas of a Server; ``None`` when the input cannot tell.
+
+    A pod is Ready only when every container is, and the agent's readiness (2.9.1+) stays
+    false until it has subscribed to the scheduler, so ready pods are connected agents.
+    """
+    wanted = server.spec.get("replicas")
+    if wanted == 0:
+        return ReplicaCount(
+            0,
+            "is scaled to 0 (spec.replicas: 0), and the scheduler rejects a Server that "
+            "expects no replicas (DeletedServerFilter)",
+            [node_evidence(server, "spec.replicas", 0)],
+        )
+    pods = graph.server_pods(server)
+    if pods:
+        ready = [p for p in pods if p.obj is not None and seldon.pod_ready(p.obj)]
+        return ReplicaCount(
+            len(ready),
+            f"has {len(ready)} ready pod(s) of {len(pods)}",
+            [
+                node_evidence(p, "status.conditions[Ready]", "True" if p in ready else "not True")
+                for p in pods
+            ],
+        )
+    if graph.observed and (graph.snapshot.live or graph.nodes("Pod", server.namespace)):
+        return ReplicaCount(
+            0,
+            f"has no pod at all (no pod labelled seldon-server-name={server.name})",
+            [Evidence(f"Pods {server.namespace}", "seldon-server-name", server.name, "none")],
+        )
+    sts = graph.get("StatefulSet", server.namespace, server.name)
+    if sts is not None and sts.obj is not None and sts.status:
+        ready_count = sts.status.get("readyReplicas", 0)
+        if isinstance(ready_count, int):
+            return ReplicaCount(
+                ready_count,
+                f"has {ready_count} ready replica(s) (StatefulSet status)",
+                [node_evidence(sts, "status.readyReplicas", ready_count)],
+            )
+    return ReplicaCount(None, "ready replicas unknown (no pods or status in the input)")
+
+
+def replica_capacity(graph: DeploymentGraph, server: Node) -> ReplicaCount:
+    """Replicas a Model can be spread over: observed ready ones, or (manifests) the declared."""
+    observed = ready_replicas(graph, server)
+    if observed.count is not None or graph.observed:
+        return observed
+    wanted = server.spec.get("replicas")
+    count = wanted if isinstance(wanted, int) else 1
+    evidence = [node_evidence(server, "spec.replicas", count if isinstance(wanted, int) else None)]
+    maximum = server.spec.get("maxReplicas")
+    how = f"is declared with {count} replica(s)"
+    if isinstance(maximum, int) and maximum > count:
+        count = maximum
+        how = f"may scale to {maximum} replica(s) (spec.maxReplicas)"
+        evidence.append(node_evidence(server, "spec.maxReplicas", maximum))
+    if not isinstance(wanted, int):
+        evidence[0] = node_evidence(server, "spec.replicas", "unset (defaults to 1)")
+    return ReplicaCount(count, how, evidence, planned=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaMemory:
+    """Memory the scheduler believes one replica of a Server has."""
+
+    request: int  # bytes, MEMORY_REQUEST
+    overcommit: int  # percent
+    source: str
+
+    @property
+    def limit(self) -> int:
+        """The most an empty replica can accept, counting overcommit (an upper bound)."""
+        return self.request * (100 + self.overcommit) // 100
+
+
+def _env_items(container: JSONDict) -> list[JSONDict]:
+    env = container.get("env")
+    return [e for e in env if isinstance(e, dict)] if isinstance(env, list) else []
+
+
+def _memory_from(containers: list[JSONDict], where: str) -> ReplicaMemory | None:
+    by_name = {str(c.get("name")): c for c in containers}
+    for container in containers:
+        items = {str(e.get("name")): e for e in _env_items(container)}
+        item = items.get("MEMORY_REQUEST")
+        if item is None:
+            continue
+        request: int | None = None
+        source = ""
+        if "value" in item:
+            request = parse_quantity(item.get("value"))
+            source = f"{where} container {container.get('name')} env MEMORY_REQUEST"
+        else:
+            ref = (item.get("valueFrom") or {}).get("resourceFieldRef")
+            if isinstance(ref, dict) and ref.get("resource") == "requests.memory":
+                target = by_name.get(str(ref.get("containerName") or container.get("name")))
+                resources = (target or {}).get("resources") or {}
+                requests = resources.get("requests") if isinstance(resources, dict) else None
+                raw = requests.get("memory") if isinstance(requests, dict) else None
+                request = parse_quantity(raw)
+                divisor = parse_quantity(ref.get("divisor")) or 1
+                if request is not None:
+                    request = math.ceil(request / divisor) * divisor
+                source = (
+                    f"{where} container {ref.get('containerName')} resources.requests.memory "
+                    f"{raw} (agent env MEMORY_REQUEST)"
+                )
+        if request is None:
+            return None
+        overcommit = DEFAULT_OVERCOMMIT_PERCENT
+        raw_over = items.get("SELDON_OVERCOMMIT_PERCENTAGE", {}).get("value")
+        if raw_over is not None and str(raw_over).strip().isdigit():
+            overcommit = int(str(raw_over).strip())
+        return ReplicaMemory(request, overcommit, source)
+    return None
+
+
+def replica_memory(graph: DeploymentGraph, server: Node) -> ReplicaMemory | None:
+    """MEMORY_REQUEST of the agent (from the inference container's memory request)."""
+    for pod in graph.server_pods(server):
+        found = _memory_from(seldon.containers(pod.spec), f"Pod {pod.namespace}/{pod.name}")
+        if found is not None:
+            return found
+    config = graph.server_config(server)
+    if config is None or config.obj is None:
+        return None
+    merged = seldon.merge_container_env(
+        seldon.containers(config.spec.get("podSpec")),
+        seldon.containers(server.spec.get("podSpec")),
+    )
+    return _memory_from(merged, f"ServerConfig {config.namespace}/{config.name} + Server podSpec")
+
+
+# ------------------------------------------------------------------ placement
+
+
+@dataclass(slots=True)
+class Placement:
+    """Where the scheduler could put one Model, recomputed from the CRs."""
+
+    model: Node
+    requirements: tuple[tuple[str, str], ...]
+    pinned: str | None
+    candidates: list[Node]
+    how: str
+    # Candidates whose capabilities satisfy the Model, or are unknown (cannot be ruled out).
+    compatible: list[tuple[Node, Capabilities]]
+
+    @property
+    def capability_blocked(self) -> bool:
+        return bool(self.candidates) and not self.compatible
+
+
+def placement(
+    graph: DeploymentGraph, model: Node, by_scheduler: dict[frozenset[str], list[Node]]
+) -> Placement:
+    assert model.obj is not None
+    requirements = model_requirements(model.obj)
+    candidates, how = candidate_servers(graph, model, by_scheduler)
+    compatible = []
+    for server in candidates:
+        caps = graph.capabilities(server)
+        if not caps.known or all(req in caps.values for req, _ in requirements):
+            compatible.append((server, caps))
+    pinned = model.spec.get("server")
+    return Placement(
+        model,
+        requirements,
+        pinned if isinstance(pinned, str) and pinned else None,
+        candidates,
+        how,
+        compatible,
+    )
+
+
+def wanted_replicas(model: Node) -> tuple[int, int | None]:
+    """(spec.replicas defaulting to 1, spec.minReplicas when set above 0)."""
+    replicas = model.spec.get("replicas")
+    wanted = replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1
+    minimum = model.spec.get("minReplicas")
+    if isinstance(minimum, int) and not isinstance(minimum, bool) and minimum > 0:
+        return wanted, minimum
+    return wanted, None
+
+
+def scheduler_group_servers(graph: DeploymentGraph, model: Node, name: str) -> list[Node]:
+    """Servers called ``name`` in other namespaces that share this Model's scheduler."""
+    controller = next(
+        (c for c in graph.scheduler_consumers(model.namespace) if c.role == "controller"), None
+    )
+    if controller is None or controller.resolution.status != ResolutionStatus.OK:
+        return []
+    keys = controller.resolution.instance_keys()
+    out: list[Node] = []
+    for keyset, servers in servers_by_scheduler(graph).items():
+        if keyset & keys:
+            out.extend(s for s in servers if s.name == name and s.namespace != model.namespace)
+    return sorted(out, key=lambda s: s.id)
+
+
+def models_with_objects(graph: DeploymentGraph) -> list[Node]:
+    return [m for m in graph.nodes("Model") if m.obj is not None]
+
+
+def deleting(model: Node) -> bool:
+    return bool(model.obj is not None and model.obj.metadata.get("deletionTimestamp"))
+
+
+# ------------------------------------------------------------------ SD101
+
+
+@dataclass(slots=True)
+class PinProblem:
+    pinned: str
+    elsewhere: list[Node]
+    suggestion: str | None
+    in_namespace: list[str]
+
+
+def pin_problem(graph: DeploymentGraph, model: Node) -> PinProblem | None:
+    """The Model pins a Server that does not exist in its namespace (None: fine or unknown)."""
+    pinned = model.spec.get("server")
+    if not isinstance(pinned, str) or not pinned:
+        return None
+    if graph.get("Server", model.namespace, pinned) is not None:
+        return None
+    servers = graph.nodes("Server", model.namespace)
+    elsewhere = scheduler_group_servers(graph, model, pinned)
+    if not servers and not graph.observed and not elsewhere:
+        return None  # a CI gate may scan Models without the Servers they run on
+    names = sorted({s.name for s in servers})
+    close = min(names, key=lambda n: (edit_distance(pinned, n, 3), n), default=None)
+    suggestion = close if close and edit_distance(pinned, close, 3) <= 3 else None
+    return PinProblem(pinned, elsewhere, suggestion, names)
+
+
+class ModelServerNotFound(Check):
+    """SD101: ``spec.server`` names no Server in the Model's namespace."""
+
+    id = "SD101"
+    reads = SCHEDULING_READS
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        for model in models_with_objects(graph):
+            pinned = model.spec.get("server")
+            if not isinstance(pinned, str) or not pinned or deleting(model):
+                continue
+            problem = pin_problem(graph, model)
+            if problem is None:
+                if graph.get("Server", model.namespace, pinned) is None:
+                    self.skip(
+                        ctx,
+                        f"the input holds no Servers in {model.namespace} to check Model "
+                        f"{model.name}'s spec.server {pinned} against",
+                        model.namespace,
+                    )
+                continue
+            yield self._finding(model, problem)
+
+    def _finding(self, model: Node, problem: PinProblem) -> Finding:
+        ns = model.namespace
+        evidence = [
+            node_evidence(model, "spec.server", problem.pinned),
+            Evidence(
+                f"Servers in {ns}",
+                "metadata.name",
+                ", ".join(problem.in_namespace) or "none",
+                f"no Server {problem.pinned}",
+            ),
+        ]
+        severity = None
+        if problem.elsewhere:
+            where = ", ".join(f"{s.namespace}/{s.name}" for s in problem.elsewhere)
+            evidence.extend(
+                node_evidence(s, "metadata.name", s.name, "same scheduler, other namespace")
+                for s in problem.elsewhere
+            )
+            message = (
+                f"Model {ns}/{model.name} pins spec.server {problem.pinned}, which is not a "
+                f"Server in {ns}; but the scheduler it shares with other namespaces keys Servers "
+                f"by name alone and knows {where}, so the Model will be placed on another "
+                "namespace's Server (its pods, its resources, its owners)."
+            )
+            severity = Severity.WARNING
+        else:
+            message = (
+                f"Model {ns}/{model.name} pins spec.server {problem.pinned}, but there is no "
+                f"Server {problem.pinned} in {ns}. The scheduler only places a pinned Model on "
+                "the Server of that name (SharingServerFilter), so it stays ScheduleFailed "
+                "('Failed to schedule model as no matching servers are available')."
+            )
+        if problem.suggestion:
+            message += f" Did you mean {problem.suggestion}?"
+        return self.finding(
+            model,
+            message,
+            evidence=evidence,
+            severity=severity,
+            params={
+                "server": problem.pinned,
+                "suggestion": problem.suggestion or "<server>",
+            },
+        )
+
+
+# ------------------------------------------------------------------ SD103
+
+
+@dataclass(slots=True)
+class ReplicaProblem:
+    wanted: int
+    minimum: int | None
+    best: Node
+    best_count: int
+    counts: list[tuple[Node, ReplicaCount]]
+    partial: bool  # minReplicas fit, replicas do not
+    planned: bool
+
+
+def replica_problem(graph: DeploymentGraph, place: Placement) -> ReplicaProblem | str | None:
+    """Too few replicas on every compatible Server; a string says why it cannot be told."""
+    wanted, minimum = wanted_replicas(place.model)
+    if wanted <= 1 and (minimum or 0) <= 1:
+        return None  # one replica: an absent or unready Server is SD201's finding
+    if not place.compatible:
+        return None
+    counts = [(server, replica_capacity(graph, server)) for server, _ in place.compatible]
+    unknown = [s.name for s, c in counts if c.count is None]
+    if unknown:
+        return f"ready replicas of {', '.join(unknown)} are unknown"
+    best, best_count = max(((s, c.count or 0) for s, c in counts), key=lambda sc: sc[1])
+    if best_count >= wanted:
+        return None
+    if best_count == 0:
+        return None  # no ready replica at all: SD201
+    partial = minimum is not None and best_count >= minimum
+    planned = any(c.planned for _, c in counts)
+    return ReplicaProblem(wanted, minimum, best, best_count, counts, partial, planned)
+
+
+class ModelReplicasExceedServer(Check):
+    """SD103: a Model wants more replicas than any compatible Server has."""
+
+    id = "SD103"
+    reads = SCHEDULING_READS
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        by_scheduler = servers_by_scheduler(graph)
+        for model in models_with_objects(graph):
+            if deleting(model):
+                continue
+            problem = replica_problem(graph, placement(graph, model, by_scheduler))
+            if isinstance(problem, str):
+                self.skip(ctx, f"Model {model.name}: {problem}", model.namespace)
+                continue
+            if problem is not None:
+                yield self._finding(model, problem)
+
+    def _finding(self, model: Node, p: ReplicaProblem) -> Finding:
+        ns = model.namespace
+        verb = "will have at most" if p.planned else "has"
+        servers = "; ".join(f"{s.name} {c.how}" for s, c in p.counts)
+        evidence = [node_evidence(model, "spec.replicas", p.wanted)]
+        if p.minimum is not None:
+            evidence.append(node_evidence(model, "spec.minReplicas", p.minimum))
+        for _, count in p.counts:
+            evidence.extend(count.evidence)
+        head = (
+            f"Model {ns}/{model.name} wants {p.wanted} replicas, but the largest Server it can "
+            f"be placed on, {p.best.name}, {verb} {p.best_count} ({servers}). A Model's replicas "
+            "must all fit on one Server, one per Server replica."
+        )
+        if p.partial:
+            message = (
+                f"{head} With spec.minReplicas {p.minimum} the scheduler (2.9+) places only "
+                f"{p.best_count} and logs 'managed to schedule with min replicas': the Model "
+                "serves with less capacity than asked for (before 2.9 it is ScheduleFailed)."
+            )
+            severity: Severity | None = Severity.WARNING
+        else:
+            message = (
+                f"{head} The Model stays ScheduleFailed ('Failed to schedule model as no "
+                "matching server had enough suitable replicas'); Model HPA scaling ahead of the "
+                "Server causes the same."
+            )
+            severity = None
+        return self.finding(
+            model,
+            message,
+            evidence=evidence,
+            severity=severity,
+            params={
+                "server": p.best.name,
+                "server_namespace": p.best.namespace,
+                "replicas": str(p.wanted),
+                "server_replicas": str(p.best_count),
+            },
+        )
+
+
+# ------------------------------------------------------------------ SD104
+
+
+@dataclass(slots=True)
+class MemoryProblem:
+    memory: int
+    raw: object
+    best: Node
+    best_memory: ReplicaMemory
+    sizes: list[tuple[Node, ReplicaMemory]]
+
+
+def memory_problem(graph: DeploymentGraph, place: Placement) -> MemoryProblem | str | None:
+    raw = place.model.spec.get("memory")
+    if raw is None:
+        return None
+    memory = parse_quantity(raw)
+    if memory is None or not place.compatible:
+        return None
+    sizes: list[tuple[Node, ReplicaMemory]] = []
+    unknown = []
+    for server, _ in place.compatible:
+        size = replica_memory(graph, server)
+        if size is None:
+            unknown.append(server.name)
+        else:
+            sizes.append((server, size))
+    if unknown:
+        return f"replica memory of {', '.join(unknown)} is unknown (no MEMORY_REQUEST in the input)"
+    best, best_memory = max(sizes, key=lambda ss: ss[1].limit)
+    if memory <= best_memory.limit:
+        return None
+    return MemoryProblem(memory, raw, best, best_memory, sizes)
+
+
+class ModelMemoryExceedsServer(Check):
+    """SD104: ``spec.memory`` is larger than any compatible Server replica can hold."""
+
+    id = "SD104"
+    reads = SCHEDULING_READS
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        by_scheduler = servers_by_scheduler(graph)
+        for model in models_with_objects(graph):
+            if deleting(model) or model.spec.get("memory") is None:
+                continue
+            problem = memory_problem(graph, placement(graph, model, by_scheduler))
+            if isinstance(problem, str):
+                self.skip(ctx, f"Model {model.name}: {problem}", model.namespace)
+                continue
+            if problem is not None:
+                yield self._finding(model, problem)
+
+    def _finding(self, model: Node, p: MemoryProblem) -> Finding:
+        ns = model.namespace
+        best = p.best_memory
+        message = (
+            f"Model {ns}/{model.name} asks for spec.memory {p.raw} ({human_bytes(p.memory)}), "
+            f"but the largest replica of any Server it can be placed on, {p.best.name}, has "
+            f"{human_bytes(best.request)} (agent MEMORY_REQUEST) — at most "
+            f"{human_bytes(best.limit)} with {best.overcommit}% overcommit. No replica passes "
+            "the scheduler's AvailableMemoryReplicaFilter, so the Model stays ScheduleFailed "
+            "('Failed to schedule model as no matching server had enough suitable replicas')."
+        )
+        evidence = [node_evidence(model, "spec.memory", str(p.raw))]
+        evidence.extend(
+            Evidence(
+                f"Server {s.namespace}/{s.name}",
+                "replica memory",
+                human_bytes(m.request),
+                f"{m.source}; overcommit {m.overcommit}%",
+            )
+            for s, m in p.sizes
+        )
+        return self.finding(
+            model,
+            message,
+            evidence=evidence,
+            params={
+                "server": p.best.name,
+                "server_namespace": p.best.namespace,
+                "model_memory": str(p.raw),
+                "server_memory": human_bytes(best.request),
+            },
+        )
+
+
+# ------------------------------------------------------------------ SD105
+
+MODEL_STATES = frozenset(
+    {
+        "ModelStateUnknown",
+        "ModelProgressing",
+        "ModelAvailable",
+        "ModelFailed",
+        "ModelTerminating",
+        "ModelTerminated",
+        "ModelTerminateFailed",
+        "ScheduleFailed",
+        "ModelScaledDown",
+        "ModelCreate",
+        "ModelTerminate",
+    }
+)
+FAILED_STATES = frozenset({"ScheduleFailed", "ModelFailed", "ModelTerminateFailed"})
+
+# Filter names (current and pre-2.7 detailed messages) → the check that recomputes them.
+_FILTER_CHECKS = {
+    "ServerRequirementsFilter": "SD102",
+    "RequirementsReplicaFilter": "SD102",
+    "ExplainerFilter": "SD102",
+    "AvailableMemoryReplicaFilter": "SD104",
+    "ServerReplicaFilter": "SD201",
+    "DeletedServerFilter": "SD201",
+    "SharingServerFilter": "SD101",
+}
+
+
+def model_state(model: Node) -> tuple[str, str, JSONDict] | None:
+    """(scheduler state, scheduler reason, condition) of a not-ready Model, else None.
+
+    The controller stores the scheduler *state* in the ModelReady condition's ``message`` and
+    the free text in ``reason`` (``CreateAndSetCondition(type, isTrue, message, reason)``
+    called with the two swapped). A tool that "fixed" the swap is tolerated.
+    """
+    cond = seldon.condition(model.status, "ModelReady")
+    if cond is None:
+        cond = seldon.condition(model.status, "Ready")
+    if cond is None or str(cond.get("status")) == "True":
+        return None
+    message = str(cond.get("message") or "").strip()
+    reason = str(cond.get("reason") or "").strip()
+    if message not in MODEL_STATES and reason in MODEL_STATES:
+        message, reason = reason, message
+    return message or "ModelStateUnknown", reason, cond
+
+
+def reason_meaning(reason: str) -> tuple[str, tuple[str, ...]]:
+    """What a scheduler/controller reason means, and which checks can explain it."""
+    text = reason.casefold()
+    if "failed to download from" in text or "lstat /mnt/agent/rclone" in text or "rclone" in text:
+        return (
+            "the agent could not fetch the artifact: check spec.storageUri and the rclone "
+            "secret (spec.secretName or the SeldonConfig's agentConfig.rclone.config_secrets)",
+            ("storage",),
+        )
+    old = re.findall(r"failed (?:server|replica) filter (\w+)", reason)
+    if old:
+        ids = tuple(sorted({_FILTER_CHECKS.get(f, "") for f in old} - {""}))
+        return f"rejected by {', '.join(sorted(set(old)))}", ids
+    if "managed to schedule with min replicas" in text:
+        return "placed with only minReplicas replicas", ("SD103",)
+    if "no matching servers are available" in text:
+        return (
+            "every Server was rejected by the server filters: capabilities, a spec.server pin, "
+            "or no connected replica",
+            ("SD102", "SD101", "SD201"),
+        )
+    if "enough suitable replicas" in text:
+        return (
+            "a Server matched, but too few of its replicas passed the replica filters: replica "
+            "count, memory, or an explainer without alibi-explain",
+            ("SD103", "SD104", "SD102"),
+        )
+    if "can't convert model memory" in text:
+        return "spec.memory is not a valid quantity", ()
+    if "scaling spec is invalid" in text:
+        return "spec.replicas/minReplicas/maxReplicas are inconsistent", ()
+    if "rpc error" in text or "connection refused" in text or "no such host" in text:
+        return (
+            "the controller could not reach the scheduler",
+            ("SD503", "SD504", "SD505", "SD501"),
+        )
+    return "", ()
+
+
+def confirmed_causes(
+    graph: DeploymentGraph, model: Node, by_scheduler: dict[frozenset[str], list[Node]]
+) -> list[tuple[str, str]]:
+    """Scheduling problems the doctor recomputes for this Model: (check id, summary)."""
+    out: list[tuple[str, str]] = []
+    pin = pin_problem(graph, model)
+    if pin is not None and not pin.elsewhere:
+        out.append(("SD101", f"spec.server {pin.pinned} names no Server in {model.namespace}"))
+    place = placement(graph, model, by_scheduler)
+    if place.capability_blocked:
+        reqs = ", ".join(r for r, _ in place.requirements)
+        out.append(("SD102", f"no candidate Server offers all of [{reqs}]"))
+    if place.compatible:
+        counts = [ready_replicas(graph, s) for s, _ in place.compatible]
+        if all(c.count == 0 for c in counts):
+            names = ", ".join(s.name for s, _ in place.compatible)
+            out.append(("SD201", f"no ready replica on {names}"))
+    replicas = replica_problem(graph, place)
+    if isinstance(replicas, ReplicaProblem):
+        out.append(
+            (
+                "SD103",
+                f"{replicas.wanted} replicas wanted, {replicas.best.name} has "
+                f"{replicas.best_count}",
+            )
+        )
+    memory = memory_problem(graph, place)
+    if isinstance(memory, MemoryProblem):
+        out.append(
+            (
+                "SD104",
+                f"spec.memory {memory.raw} exceeds {memory.best.name}'s "
+                f"{human_bytes(memory.best_memory.limit)}",
+            )
+        )
+    return out
+
+
+class ModelNotReady(Check):
+    """SD105: the Model's own status says it is not ready; surface why, and which check says so."""
+
+    id = "SD105"
+    reads = SCHEDULING_READS
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        by_scheduler = servers_by_scheduler(graph)
+        for model in models_with_objects(graph):
+            if deleting(model):
+                continue  # SD106
+            state = model_state(model)
+            if state is None:
+                continue
+            yield self._finding(graph, model, state, by_scheduler)
+
+    def _finding(
+        self,
+        graph: DeploymentGraph,
+        model: Node,
+        state: tuple[str, str, JSONDict],
+        by_scheduler: dict[frozenset[str], list[Node]],
+    ) -> Finding:
+        name, reason, cond = state
+        ns = model.namespace
+        meaning, suspects = reason_meaning(reason)
+        causes = confirmed_causes(graph, model, by_scheduler)
+        confirmed_ids = [c for c, _ in causes]
+        message = f"Model {ns}/{model.name} is not ready: the scheduler reports {name}"
+        message += f" with reason '{reason}'." if reason else " with no reason."
+        if meaning:
+            message += f" That means {meaning}."
+        if causes:
+            message += " Found: " + "; ".join(f"{c} — {s}" for c, s in causes) + "."
+        elif "storage" in suspects:
+            pass
+        elif suspects:
+            message += (
+                " None of " + ", ".join(suspects) + " could be confirmed from the input; the "
+                "per-server reasons are only in the scheduler's Debug log ('Rejecting server "
+                "for model')."
+            )
+        if name in FAILED_STATES:
+            severity = Severity.ERROR
+        elif name == "ModelScaledDown":
+            severity = Severity.INFO
+        else:
+            severity = Severity.WARNING
+            message += " If this persists, the Model never becomes available."
+        explained = confirmed_ids[0] if confirmed_ids else (suspects[0] if suspects else "none")
+        evidence = [
+            node_evidence(model, "status.conditions[ModelReady].message (scheduler state)", name),
+            node_evidence(model, "status.conditions[ModelReady].reason (scheduler text)", reason),
+        ]
+        if cond.get("lastTransitionTime"):
+            evidence.append(
+                node_evidence(
+                    model,
+                    "status.conditions[ModelReady].lastTransitionTime",
+                    str(cond["lastTransitionTime"]),
+                )
+            )
+        if model.spec.get("storageUri") and "storage" in suspects:
+            evidence.append(node_evidence(model, "spec.storageUri", model.spec["storageUri"]))
+        evidence.extend(Evidence(f"seldon-doctor {c}", None, s) for c, s in causes)
+        return self.finding(
+            model,
+            message,
+            evidence=evidence,
+            severity=severity,
+            params={
+                "state": name,
+                "explained_by": explained if explained != "storage" else "none",
+                "cause": explained,
+            },
+        )
+
+
+# ------------------------------------------------------------------ SD106
+
+
+def parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _times(value: Any, out: list[datetime]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and (key.endswith(("Timestamp", "Time")) or key == "time"):
+                parsed = parse_time(item)
+                if parsed is not None:
+                    out.append(parsed)
+            elif isinstance(item, dict | list):
+                _times(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _times(item, out)
+
+
+def reference_time(graph: DeploymentGraph) -> tuple[datetime, str] | None:
+    """'Now' for the input: the clock in a live scan, else the newest time the input records."""
+    if graph.snapshot.live:
+        return datetime.now(UTC), "now"
+    stamps: list[datetime] = []
+    for obj in graph.snapshot.objects:
+        _times({"metadata": obj.metadata, "status": obj.status}, stamps)
+    if not stamps:
+        return None
+    return max(stamps), "the newest timestamp in the input"
+
+
+class ModelStuckTerminating(Check):
+    """SD106: a Model's deletion has waited on ``seldon.model.finalizer`` for too long."""
+
+    id = "SD106"
+    reads = SCHEDULING_READS
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        reference: tuple[datetime, str] | None = None
+        for model in models_with_objects(graph):
+            assert model.obj is not None
+            meta = model.obj.metadata
+            finalizers = meta.get("finalizers") or []
+            if not meta.get("deletionTimestamp") or MODEL_FINALIZER not in finalizers:
+                continue
+            since = parse_time(meta.get("deletionTimestamp"))
+            reference = reference or reference_time(graph)
+            if since is None or reference is None:
+                self.skip(ctx, f"Model {model.name}: deletion time unknown", model.namespace)
+                continue
+            age = reference[0] - since
+            if age < STUCK_TERMINATING_AFTER:
+                continue
+            yield self._finding(graph, model, since, age, reference[1])
+
+    def _finding(
+        self, graph: DeploymentGraph, model: Node, since: datetime, age: timedelta, ref: str
+    ) -> Finding:
+        ns = model.namespace
+        minutes = int(age.total_seconds() // 60)
+        state = model_state(model)
+        evidence = [
+            node_evidence(model, "metadata.deletionTimestamp", since.isoformat()),
+            node_evidence(model, "metadata.finalizers", MODEL_FINALIZER),
+            Evidence("pending for", None, f"{minutes} min", f"measured against {ref}"),
+        ]
+        if state is not None:
+            evidence.append(node_evidence(model, "status.conditions[ModelReady]", state[0]))
+        controller = next(
+            (c for c in graph.scheduler_consumers(ns) if c.role == "controller"), None
+        )
+        if controller is not None and controller.resolution.status != ResolutionStatus.OK:
+            blocker = (
+                f" The controller cannot reach a scheduler ({controller.resolution.describe()}), "
+                "so it never hears that the Model was unloaded and keeps the finalizer: fix "
+                "that connection first."
+            )
+            evidence.append(
+                Evidence(
+                    f"controller {controller.subject}",
+                    "dials",
+                    f"{controller.host}:{controller.port}",
+                    controller.resolution.describe(),
+                )
+            )
+        elif controller is not None and controller.resolution.status == ResolutionStatus.OK:
+            blocker = (
+                " The scheduler is reachable; it may have lost the Model (a restart) or be "
+                "waiting for an unload that never completes."
+            )
+        else:
+            blocker = ""
+        message = (
+            f"Model {ns}/{model.name} has been terminating for {minutes} minutes: the controller "
+            f"removes {MODEL_FINALIZER} only once the scheduler reports the Model terminated "
+            "(or failed), which it has not." + blocker + " The name cannot be reused until then."
+        )
+        return self.finding(model, message, evidence=evidence, params={"minutes": str(minutes)})
+
+
+# ------------------------------------------------------------------ SD512
+
+COLLISION_KINDS = ("Model", "Server", "Experiment", "Pipeline")
+
+
+def scheduler_keys(graph: DeploymentGraph, node: Node) -> frozenset[str]:
+    """Scheduler instances a resource's state lives in (empty when unresolved)."""
+    for consumer in graph.scheduler_consumers(node.namespace):
+        if node.kind == "Server":
+            if consumer.role == "agent" and consumer.subject == node.id:
+                if consumer.resolution.status == ResolutionStatus.OK:
+                    return consumer.resolution.instance_keys()
+                return frozenset()
+        elif consumer.role == "controller":
+            if consumer.resolution.status == ResolutionStatus.OK:
+                return consumer.resolution.instance_keys()
+            return frozenset()
+    return frozenset()
+
+
+class SharedSchedulerNameCollision(Check):
+    """SD512: namespaces sharing one scheduler hold resources of the same kind and name."""
+
+    id = "SD512"
+    reads = SCHEDULING_READS
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        for kind in COLLISION_KINDS:
+            by_name: dict[str, list[tuple[Node, frozenset[str]]]] = defaultdict(list)
+            for node in graph.nodes(kind):
+                if node.obj is None:
+                    continue
+                keys = scheduler_keys(graph, node)
+                if keys:
+                    by_name[node.name].append((node, keys))
+            for _name, members in sorted(by_name.items()):
+                if len({n.namespace for n, _ in members}) < 2:
+                    continue
+                for node, keys in members:
+                    clashes = [
+                        (other, okeys)
+                        for other, okeys in members
+                        if other.namespace != node.namespace and okeys & keys
+                    ]
+                    if clashes:
+                        yield self._finding(node, keys, clashes)
+
+    def _finding(
+        self, node: Node, keys: frozenset[str], clashes: list[tuple[Node, frozenset[str]]]
+    ) -> Finding:
+        others = ", ".join(f"{o.namespace}/{o.name}" for o, _ in clashes)
+        scheduler = ", ".join(sorted(keys))
+        effect = {
+            "Server": "the two Servers merge into one and replica 0 of one overwrites the other, "
+            "so Models land on the other namespace's pods",
+            "Model": "the later one replaces the earlier one's definition and Envoy routes "
+            f"seldon-model: {node.name} to whichever the scheduler holds last",
+            "Experiment": "one Experiment overwrites the other's traffic split",
+            "Pipeline": "one Pipeline overwrites the other's steps",
+        }[node.kind]
+        message = (
+            f"{node.kind} {node.namespace}/{node.name} shares its name with {others}, and both "
+            f"namespaces use the same scheduler ({scheduler}). The scheduler keys "
+            f"{node.kind}s by name alone, not namespace: {effect}."
+        )
+        evidence = [node_evidence(node, "metadata.name", node.name)]
+        evidence.extend(node_evidence(o, "metadata.name", o.name) for o, _ in clashes)
+        evidence.append(Evidence("scheduler", "instances", scheduler))
+        return self.finding(
+            node,
+            message,
+            evidence=evidence,
+            params={
+                "plural": node.kind.lower() + "s",
+                "other_namespace": clashes[0][0].namespace,
+            },
+            dedupe_key=f"collision:{node.kind}:{node.name}:{node.namespace}",
+        )
