@@ -7,7 +7,11 @@ from seldon_doctor.checks.capabilities import ModelRequirementsUnsatisfied
 from seldon_doctor.checks.controlplane import ControllersOverlap, NamespaceNotWatched
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.routes import RouteMissing
-from seldon_doctor.checks.scheduling import ModelServerNotFound
+from seldon_doctor.checks.scheduling import (
+    ModelMemoryExceedsServer,
+    ModelReplicasExceedServer,
+    ModelServerNotFound,
+)
 from seldon_doctor.checks.topology import (
     ExternalNameAliasDangling,
     SchedulerReplicasAboveOne,
@@ -30,6 +34,8 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ControllersOverlap,
             NamespaceNotWatched,
             ModelServerNotFound,
+            ModelReplicasExceedServer,
+            ModelMemoryExceedsServer,
         ),
         key=lambda cls: cls.id,
     )

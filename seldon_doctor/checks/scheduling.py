@@ -482,6 +482,13 @@ class ModelReplicasExceedServer(Check):
             f"be placed on, {p.best.name}, {verb} {p.best_count} ({servers}). A Model's replicas "
             "must all fit on one Server, one per Server replica."
         )
+        declared = p.best.spec.get("replicas")
+        declared_count = declared if isinstance(declared, int) else 1
+        if not p.planned and declared_count >= p.wanted:
+            head += (
+                f" {p.best.name} declares spec.replicas {declared_count}, so the shortfall is "
+                "pods that are not Ready: find out why before scaling anything."
+            )
         if p.partial:
             message = (
                 f"{head} With spec.minReplicas {p.minimum} the scheduler (2.9+) places only "
@@ -506,6 +513,7 @@ class ModelReplicasExceedServer(Check):
                 "server_namespace": p.best.namespace,
                 "replicas": str(p.wanted),
                 "server_replicas": str(p.best_count),
+                "server_declared": str(declared_count),
             },
         )
 
@@ -568,7 +576,9 @@ class ModelMemoryExceedsServer(Check):
         ns = model.namespace
         best = p.best_memory
         message = (
-            f"Model {ns}/{model.name} asks for spec.memory {p.raw} ({human_bytes(p.memory)}), "
+            f"Model {ns}/{model.name} asks for spec.memory {p.raw}"
+            + (f" ({human_bytes(p.memory)})" if human_bytes(p.memory) != str(p.raw) else "")
+            + ", "
             f"but the largest replica of any Server it can be placed on, {p.best.name}, has "
             f"{human_bytes(best.request)} (agent MEMORY_REQUEST) — at most "
             f"{human_bytes(best.limit)} with {best.overcommit}% overcommit. No replica passes "
