@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from seldon_doctor.checks.base import Check
 from seldon_doctor.checks.capabilities import ModelRequirementsUnsatisfied
-from seldon_doctor.checks.controlplane import ControllersOverlap, NamespaceNotWatched
+from seldon_doctor.checks.controlplane import (
+    ComponentVersionSkew,
+    ControllersOverlap,
+    DataflowUnavailable,
+    EnvoyNotReadyGated,
+    NamespaceNotWatched,
+)
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.routes import RouteMissing
 from seldon_doctor.checks.scheduling import (
@@ -31,11 +37,14 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ServiceWithoutEndpoints,
             ExternalNameAliasDangling,
             RouteMissing,
-            ControllersOverlap,
-            NamespaceNotWatched,
             ModelServerNotFound,
             ModelReplicasExceedServer,
             ModelMemoryExceedsServer,
+            ComponentVersionSkew,
+            ControllersOverlap,
+            DataflowUnavailable,
+            EnvoyNotReadyGated,
+            NamespaceNotWatched,
         ),
         key=lambda cls: cls.id,
     )

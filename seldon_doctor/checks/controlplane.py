@@ -348,6 +348,8 @@ class ComponentVersionSkew(Check):
         )
         lone_pods = {p.id for p in uncovered_pods(graph)}
         pod_images = component_images(graph, ("Pod",))
+        known = [i.version for i in images + pod_images if i.version is not None]
+        newest_known = _version_text(max(known)) if known else "<release>"
         # Moving tags: one finding per object (Pods only when their workload is not in the input).
         by_node: dict[str, list[ComponentImage]] = defaultdict(list)
         for item in images + [i for i in pod_images if i.node.id in lone_pods]:
@@ -363,7 +365,12 @@ class ComponentVersionSkew(Check):
                 "scheduler, Envoy and agents drift apart (gRPC UNIMPLEMENTED, rejected xDS "
                 "listeners); pin every component to one release tag.",
                 evidence=[node_evidence(node, i.where, i.image) for i in items],
-                params={"images": listed, "component": items[0].component},
+                params={
+                    "images": listed,
+                    "component": items[0].component,
+                    "versions": "latest",
+                    "target_version": newest_known,
+                },
                 dedupe_key=f"moving:{node.id}",
             )
         # Skew: within one namespace, plus the controllers that reconcile it.
@@ -510,7 +517,15 @@ class DataflowUnavailable(Check):
                     evidence.extend(proof)
                     first_missing = first_missing or component
             bad_hosts: list[str] = []
-            for servers, where, node in _bootstrap_sources(graph, runtime_ns):
+            sources = _bootstrap_sources(graph, runtime_ns)
+            if sources and not graph.observed:
+                # Kafka is installed apart from Seldon (Strimzi, a managed service): a manifest
+                # set without its Service says nothing about whether it exists.
+                self.skip(
+                    ctx, "Kafka reachability is only judged on a live or captured cluster", ns
+                )
+                sources = []
+            for servers, where, node in sources:
                 hosts = [h.strip().rsplit(":", 1)[0] for h in servers.split(",") if h.strip()]
                 resolutions = [graph.resolve(h, runtime_ns) for h in hosts]
                 if any(r.status == ResolutionStatus.UNKNOWN for r in resolutions):
@@ -583,7 +598,7 @@ class EnvoyNotReadyGated(Check):
     """SD511: Envoy without a readiness probe on /ready takes traffic before it has routes."""
 
     id = "SD511"
-    reads = frozenset({"Deployment", "SeldonConfig", "Pod"})
+    reads = frozenset({"Deployment", "StatefulSet", "SeldonConfig", "Pod"})
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         graph = ctx.graph
