@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from seldon_doctor.snapshot import Snapshot
 
 FAIL_ON = ("error", "warning", "info", "never")
-GRAPH_FORMATS = ("dot", "mermaid", "json")
+MIN_SEVERITY = ("error", "warning", "info")
+GRAPH_FORMATS = ("dot", "mermaid", "json", "svg")
 
 
 def _console(file: Any = None, *, no_color: bool = False) -> Console:
@@ -36,6 +38,8 @@ def _console(file: Any = None, *, no_color: bool = False) -> Console:
     return Console(
         file=stream,
         no_color=no_color or bool(os.environ.get("NO_COLOR")),
+        # --no-color / NO_COLOR mean plain text: no bold or underline escapes either.
+        color_system=None if no_color or os.environ.get("NO_COLOR") else "auto",
         highlight=False,
         soft_wrap=False,
         width=None if stream.isatty() else int(os.environ.get("COLUMNS", "100")),
@@ -159,7 +163,8 @@ def cli() -> None:
     "outputs",
     multiple=True,
     metavar="FORMAT[=PATH]",
-    help="table (default) or json; with =PATH the format is written to a file. Repeatable.",
+    help="table (default), json, sarif, junit, markdown, prometheus or html; with =PATH the "
+    "format is written to a file. Repeatable, or comma-separated.",
 )
 @click.option(
     "--fail-on",
@@ -168,12 +173,37 @@ def cli() -> None:
     show_default=True,
     help="Lowest severity that makes the exit code 1 (independent of what is shown).",
 )
+@click.option(
+    "--min-severity",
+    type=click.Choice(MIN_SEVERITY),
+    default="info",
+    show_default=True,
+    help="Lowest severity shown in the output (the exit code still follows --fail-on).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Config with select/ignore/suppressions (default: .seldon-doctor.yaml found upward "
+    "from the working directory).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Ignore seldon-doctor.io/ignore annotations (config suppressions still apply).",
+)
+@click.option(
+    "--baseline",
+    metavar="PATH",
+    help="A previous -o json report: report (and gate on) only findings new since then.",
+)
 @click.option("--plan", "show_plan", is_flag=True, help="Print the full remediation plan.")
 @click.option("--select", multiple=True, metavar="ID|SLUG", help="Run only these checks.")
 @click.option("--ignore", multiple=True, metavar="ID|SLUG", help="Skip these checks.")
 @click.option("--debug", is_flag=True, help="Include tracebacks of failed checks (SD001).")
 @click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too).")
 @click.option("-q", "--quiet", is_flag=True, help="No notes on stderr.")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
 def scan(
     files: tuple[str, ...],
     envoy_dumps: tuple[str, ...],
@@ -182,14 +212,21 @@ def scan(
     crds: tuple[str, ...],
     outputs: tuple[str, ...],
     fail_on: str,
+    min_severity: str,
+    config_path: str | None,
+    strict: bool,
+    baseline: str | None,
     show_plan: bool,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     debug: bool,
     no_color: bool,
     quiet: bool,
+    paths: tuple[str, ...],
 ) -> None:
     """Scan manifests or captured cluster state (and Envoy dumps) and report problems.
+
+    PATHs after the options are scanned like -f PATH (so pre-commit can pass file names).
 
     \b
     Exit codes (the same for every output format):
@@ -200,9 +237,16 @@ def scan(
     """
     from seldon_doctor.engine import run_checks, select_checks
     from seldon_doctor.graph.build import build_graph
+    from seldon_doctor.suppress import resolve_config
 
+    started = time.monotonic()
     targets = _parse_outputs(outputs)
-    snapshot = _snapshot(files, envoy_dumps, namespace, demo, crds)
+    config = resolve_config(config_path)
+    baselined = _load_baseline(baseline)
+    if config is not None:
+        select = select or config.select
+        ignore = (*ignore, *config.ignore)
+    snapshot = _snapshot((*files, *paths), envoy_dumps, namespace, demo, crds)
     checks = select_checks(select, ignore)
     if not checks:
         raise click.UsageError("--select/--ignore left no checks to run (see seldon-doctor checks)")
@@ -211,11 +255,45 @@ def scan(
             _err(f"note: {warning}")
     graph = build_graph(snapshot)
     report = run_checks(graph, checks, debug=debug)
+    report = _gate_report(report, graph, config, strict, baselined)
     code = exit_code_for(report, fail_on)
-    options = RenderOptions(exit_code=int(code), show_plan=show_plan, graph=graph)
+    if not quiet and baseline is not None:
+        _err(f"note: {report.baselined} finding(s) already in {baseline} are not reported")
+    if min_severity != "info":
+        from seldon_doctor.suppress import filter_min_severity
+
+        report = filter_min_severity(report, min_severity)
+    options = RenderOptions(
+        exit_code=int(code),
+        show_plan=show_plan,
+        graph=graph,
+        duration=time.monotonic() - started,
+        timestamp=time.time(),
+        fail_on=fail_on,
+    )
     for fmt, path in targets:
         _emit(fmt, path, report, options, no_color)
     raise SystemExit(int(code))
+
+
+def _load_baseline(path: str | None) -> Any:
+    if path is None:
+        return None
+    from seldon_doctor.baseline import load_baseline
+
+    return load_baseline(path)
+
+
+def _gate_report(report: Report, graph: Any, config: Any, strict: bool, baselined: Any) -> Report:
+    """Suppressions (config, then annotations unless --strict), then the baseline."""
+    from seldon_doctor.suppress import annotations_from_graph, apply_suppressions
+
+    report = apply_suppressions(report, config, annotations_from_graph(graph), strict=strict)
+    if baselined is not None:
+        from seldon_doctor.baseline import apply_baseline
+
+        report = apply_baseline(report, baselined)
+    return report
 
 
 def _emit(
@@ -296,20 +374,71 @@ def graph(
     crds: tuple[str, ...],
     fmt: str,
 ) -> None:
-    """Print the deployment graph (broken nodes highlighted) as DOT, Mermaid or JSON."""
+    """Print the deployment graph (broken nodes highlighted) as DOT, Mermaid, JSON or SVG.
+
+    SVG needs Graphviz's dot on PATH.
+    """
     from seldon_doctor.engine import run_checks
     from seldon_doctor.graph.build import build_graph
     from seldon_doctor.render import graph_export
 
+    if fmt == "svg":
+        import shutil
+
+        if shutil.which("dot") is None:
+            raise InputError(
+                "graph -o svg needs Graphviz's dot on PATH (apt-get install graphviz); "
+                "-o dot, -o mermaid and -o json work without it"
+            )
     snapshot = _snapshot(files, envoy_dumps, namespace, demo, crds)
     built = build_graph(snapshot)
     findings = run_checks(built).findings
-    render = {
+    render: dict[str, Any] = {
         "dot": graph_export.to_dot,
         "mermaid": graph_export.to_mermaid,
         "json": graph_export.to_json,
+        "svg": _dot_to_svg,
     }
     sys.stdout.write(render[fmt](built, findings))
+
+
+def _dot_to_svg(built: Any, findings: Any) -> str:
+    import subprocess
+
+    from seldon_doctor.render.graph_export import to_dot
+
+    try:
+        result = subprocess.run(
+            ["dot", "-Tsvg"],
+            input=to_dot(built, findings),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InputError(f"graph -o svg: running Graphviz dot failed: {exc}") from None
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise InputError(f"graph -o svg: Graphviz dot exited {result.returncode}: {detail}")
+    return result.stdout
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(("bash", "zsh", "fish")))
+def completion(shell: str) -> None:
+    """Print the shell completion script for bash, zsh or fish.
+
+    \b
+    bash:  eval "$(seldon-doctor completion bash)"     (e.g. in ~/.bashrc)
+    zsh:   eval "$(seldon-doctor completion zsh)"      (e.g. in ~/.zshrc)
+    fish:  seldon-doctor completion fish > ~/.config/fish/completions/seldon-doctor.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    sys.stdout.write(cls(cli, {}, "seldon-doctor", "_SELDON_DOCTOR_COMPLETE").source() + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -17,6 +17,19 @@ INTERNAL_ERROR = "SD001"
 NOT_EVALUATED = "SD002"
 
 
+@dataclass(frozen=True, slots=True)
+class SuppressedFinding:
+    """A finding silenced by a config suppression or a resource annotation (kept for audit)."""
+
+    finding: Finding
+    kind: str  # "config" (.seldon-doctor.yaml) or "annotation" (seldon-doctor.io/ignore)
+    reason: str
+    expires: str | None = None  # YYYY-MM-DD, config suppressions only
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "reason": self.reason, "expires": self.expires}
+
+
 @dataclass(slots=True)
 class Report:
     """Everything a renderer needs: findings, what was not evaluated, and what was not read."""
@@ -29,6 +42,12 @@ class Report:
     object_count: int = 0
     namespaces: list[str] = field(default_factory=list)
     mode: str = "manifest"
+    # Set after the checks ran by seldon_doctor.suppress (never by checks): suppressed findings
+    # are not in ``findings``; ``baselined`` counts findings dropped by --baseline (they do
+    # not fail the gate), ``hidden`` those below --min-severity (the gate counted them).
+    suppressed: list[SuppressedFinding] = field(default_factory=list)
+    baselined: int = 0
+    hidden: int = 0
 
     @property
     def incomplete(self) -> bool:

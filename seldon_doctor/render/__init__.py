@@ -21,6 +21,10 @@ class RenderOptions:
     graph: Any = None
     # Seconds the scan took, for metrics; None keeps output deterministic.
     duration: float | None = None
+    # Unix time the scan finished, for metrics; None keeps output deterministic.
+    timestamp: float | None = None
+    # The --fail-on threshold (JUnit marks findings at/above it as failures).
+    fail_on: str = "error"
 
 
 Renderer = Callable[["Report", RenderOptions], str]
@@ -29,6 +33,11 @@ Renderer = Callable[["Report", RenderOptions], str]
 FORMATS: dict[str, str] = {
     "table": "seldon_doctor.render.terminal:render_text",
     "json": "seldon_doctor.render.json_report:render",
+    "sarif": "seldon_doctor.render.sarif:render",
+    "junit": "seldon_doctor.render.junit:render",
+    "markdown": "seldon_doctor.render.markdown:render",
+    "prometheus": "seldon_doctor.render.prometheus:render",
+    "html": "seldon_doctor.render.html:render",
 }
 
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from seldon_doctor import __version__
-from seldon_doctor.engine import Report
+from seldon_doctor.engine import Report, SuppressedFinding
 from seldon_doctor.findings import Finding
 from seldon_doctor.plan import build_plan, plan_for
 from seldon_doctor.render import RenderOptions
@@ -14,7 +14,7 @@ from seldon_doctor.render import RenderOptions
 SCHEMA_VERSION = "1"
 
 
-def finding_dict(finding: Finding) -> dict[str, Any]:
+def finding_dict(finding: Finding, suppressed: SuppressedFinding | None = None) -> dict[str, Any]:
     plan = plan_for(finding)
     out: dict[str, Any] = {
         "id": finding.check_id,
@@ -30,7 +30,17 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         if finding.location.line is not None:
             location["line"] = finding.location.line
         out["location"] = location
+    if suppressed is not None:
+        out["suppressed"] = suppressed.as_dict()
     return out
+
+
+def _all_findings(report: Report) -> list[dict[str, Any]]:
+    """Active and suppressed findings in one list, in report order."""
+    pairs: list[tuple[Finding, SuppressedFinding | None]] = [(f, None) for f in report.findings]
+    pairs += [(s.finding, s) for s in report.suppressed]
+    pairs.sort(key=lambda pair: pair[0].sort_key())
+    return [finding_dict(f, s) for f, s in pairs]
 
 
 def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
@@ -39,7 +49,7 @@ def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "seldon-doctor", "version": __version__},
-        "findings": [finding_dict(f) for f in report.findings],
+        "findings": _all_findings(report),
         "not_evaluated": [finding_dict(f) for f in report.not_evaluated],
         "gaps": [
             {
@@ -62,6 +72,9 @@ def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
             "warnings": counts["warning"],
             "info": counts["info"],
             "not_evaluated": len(report.not_evaluated),
+            "suppressed": len(report.suppressed),
+            "baselined": report.baselined,
+            "hidden": report.hidden,
             "gaps": len(report.gaps),
             "incomplete": report.incomplete,
             "objects": report.object_count,

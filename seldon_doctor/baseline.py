@@ -1,0 +1,95 @@
+"""Baselines: report only findings that are new since a previous ``-o json`` report.
+
+A finding is identified by its check id and resource, not its message, so rewording a message
+(or a value inside it changing) does not make an old problem look new. When one check reports
+several findings about one resource, the baseline is matched as a multiset: exact messages
+first, then any remaining ones, so a second, new problem on the same resource still shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from seldon_doctor.engine import Report
+from seldon_doctor.errors import InputError
+from seldon_doctor.findings import Finding, ResourceRef
+
+FINGERPRINT_VERSION = "v1"
+
+Key = tuple[str, str, str, str, str]
+
+
+def finding_key(check_id: str, resource: ResourceRef) -> Key:
+    return (
+        check_id,
+        resource.kind,
+        resource.namespace,
+        resource.name,
+        resource.cluster or "",
+    )
+
+
+def fingerprint(finding: Finding) -> str:
+    """Stable, message-independent identity of a finding (SARIF partialFingerprints)."""
+    raw = "\x1f".join(finding_key(finding.check_id, finding.resource))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+def _key_from_json(item: Any, path: str) -> tuple[Key, str]:
+    try:
+        resource = item["resource"]
+        key = (
+            str(item["id"]),
+            str(resource["kind"]),
+            str(resource.get("namespace") or ""),
+            str(resource["name"]),
+            str(resource.get("cluster") or ""),
+        )
+        return key, str(item.get("message") or "")
+    except (KeyError, TypeError, AttributeError):
+        raise InputError(
+            f"{path}: not a seldon-doctor JSON report (a finding lacks id/resource)"
+        ) from None
+
+
+def load_baseline(path: str) -> list[tuple[Key, str]]:
+    """(key, message) of every finding in a previous JSON report, suppressed ones included."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"baseline {path}: cannot read: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"baseline {path}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
+        raise InputError(f"baseline {path}: not a seldon-doctor JSON report (no findings list)")
+    return [_key_from_json(item, path) for item in data["findings"]]
+
+
+def apply_baseline(report: Report, baseline: list[tuple[Key, str]]) -> Report:
+    """Drop findings present in the baseline; ``report.baselined`` says how many."""
+    remaining = Counter(key for key, _ in baseline)
+    messages = Counter(baseline)
+    kept: list[Finding] = []
+    # First pass: exact (key, message) matches; second: same key with another message.
+    matched = [False] * len(report.findings)
+    for index, finding in enumerate(report.findings):
+        key = finding_key(finding.check_id, finding.resource)
+        if messages[(key, finding.message)] > 0 and remaining[key] > 0:
+            messages[(key, finding.message)] -= 1
+            remaining[key] -= 1
+            matched[index] = True
+    for index, finding in enumerate(report.findings):
+        if matched[index]:
+            continue
+        key = finding_key(finding.check_id, finding.resource)
+        if remaining[key] > 0:
+            remaining[key] -= 1
+            matched[index] = True
+        else:
+            kept.append(finding)
+    return replace(report, findings=kept, baselined=report.baselined + sum(matched))

@@ -1,0 +1,162 @@
+"""Markdown: a summary fit for a pull-request comment or a ticket, with the plan.
+
+GitHub renders HTML inside Markdown, so every value from the input is escaped; the table is
+capped so a comment stays under GitHub's 65,536-character limit on large clusters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from seldon_doctor.engine import Report
+from seldon_doctor.findings import Finding, Severity
+from seldon_doctor.plan import build_plan
+from seldon_doctor.render import RenderOptions
+
+MAX_ROWS = 100
+_ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "🔵"}
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def escape(text: str) -> str:
+    """Inline text safe in a table cell: no HTML, no Markdown syntax, no line breaks."""
+    text = text.replace("&", "&amp;")
+    text = _SPECIAL.sub(r"\\\1", text)
+    return re.sub(r"\s*\n\s*", " ", text).strip()
+
+
+def _code(text: str) -> str:
+    """An inline code span that survives backticks in the text."""
+    text = text.replace("\n", " ").replace("|", "\\|")
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _block(text: str, lang: str) -> list[str]:
+    longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (longest + 1)
+    return [f"{fence}{lang}", *text.rstrip("\n").splitlines(), fence]
+
+
+def _where(finding: Finding) -> str:
+    if finding.location is None:
+        return ""
+    where = finding.location.file
+    if finding.location.line:
+        where += f":{finding.location.line}"
+    return _code(where)
+
+
+def _headline(report: Report, options: RenderOptions) -> str:
+    counts = report.counts()
+    if options.exit_code == 1:
+        status = "❌ gate failed"
+    elif report.incomplete:
+        status = "⚠️ partial scan"
+    else:
+        status = "✅ gate passed"
+    parts = [
+        f"{counts['error']} error(s)",
+        f"{counts['warning']} warning(s)",
+        f"{counts['info']} info",
+    ]
+    return f"## seldon-doctor: {status} — {', '.join(parts)}"
+
+
+def render_markdown(report: Report, options: RenderOptions) -> str:
+    counts = report.counts()
+    out = [_headline(report, options), ""]
+    out += [
+        "| errors | warnings | info | suppressed | baselined | not evaluated | inputs not read |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {counts['error']} | {counts['warning']} | {counts['info']} | "
+        f"{len(report.suppressed)} | {report.baselined} | {len(report.not_evaluated)} | "
+        f"{len(report.gaps)} |",
+        "",
+        f"{report.object_count} objects in {len(report.namespaces)} namespace(s), {report.mode} "
+        f"mode; gate `--fail-on {options.fail_on}`, exit code {options.exit_code}.",
+    ]
+    if report.baselined:
+        out.append(
+            f"{report.baselined} finding(s) already in the baseline are not listed; only new "
+            "ones are."
+        )
+    if report.hidden:
+        out.append(f"{report.hidden} finding(s) below `--min-severity` are not listed.")
+    out.append("")
+    if report.findings:
+        out += [
+            "### Findings",
+            "",
+            "| | Check | Resource | Problem | Where |",
+            "|---|---|---|---|---|",
+        ]
+        for finding in report.findings[:MAX_ROWS]:
+            out.append(
+                f"| {_ICON[finding.severity]} {finding.severity.value} "
+                f"| **{finding.check_id}** {escape(finding.slug)} "
+                f"| {_code(str(finding.resource))} | {escape(finding.message)} "
+                f"| {_where(finding)} |"
+            )
+        if len(report.findings) > MAX_ROWS:
+            more = len(report.findings) - MAX_ROWS
+            out.append(f"| | | | …and {more} more (see the JSON or SARIF report) | |")
+        out.append("")
+    else:
+        out += ["No problems found by the checks that ran.", ""]
+    if report.suppressed:
+        out += [
+            f"<details><summary>Suppressed ({len(report.suppressed)})</summary>",
+            "",
+            "| Check | Resource | By | Reason | Expires |",
+            "|---|---|---|---|---|",
+        ]
+        for item in report.suppressed[:MAX_ROWS]:
+            out.append(
+                f"| **{item.finding.check_id}** | {_code(str(item.finding.resource))} "
+                f"| {item.kind} | {escape(item.reason)} | {item.expires or ''} |"
+            )
+        out += ["", "</details>", ""]
+    if report.not_evaluated or report.gaps:
+        out += ["<details><summary>Coverage</summary>", ""]
+        out += [f"- not evaluated: {escape(f.message)}" for f in report.not_evaluated]
+        for gap in report.gaps:
+            where = f" ({escape(gap.namespace)})" if gap.namespace else ""
+            out.append(f"- not read: {escape(gap.what)}{where}: {escape(gap.reason)}")
+        out += ["", "</details>", ""]
+    plan = build_plan(report.findings)
+    if plan:
+        out += ["### Remediation plan", ""]
+        out.append(
+            "Ordered by dependency: scheduler topology, then Services, scheduling, routes. "
+            "seldon-doctor prints these steps; it never runs them."
+        )
+        out.append("")
+        for number, entry in enumerate(plan, 1):
+            resources = ", ".join(_code(str(r)) for r in entry.resources)
+            out.append(f"{number}. **{escape(entry.plan.summary)}** ({entry.plan.check_id})")
+            out.append(f"   for {resources}")
+            out.append("")
+            for index, step in enumerate(entry.plan.steps, 1):
+                out.append(f"   {number}.{index}. {escape(step.title)}")
+                if step.run:
+                    out += ["", *("   " + line for line in _block(step.run, "sh")), ""]
+                if step.manifest:
+                    out += ["", *("   " + line for line in _block(step.manifest, "yaml")), ""]
+                if step.note:
+                    out.append(f"   _{escape(step.note)}_")
+            out.append(f"   - **verify:** {escape(entry.plan.verify.title)}")
+            if entry.plan.verify.run:
+                out += ["", *("     " + line for line in _block(entry.plan.verify.run, "sh")), ""]
+            out.append(f"   - **risk:** {escape(entry.plan.risk)}")
+            out.append(f"   - **rollback:** {escape(entry.plan.rollback)}")
+            out.append("")
+    out.append("<sub>seldon-doctor · `seldon-doctor explain ID` for any check</sub>")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    """Renderer entry point (see seldon_doctor.render.FORMATS)."""
+    return render_markdown(report, options)

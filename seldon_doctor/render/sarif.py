@@ -1,0 +1,173 @@
+"""SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+
+One rule per check that ran (its catalog doc is the rule's help), one result per finding with a
+message-independent ``partialFingerprints`` entry (check id + resource), the manifest file and
+line when the input was files, the filled remediation plan under ``properties.plan``, and
+SARIF ``suppressions`` for suppressed findings (``inSource`` for resource annotations,
+``external`` for ``.seldon-doctor.yaml``). Checks that could not run and inputs that could not
+be read become tool execution notifications.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from seldon_doctor import __version__
+from seldon_doctor.baseline import FINGERPRINT_VERSION, fingerprint
+from seldon_doctor.catalog import CheckDoc, load_docs
+from seldon_doctor.engine import Report, SuppressedFinding
+from seldon_doctor.findings import Finding, Severity
+from seldon_doctor.plan import plan_for
+from seldon_doctor.render import RenderOptions
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+FINGERPRINT_KEY = f"seldonDoctorResource/{FINGERPRINT_VERSION}"
+LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+# Input names that are not files a code-scanning tool could open.
+_NOT_FILES = frozenset({"-", "<stdin>", ""})
+
+
+def artifact_uri(file: str, base: Path | None = None) -> str | None:
+    """A relative URI when the file is under ``base`` (default: cwd), else a file:// URI."""
+    if file in _NOT_FILES or file.startswith("<"):
+        return None
+    base = (base or Path.cwd()).resolve()
+    path = Path(file)
+    absolute = path if path.is_absolute() else (base / path)
+    try:
+        relative = absolute.resolve().relative_to(base)
+    except (ValueError, OSError):
+        return absolute.resolve().as_uri() if absolute.is_absolute() else None
+    return quote(str(PurePosixPath(*relative.parts)), safe="/")
+
+
+def _rule(doc: CheckDoc) -> dict[str, Any]:
+    what = doc.section("What it checks") or doc.title
+    text = f"{doc.title}\n\n{doc.body.strip()}\n\nRun `seldon-doctor explain {doc.id}` for the fix."
+    return {
+        "id": doc.id,
+        "name": doc.slug,
+        "shortDescription": {"text": doc.title},
+        "fullDescription": {"text": what},
+        "help": {"text": text, "markdown": text},
+        "defaultConfiguration": {"level": LEVELS[doc.severity]},
+        "properties": {
+            "category": doc.category,
+            "tags": ["kubernetes", "seldon-core-v2", doc.category],
+            "precision": "high",
+        },
+    }
+
+
+def _result(
+    finding: Finding,
+    rule_index: dict[str, int],
+    base: Path | None,
+    suppressed: SuppressedFinding | None = None,
+) -> dict[str, Any]:
+    plan = plan_for(finding)
+    location: dict[str, Any] = {
+        "logicalLocations": [
+            {
+                "name": finding.resource.name,
+                "fullyQualifiedName": str(finding.resource),
+                "kind": "resource",
+            }
+        ]
+    }
+    if finding.location is not None:
+        uri = artifact_uri(finding.location.file, base)
+        if uri is not None:
+            physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
+            if finding.location.line:
+                physical["region"] = {"startLine": finding.location.line}
+            location["physicalLocation"] = physical
+    result: dict[str, Any] = {
+        "ruleId": finding.check_id,
+        "level": LEVELS[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [location],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
+        "properties": {
+            "check": finding.slug,
+            "resource": finding.resource.as_dict(),
+            "evidence": [e.as_dict() for e in finding.evidence],
+            "plan": plan.as_dict() if plan else None,
+        },
+    }
+    if finding.check_id in rule_index:
+        result["ruleIndex"] = rule_index[finding.check_id]
+    if suppressed is not None:
+        entry: dict[str, Any] = {
+            "kind": "inSource" if suppressed.kind == "annotation" else "external",
+            "status": "accepted",
+            "justification": suppressed.reason,
+        }
+        if suppressed.expires:
+            entry["properties"] = {"expires": suppressed.expires}
+        result["suppressions"] = [entry]
+    return result
+
+
+def sarif_dict(report: Report, options: RenderOptions, base: Path | None = None) -> dict[str, Any]:
+    docs = load_docs()
+    rule_ids = sorted(
+        set(report.checks_run)
+        | {f.check_id for f in report.findings}
+        | {s.finding.check_id for s in report.suppressed}
+    )
+    rules = [_rule(docs[check_id]) for check_id in rule_ids if check_id in docs]
+    rule_index = {rule["id"]: index for index, rule in enumerate(rules)}
+    pairs: list[tuple[Finding, SuppressedFinding | None]] = [(f, None) for f in report.findings]
+    pairs += [(s.finding, s) for s in report.suppressed]
+    pairs.sort(key=lambda pair: pair[0].sort_key())
+    notifications: list[dict[str, Any]] = [
+        {
+            "level": "note",
+            "message": {"text": f.message},
+            "descriptor": {"id": dict(f.params).get("check", f.check_id)},
+        }
+        for f in report.not_evaluated
+    ]
+    notifications += [
+        {
+            "level": "warning",
+            "message": {
+                "text": f"{g.what}{f' in {g.namespace}' if g.namespace else ''} was not read: "
+                f"{g.reason}"
+            },
+        }
+        for g in report.gaps
+    ]
+    from seldon_doctor.render.json_report import report_dict
+
+    summary = report_dict(report, options.exit_code)
+    invocation: dict[str, Any] = {
+        "executionSuccessful": not any(f.check_id == "SD001" for f in report.findings),
+        "exitCode": options.exit_code,
+    }
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "seldon-doctor",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": rules,
+            }
+        },
+        "invocations": [invocation],
+        "results": [_result(f, rule_index, base, s) for f, s in pairs],
+        "columnKind": "unicodeCodePoints",
+        "properties": {"summary": summary["summary"], "plan": summary["plan"]},
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    """Renderer entry point (see seldon_doctor.render.FORMATS). Deterministic."""
+    return json.dumps(sarif_dict(report, options), indent=2, sort_keys=True) + "\n"
