@@ -109,6 +109,15 @@ def test_ads_client_without_routes_for_the_node_returns_after_grace(
     assert set(snap.listeners) == {"seldon_http"}
 
 
+@pytest.mark.dataplane
+def test_ads_client_with_another_node_id_gets_no_routes(seldon_xds: XdsTestServer) -> None:
+    """The scheduler keys routes on node id test-id; any other node sees no RouteConfiguration."""
+    snap = fetch_xds(seldon_xds.target, node_id="not-test-id", timeout=4.0, quiet=0.2)
+    assert snap.node_id == "not-test-id"
+    assert ROUTE_TYPE not in snap.answered
+    assert set(snap.listeners) == {"seldon_http"}
+
+
 def test_ads_client_unreachable_is_dataplane_unavailable() -> None:
     port = free_port()
     start = time.monotonic()

@@ -226,8 +226,13 @@ class _Stream:
 class XdsTestServer:
     """A Delta ADS server on 127.0.0.1:<free port>. Use :meth:`start` / :meth:`stop`."""
 
-    def __init__(self, *, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", route_node_ids: Iterable[str] | None = ("test-id",)
+    ) -> None:
         self.host = host
+        # Like the scheduler's route SnapshotCache keyed by node id: other nodes get listeners
+        # and clusters but no routes. None serves routes to every node.
+        self.route_node_ids = None if route_node_ids is None else set(route_node_ids)
         self.port = 0
         self._lock = threading.Condition()
         self._store: dict[str, dict[str, _Entry]] = {t: {} for t in KINDS.values()}
@@ -432,6 +437,12 @@ class XdsTestServer:
         from envoy_data_plane.envoy.service.discovery.v3 import DeltaDiscoveryResponse, Resource
         from envoy_data_plane.google.protobuf import Any as AnyMessage
 
+        if (
+            type_url == ROUTE_TYPE
+            and self.route_node_ids is not None
+            and stream.node_id not in self.route_node_ids
+        ):
+            return
         names = stream.subscriptions.get(type_url, set())
         store = self._store[type_url]
         wanted = set(store) if names is None else {n for n in names if n in store}
