@@ -15,8 +15,10 @@ from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.routes import RouteMissing
 from seldon_doctor.checks.scheduling import (
     ModelMemoryExceedsServer,
+    ModelNotReady,
     ModelReplicasExceedServer,
     ModelServerNotFound,
+    ModelStuckTerminating,
 )
 from seldon_doctor.checks.topology import (
     ExternalNameAliasDangling,
@@ -45,6 +47,8 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             DataflowUnavailable,
             EnvoyNotReadyGated,
             NamespaceNotWatched,
+            ModelNotReady,
+            ModelStuckTerminating,
         ),
         key=lambda cls: cls.id,
     )

@@ -670,7 +670,7 @@ def reason_meaning(reason: str) -> tuple[str, tuple[str, ...]]:
     old = re.findall(r"failed (?:server|replica) filter (\w+)", reason)
     if old:
         ids = tuple(sorted({_FILTER_CHECKS.get(f, "") for f in old} - {""}))
-        return f"rejected by {', '.join(sorted(set(old)))}", ids
+        return f"the scheduler rejected it in {', '.join(sorted(set(old)))}", ids
     if "managed to schedule with min replicas" in text:
         return "placed with only minReplicas replicas", ("SD103",)
     if "no matching servers are available" in text:
@@ -764,7 +764,9 @@ class ModelNotReady(Check):
         meaning, suspects = reason_meaning(reason)
         causes = confirmed_causes(graph, model, by_scheduler)
         confirmed_ids = [c for c, _ in causes]
-        message = f"Model {ns}/{model.name} is not ready: the scheduler reports {name}"
+        connectivity = "SD503" in suspects
+        who = "the controller" if connectivity else "the scheduler"
+        message = f"Model {ns}/{model.name} is not ready: {who} reports {name}"
         message += f" with reason '{reason}'." if reason else " with no reason."
         if meaning:
             message += f" That means {meaning}."
@@ -772,6 +774,11 @@ class ModelNotReady(Check):
             message += " Found: " + "; ".join(f"{c} — {s}" for c, s in causes) + "."
         elif "storage" in suspects:
             pass
+        elif connectivity:
+            message += (
+                " The input does not show why (" + ", ".join(suspects) + " found nothing): "
+                "look for scheduler errors in the controller's log."
+            )
         elif suspects:
             message += (
                 " None of " + ", ".join(suspects) + " could be confirmed from the input; the "
@@ -808,7 +815,7 @@ class ModelNotReady(Check):
             severity=severity,
             params={
                 "state": name,
-                "explained_by": explained if explained != "storage" else "none",
+                "explained_by": explained if explained.startswith("SD") else self.id,
                 "cause": explained,
             },
         )
