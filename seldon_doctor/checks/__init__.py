@@ -20,6 +20,11 @@ from seldon_doctor.checks.scheduling import (
     ModelServerNotFound,
     ModelStuckTerminating,
 )
+from seldon_doctor.checks.serving import (
+    CanaryWeightsInvalid,
+    InferenceServiceNotReady,
+    ServingImageMutable,
+)
 from seldon_doctor.checks.topology import (
     ExternalNameAliasDangling,
     SchedulerReplicasAboveOne,
@@ -49,6 +54,9 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             NamespaceNotWatched,
             ModelNotReady,
             ModelStuckTerminating,
+            CanaryWeightsInvalid,
+            InferenceServiceNotReady,
+            ServingImageMutable,
         ),
         key=lambda cls: cls.id,
     )
