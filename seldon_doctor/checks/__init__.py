@@ -20,6 +20,11 @@ from seldon_doctor.checks.scheduling import (
     ModelServerNotFound,
     ModelStuckTerminating,
 )
+from seldon_doctor.checks.servers import (
+    ServerCapabilitiesDiverge,
+    ServerNoReadyReplicas,
+    ServerOverAdvertisesCapabilities,
+)
 from seldon_doctor.checks.serving import (
     CanaryWeightsInvalid,
     InferenceServiceNotReady,
@@ -57,6 +62,9 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             CanaryWeightsInvalid,
             InferenceServiceNotReady,
             ServingImageMutable,
+            ServerNoReadyReplicas,
+            ServerOverAdvertisesCapabilities,
+            ServerCapabilitiesDiverge,
         ),
         key=lambda cls: cls.id,
     )

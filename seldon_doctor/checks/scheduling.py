@@ -117,8 +117,7 @@ def ready_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
     if wanted == 0:
         return ReplicaCount(
             0,
-            "is scaled to 0 (spec.replicas: 0), and the scheduler rejects a Server that "
-            "expects no replicas (DeletedServerFilter)",
+            "is scaled to 0 (spec.replicas: 0)",
             [node_evidence(server, "spec.replicas", 0)],
         )
     pods = graph.server_pods(server)
