@@ -19,6 +19,7 @@ from seldon_doctor.checks.scheduling import (
     ModelReplicasExceedServer,
     ModelServerNotFound,
     ModelStuckTerminating,
+    SharedSchedulerNameCollision,
 )
 from seldon_doctor.checks.servers import (
     ServerCapabilitiesDiverge,
@@ -65,6 +66,7 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ServerNoReadyReplicas,
             ServerOverAdvertisesCapabilities,
             ServerCapabilitiesDiverge,
+            SharedSchedulerNameCollision,
         ),
         key=lambda cls: cls.id,
     )

@@ -987,8 +987,8 @@ class SharedSchedulerNameCollision(Check):
         effect = {
             "Server": "the two Servers merge into one and replica 0 of one overwrites the other, "
             "so Models land on the other namespace's pods",
-            "Model": "the later one replaces the earlier one's definition and Envoy routes "
-            f"seldon-model: {node.name} to whichever the scheduler holds last",
+            "Model": "it holds one Model per name, so each namespace's apply overwrites the "
+            f"other's definition and Envoy routes seldon-model: {node.name} to that one in both",
             "Experiment": "one Experiment overwrites the other's traffic split",
             "Pipeline": "one Pipeline overwrites the other's steps",
         }[node.kind]
