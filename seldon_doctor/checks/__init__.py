@@ -10,6 +10,7 @@ from seldon_doctor.checks.controlplane import (
     DataflowUnavailable,
     EnvoyNotReadyGated,
     NamespaceNotWatched,
+    SchedulerPortBlocked,
 )
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.routes import RouteMissing
@@ -67,6 +68,7 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ServerOverAdvertisesCapabilities,
             ServerCapabilitiesDiverge,
             SharedSchedulerNameCollision,
+            SchedulerPortBlocked,
         ),
         key=lambda cls: cls.id,
     )
