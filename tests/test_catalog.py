@@ -14,13 +14,22 @@ from seldon_doctor.plan import fill
 CONTRACT = {
     "SD001": "internal-error",
     "SD002": "not-evaluated",
+    "SD101": "model-server-not-found",
     "SD102": "model-requirements-unsatisfied",
+    "SD103": "model-replicas-exceed-server",
+    "SD104": "model-memory-exceeds-server",
+    "SD105": "model-not-ready",
+    "SD106": "model-stuck-terminating",
+    "SD201": "server-no-ready-replicas",
+    "SD202": "server-over-advertises-capabilities",
+    "SD203": "server-capabilities-diverge",
     "SD401": "experiment-reference-missing",
     "SD501": "scheduler-split-brain",
     "SD502": "scheduler-replicas-above-one",
     "SD503": "scheduler-service-missing",
     "SD504": "service-without-endpoints",
     "SD505": "externalname-alias-dangling",
+    "SD512": "shared-scheduler-name-collision",
     "SD601": "route-missing",
 }
 

@@ -307,6 +307,15 @@ def scheduler_group_servers(graph: DeploymentGraph, model: Node, name: str) -> l
     return sorted(out, key=lambda s: s.id)
 
 
+def servers_listed(graph: DeploymentGraph) -> bool:
+    """Whether a namespace without Servers in the input really has none.
+
+    A live scan lists every Server; a capture that holds Servers (somewhere) and pods was
+    taken with Servers in it. Manifests, or a capture without any Server, cannot tell.
+    """
+    return graph.snapshot.live or (graph.observed and bool(graph.nodes("Server")))
+
+
 def models_with_objects(graph: DeploymentGraph) -> list[Node]:
     return [m for m in graph.nodes("Model") if m.obj is not None]
 
@@ -335,7 +344,7 @@ def pin_problem(graph: DeploymentGraph, model: Node) -> PinProblem | None:
         return None
     servers = graph.nodes("Server", model.namespace)
     elsewhere = scheduler_group_servers(graph, model, pinned)
-    if not servers and not graph.observed and not elsewhere:
+    if not servers and not elsewhere and not servers_listed(graph):
         return None  # a CI gate may scan Models without the Servers they run on
     names = sorted({s.name for s in servers})
     close = min(names, key=lambda n: (edit_distance(pinned, n, 3), n), default=None)

@@ -15,6 +15,7 @@ from seldon_doctor.checks.scheduling import (
     models_with_objects,
     placement,
     ready_replicas,
+    servers_listed,
 )
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph import seldon
@@ -32,12 +33,11 @@ from seldon_doctor.graph.seldon import (
 # Containers of a Server pod that are Seldon's own, not the inference runtime.
 SIDECARS = frozenset({"agent", "rclone"})
 # Repositories of the upstream ServerConfigs' inference images (k8s/yaml/components.yaml).
-# Repository paths without registry: helm renders ``docker.io/seldonio/mlserver:<v>`` and
-# ``nvcr.io/nvidia/tritonserver:<v>``; the kustomize base says ``mlserver:latest``.
-UPSTREAM_IMAGES: dict[str, frozenset[str]] = {
-    "mlserver": frozenset({"seldonio/mlserver", "mlserver"}),
-    "triton": frozenset({"nvidia/tritonserver", "tritonserver"}),
-}
+# Image names (last path element) of the upstream ServerConfigs: helm renders
+# ``docker.io/seldonio/mlserver:<v>`` and ``nvcr.io/nvidia/tritonserver:<v>``, the kustomize
+# base ``mlserver:latest``. Only the last element is compared, so a private mirror of the
+# stock image (``registry.corp/ml/mlserver``) is not taken for a custom runtime.
+UPSTREAM_IMAGES: dict[str, str] = {"mlserver": "mlserver", "triton": "tritonserver"}
 
 
 def _path(image: str) -> str:
@@ -58,8 +58,12 @@ def _repository(image: str) -> str:
     return image
 
 
-def _same_repository(left: str, right: str) -> bool:
-    return _path(left) == _path(right)
+def _image_name(image: str) -> str:
+    return _path(image).rsplit("/", 1)[-1]
+
+
+def _same_image(left: str, right: str) -> bool:
+    return _image_name(left) == _image_name(right)
 
 
 # ------------------------------------------------------------------ SD201
@@ -81,7 +85,7 @@ class ServerNoReadyReplicas(Check):
                 continue
             place = placement(graph, model, by_scheduler)
             if not place.candidates:
-                if graph.observed and place.pinned is None:
+                if place.pinned is None and servers_listed(graph):
                     yield self._no_server(model, place.how)
                 continue
             if not place.compatible:
@@ -184,12 +188,12 @@ def _custom_image(graph: DeploymentGraph, server: Node) -> tuple[str, str, str] 
         if not image or cname in SIDECARS:
             continue
         if base:
-            if cname in base and not _same_repository(image, base[cname]):
+            if cname in base and not _same_image(image, base[cname]):
                 return cname, image, base[cname]
         elif (
             name in UPSTREAM_IMAGES
             and cname == name  # upstream ServerConfigs name the container after themselves
-            and _path(image) not in UPSTREAM_IMAGES[name]
+            and _image_name(image) != UPSTREAM_IMAGES[name]
         ):
             return cname, image, f"the upstream {name} image"
     return None
