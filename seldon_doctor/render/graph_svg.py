@@ -41,6 +41,7 @@ TOP = 8
 MAX_NAME = 24
 
 BROKEN = "#d0021b"
+INVOLVED = "#d98300"
 EDGE = "#8a94a6"
 
 
@@ -54,6 +55,44 @@ class Box:
     broken: bool
     missing: bool
     implied: bool
+    involved: bool = False
+
+
+EdgeKey = tuple[str, str, str]
+
+
+def involvement(graph: Any, findings: Iterable[Finding]) -> tuple[set[str], set[EdgeKey]]:
+    """Nodes and edges a finding's evidence names: who dials what, and the pods behind it.
+
+    Evidence of the form ``subject="<role> Kind/ns/name", field="dials", value="host:port"``
+    (the scheduler checks) marks that consumer's dial edge, the Service it reaches and the
+    pods listed after ``=>`` in the note, so the picture shows the paths that split a brain.
+    """
+    nodes: set[str] = set()
+    edges: set[EdgeKey] = set()
+    for finding in findings:
+        for item in finding.evidence:
+            if item.field != "dials" or not isinstance(item.value, str):
+                continue
+            source = item.subject.split()[-1] if item.subject.split() else ""
+            if source not in graph.g:
+                continue
+            for _, target, data in graph.g.out_edges(source, data=True):
+                if data.get("type") != "dials":
+                    continue
+                if f"{data.get('host')}:{data.get('port')}" != item.value:
+                    continue
+                nodes.update((source, target))
+                edges.add((source, target, "dials"))
+                pods = (item.note or "").split("=>", 1)[1] if "=>" in (item.note or "") else ""
+                for pod in pods.split(";", 1)[0].split(","):
+                    pod = pod.strip().split(" ", 1)[0]
+                    if pod.count("/") == 1:
+                        pod_id = f"Pod/{pod}"
+                        if graph.g.has_edge(target, pod_id):
+                            nodes.add(pod_id)
+                            edges.add((target, pod_id, "selects"))
+    return nodes, edges
 
 
 def _kind(node: str, data: Mapping[str, Any]) -> str:
@@ -99,7 +138,9 @@ def layout(
     graph: Any, findings: Iterable[Finding] = ()
 ) -> tuple[list[Box], list[tuple[str, float, float]], float, float]:
     """Boxes, lanes (name, top, height), and the picture's width and height."""
+    findings = list(findings)
     broken, _ = broken_nodes(findings)
+    involved, _ = involvement(graph, findings)
     cells: dict[tuple[str, str], list[str]] = defaultdict(list)
     kinds: dict[str, str] = {}
     for node, data in graph.g.nodes(data=True):
@@ -135,6 +176,7 @@ def layout(
                         broken=node in broken,
                         missing=bool(data.get("missing")),
                         implied=bool(data.get("implied")),
+                        involved=node in involved,
                     )
                 )
         y += height + 6
@@ -174,6 +216,7 @@ def to_svg(
     findings = list(findings)
     boxes, lanes, width, height = layout(graph, findings)
     _, broken_lanes = broken_nodes(findings)
+    _, involved_edges = involvement(graph, findings)
     by_id = {box.node: box for box in boxes}
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" role="img" '
@@ -214,7 +257,8 @@ def to_svg(
         # red only between two broken objects; other edges when either end is broken.
         ends = (by_id[src].broken, by_id[dst].broken)
         touched = all(ends) if data.get("type") == "implies" else any(ends)
-        is_broken = touched or data.get("ready") is False
+        named = (src, dst, str(data.get("type", ""))) in involved_edges
+        is_broken = touched or named or data.get("ready") is False
         kind = escape(str(data.get("type", "")))
         title = f"<title>{escape(src)} {kind} {escape(dst)}</title>"
         path = _edge_path(by_id[src], by_id[dst])
@@ -236,12 +280,15 @@ def to_svg(
             stroke, fill, width_px, dash = BROKEN, "#fde8ea", 3.0, ""
         elif box.missing:
             stroke, fill, width_px, dash = BROKEN, "#ffffff", 1.5, ' stroke-dasharray="5,3"'
+        elif box.involved:
+            stroke, fill, width_px, dash = INVOLVED, "#fff6e5", 2.2, ""
         elif box.implied:
             stroke, fill, width_px, dash = "#7b8496", "#ffffff", 1.2, ' stroke-dasharray="4,3"'
         else:
             stroke, fill, width_px, dash = "#4c566a", "#ffffff", 1.2, ""
         classes = "node" + (" broken" if box.broken else "") + (" missing" if box.missing else "")
         classes += " implied" if box.implied else ""
+        classes += " involved" if box.involved and not box.broken else ""
         suffix = " (missing)" if box.missing else " (implied)" if box.implied else ""
         group = (
             f'<g class="{classes}" data-id="{escape(box.node)}">'

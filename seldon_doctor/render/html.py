@@ -37,7 +37,7 @@ pre { background: var(--panel); border: 1px solid var(--line); border-radius: 6p
 .status { display: inline-block; font-weight: 600; padding: 3px 10px; border-radius: 12px;
           color: #fff; margin: 6px 0; }
 .status.fail { background: var(--err); } .status.pass { background: var(--ok); }
-.status.partial { background: var(--warn); }
+.status.partial { background: var(--warn); } .status.neutral { background: var(--dim); }
 .cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 12px 0; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 8px 14px; min-width: 112px;
         background: var(--panel); }
@@ -50,6 +50,7 @@ pre { background: var(--panel); border: 1px solid var(--line); border-radius: 6p
 .legend span::before { content: ""; display: inline-block; width: 22px; height: 12px;
         margin-right: 6px; vertical-align: -1px; border-radius: 3px; border: 1.5px solid #4c566a; }
 .legend .l-broken::before { border: 3px solid var(--err); background: #fde8ea; }
+.legend .l-involved::before { border: 2.2px solid #d98300; background: #fff6e5; }
 .legend .l-implied::before { border-style: dashed; border-color: #7b8496; }
 .legend .l-missing::before { border-style: dashed; border-color: var(--err); }
 .legend .l-edge::before { border: 0; height: 3px; vertical-align: 3px; background: var(--err); }
@@ -112,6 +113,8 @@ def _finding(finding: Finding, anchor: str, note: str = "") -> str:
 
 
 def _status(report: Report, options: RenderOptions) -> str:
+    if options.fail_on == "never":
+        return '<span class="status neutral">Report only (--fail-on never)</span>'
     if options.exit_code == 1:
         return f'<span class="status fail">Gate failed (--fail-on {escape(options.fail_on)})</span>'
     if report.incomplete:
@@ -146,7 +149,8 @@ def _graph(report: Report, options: RenderOptions, anchors: dict[str, str]) -> s
     legend = (
         '<div class="legend"><span class="l-node">object</span>'
         '<span class="l-broken">has a finding</span>'
-        '<span class="l-edge">edge touching a broken object</span>'
+        '<span class="l-involved">named in a finding\'s evidence</span>'
+        '<span class="l-edge">edge on a broken path</span>'
         '<span class="l-implied">created by a controller (implied)</span>'
         '<span class="l-missing">referenced but missing</span></div>'
     )

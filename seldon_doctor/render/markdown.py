@@ -51,7 +51,9 @@ def _where(finding: Finding) -> str:
 
 def _headline(report: Report, options: RenderOptions) -> str:
     counts = report.counts()
-    if options.exit_code == 1:
+    if options.fail_on == "never":
+        status = "report only (`--fail-on never`)"
+    elif options.exit_code == 1:
         status = "❌ gate failed"
     elif report.incomplete:
         status = "⚠️ partial scan"
