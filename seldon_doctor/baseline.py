@@ -58,7 +58,7 @@ def _key_from_json(item: Any, path: str) -> tuple[Key, str]:
 
 
 def load_baseline(path: str) -> list[tuple[Key, str]]:
-    """(key, message) of every finding in a previous JSON report, suppressed ones included."""
+    """(key, message) of every unsuppressed finding in a previous JSON report."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -67,7 +67,13 @@ def load_baseline(path: str) -> list[tuple[Key, str]]:
         raise InputError(f"baseline {path}: not JSON ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         raise InputError(f"baseline {path}: not a seldon-doctor JSON report (no findings list)")
-    return [_key_from_json(item, path) for item in data["findings"]]
+    # A finding suppressed back then was never accepted as "known": if its suppression lapses
+    # it must fire again, so suppressed entries are not part of the baseline.
+    return [
+        _key_from_json(item, path)
+        for item in data["findings"]
+        if not (isinstance(item, dict) and item.get("suppressed"))
+    ]
 
 
 def apply_baseline(report: Report, baseline: list[tuple[Key, str]]) -> Report:

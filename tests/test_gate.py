@@ -285,6 +285,33 @@ def test_baseline_ignores_messages_but_counts_repeats(tmp_path: Path) -> None:
     ]
 
 
+def test_baseline_does_not_absorb_findings_that_were_suppressed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A suppression that lapses must fire again even when a baseline was taken meanwhile."""
+    config = write_config(
+        tmp_path / "c.yaml",
+        "suppressions:\n  - {check: SD102, resource: Model/fraud/vision, reason: r}\n",
+    )
+    baseline = tmp_path / "previous.json"
+    run(capsys, "scan", "-f", SD102, "--config", config, "-o", f"json={baseline}")
+    code, out, _ = run(capsys, "scan", "-f", SD102, "--baseline", str(baseline), "-o", "json")
+    report = json.loads(out)
+    assert code == 1
+    assert [f["resource"]["name"] for f in report["findings"]] == ["vision"]
+    assert report["summary"]["baselined"] == 3
+
+
+def test_table_summary_counts_suppressed_and_baselined(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    baseline = tmp_path / "previous.json"
+    run(capsys, "scan", "-f", SD102, "-o", f"json={baseline}")
+    _, out, _ = run(capsys, "scan", "-f", SD102, "-f", ANNOTATED, "--baseline", str(baseline))
+    summary = [line for line in out.splitlines() if "error(s)" in line][-1]
+    assert "2 suppressed" in summary and "4 baselined" in summary
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [("{not json", "not JSON"), ('{"a": 1}', "no findings list"),
@@ -403,6 +430,19 @@ def test_graph_svg_with_and_without_graphviz(
     code, out, err = run(capsys, "graph", "-f", SD501, "-o", "svg")
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Graphviz" in err
+
+
+def test_kubectl_plugin_executable() -> None:
+    """`kubectl seldon-doctor` runs the executable kubectl-seldon_doctor from PATH."""
+    plugin = shutil.which("kubectl-seldon_doctor")
+    if plugin is None:
+        pytest.skip("kubectl-seldon_doctor is not installed ([project.scripts] entry)")
+    result = subprocess.run([plugin, "--version"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "seldon-doctor" in result.stdout
+    result = subprocess.run(
+        [plugin, "scan", "-f", SD102_QUIET, "-q"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_positional_paths_are_scanned_like_dash_f(capsys: pytest.CaptureFixture[str]) -> None:

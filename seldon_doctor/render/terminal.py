@@ -85,6 +85,12 @@ def render_report(report: Report, console: Console, *, show_plan: bool = False) 
     )
     summary.append(f", {counts['warning']} warning(s), {counts['info']} info")
     summary.append(f", {len(report.not_evaluated)} not evaluated")
+    if report.suppressed:
+        summary.append(f", {len(report.suppressed)} suppressed")
+    if report.baselined:
+        summary.append(f", {report.baselined} baselined")
+    if report.hidden:
+        summary.append(f", {report.hidden} below --min-severity")
     if report.gaps:
         summary.append(
             f", {len(report.gaps)} input(s) not read — the scan is partial", style="yellow"
