@@ -158,6 +158,24 @@ def test_sarif_from_a_scan_validates_and_locates_manifest_lines(
     assert sarif_run["invocations"][0]["exitCode"] == 1
 
 
+@pytest.mark.parametrize(
+    "fixture",
+    sorted(str(p.relative_to(ROOT)) for p in (FIXTURES / "checks").glob("*/fires.yaml")),
+)
+def test_every_sarif_result_has_a_file_for_github(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fixture: str
+) -> None:
+    """GitHub code scanning rejects the whole file if one result has no artifact location."""
+    monkeypatch.chdir(ROOT)
+    _, out, _ = run(capsys, "scan", "-f", fixture, "-o", "sarif")
+    results = json.loads(out)["runs"][0]["results"]
+    assert results
+    for result in results:
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uri"] == fixture
+        assert physical.get("region", {}).get("startLine", 1) >= 1
+
+
 def test_sarif_fingerprints_are_stable_and_message_independent() -> None:
     from dataclasses import replace
 

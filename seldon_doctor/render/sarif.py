@@ -62,11 +62,54 @@ def _rule(doc: CheckDoc) -> dict[str, Any]:
     }
 
 
+class Anchors:
+    """Where to point a finding whose resource has no manifest line of its own.
+
+    GitHub code scanning rejects a whole SARIF file if any result lacks a physical location,
+    so a finding about, say, a namespace with no Namespace manifest is anchored at the
+    object's own origin if the graph knows one, else at the first manifest of its namespace,
+    else at the first manifest of the input — and the location's message says so.
+    """
+
+    def __init__(self, graph: Any, base: Path | None) -> None:
+        self.graph = graph
+        self.by_namespace: dict[str, tuple[str, int | None]] = {}
+        self.first: tuple[str, int | None] | None = None
+        objects = getattr(getattr(graph, "snapshot", None), "objects", None) or []
+        located = sorted(
+            (obj.origin.file, obj.origin.line or 0, obj.namespace)
+            for obj in objects
+            if obj.origin.file and artifact_uri(obj.origin.file, base) is not None
+        )
+        for file, line, namespace in located:
+            self.by_namespace.setdefault(namespace, (file, line or None))
+            if self.first is None:
+                self.first = (file, line or None)
+
+    def find(self, finding: Finding) -> tuple[str, int | None, str] | None:
+        ref = finding.resource
+        node = None
+        if self.graph is not None and hasattr(self.graph, "get"):
+            node = self.graph.get(ref.kind, ref.namespace, ref.name, record=False)
+        origin = getattr(node, "origin", None)
+        if origin is not None and origin.file:
+            return origin.file, origin.line, f"{ref} is declared here"
+        namespace = ref.name if ref.kind == "Namespace" else ref.namespace
+        if namespace in self.by_namespace:
+            file, line = self.by_namespace[namespace]
+            return file, line, f"{ref} has no manifest of its own; first manifest of {namespace}"
+        if self.first is not None:
+            file, line = self.first
+            return file, line, f"{ref} has no manifest of its own; first manifest of the input"
+        return None
+
+
 def _result(
     finding: Finding,
     rule_index: dict[str, int],
     base: Path | None,
     suppressed: SuppressedFinding | None = None,
+    anchors: Anchors | None = None,
 ) -> dict[str, Any]:
     plan = plan_for(finding)
     location: dict[str, Any] = {
@@ -78,13 +121,21 @@ def _result(
             }
         ]
     }
-    if finding.location is not None:
-        uri = artifact_uri(finding.location.file, base)
+    where: tuple[str, int | None, str | None] | None = None
+    if finding.location is not None and artifact_uri(finding.location.file, base):
+        where = (finding.location.file, finding.location.line, None)
+    elif anchors is not None:
+        where = anchors.find(finding)
+    if where is not None:
+        file, line, note = where
+        uri = artifact_uri(file, base)
         if uri is not None:
             physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
-            if finding.location.line:
-                physical["region"] = {"startLine": finding.location.line}
+            if line:
+                physical["region"] = {"startLine": line}
             location["physicalLocation"] = physical
+            if note:
+                location["message"] = {"text": note}
     result: dict[str, Any] = {
         "ruleId": finding.check_id,
         "level": LEVELS[finding.severity],
@@ -121,6 +172,7 @@ def sarif_dict(report: Report, options: RenderOptions, base: Path | None = None)
     )
     rules = [_rule(docs[check_id]) for check_id in rule_ids if check_id in docs]
     rule_index = {rule["id"]: index for index, rule in enumerate(rules)}
+    anchors = Anchors(options.graph, base)
     pairs: list[tuple[Finding, SuppressedFinding | None]] = [(f, None) for f in report.findings]
     pairs += [(s.finding, s) for s in report.suppressed]
     pairs.sort(key=lambda pair: pair[0].sort_key())
@@ -161,7 +213,7 @@ def sarif_dict(report: Report, options: RenderOptions, base: Path | None = None)
             }
         },
         "invocations": [invocation],
-        "results": [_result(f, rule_index, base, s) for f, s in pairs],
+        "results": [_result(f, rule_index, base, s, anchors) for f, s in pairs],
         "columnKind": "unicodeCodePoints",
         "properties": {"summary": summary["summary"], "plan": summary["plan"]},
     }
