@@ -339,6 +339,24 @@ def test_markdown_escapes_cells() -> None:
     assert "Skewed across lines" in text
 
 
+def test_markdown_fits_a_github_comment_on_a_large_cluster() -> None:
+    from seldon_doctor.render.markdown import render_markdown
+
+    base = synthetic_report().findings[0]
+    many = [
+        Finding(
+            base.check_id, base.slug, base.severity,
+            ResourceRef("SeldonRuntime", f"team-{i:04d}", "seldon"), base.message * 3,
+            params=tuple((k, f"{v}-{i}") for k, v in base.params),
+        )
+        for i in range(2000)
+    ]  # fmt: skip
+    report = Report(findings=many, not_evaluated=[], gaps=[], checks_run=["SD501"])
+    text = render_markdown(report, RenderOptions(exit_code=1))
+    assert len(text) < 65_536
+    assert "…and 1900 more" in text and "more plan entries" in text
+
+
 # ------------------------------------------------------------------------------------- HTML
 def test_html_is_self_contained_and_escaped() -> None:
     from seldon_doctor.render.html import render_html

@@ -14,6 +14,8 @@ from seldon_doctor.plan import build_plan
 from seldon_doctor.render import RenderOptions
 
 MAX_ROWS = 100
+# GitHub refuses comments over 65,536 characters; plan entries stop before this budget.
+MAX_CHARS = 60_000
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "🔵"}
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
@@ -137,6 +139,13 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
         )
         out.append("")
         for number, entry in enumerate(plan, 1):
+            if sum(len(line) + 1 for line in out) > MAX_CHARS:
+                out.append(
+                    f"…and {len(plan) - number + 1} more plan entries: too long for a comment "
+                    "(see the HTML or JSON report, or run with --plan)."
+                )
+                out.append("")
+                break
             resources = ", ".join(_code(str(r)) for r in entry.resources)
             out.append(f"{number}. **{escape(entry.plan.summary)}** ({entry.plan.check_id})")
             out.append(f"   for {resources}")
