@@ -149,9 +149,57 @@ def ready_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
     return ReplicaCount(None, "ready replicas unknown (no pods or status in the input)")
 
 
+UNREACHABLE = frozenset(
+    {
+        ResolutionStatus.NO_BACKENDS,
+        ResolutionStatus.NO_SERVICE,
+        ResolutionStatus.NO_NAMESPACE,
+        ResolutionStatus.LOOP,
+    }
+)
+
+
+def connected_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
+    """Replicas whose agent is connected to a scheduler: ready ones, unless the scheduler
+    host the agents dial leads nowhere (then none can subscribe, whatever the pods say)."""
+    ready = ready_replicas(graph, server)
+    if ready.count == 0:
+        return ready
+    agent = next(
+        (
+            c
+            for c in graph.scheduler_consumers(server.namespace)
+            if c.role == "agent" and c.subject == server.id
+        ),
+        None,
+    )
+    if agent is None or agent.resolution.status not in UNREACHABLE:
+        return ready
+    if (
+        agent.resolution.status == ResolutionStatus.NO_SERVICE
+        and not graph.snapshot.live
+        and not graph.nodes("Service")
+    ):
+        return ready  # a capture without any Service says nothing about the scheduler's
+    return ReplicaCount(
+        0,
+        f"has no agent that can connect: they dial {agent.host}:{agent.port}, which leads "
+        f"nowhere ({agent.resolution.detail or agent.resolution.status.value})",
+        [
+            *ready.evidence,
+            Evidence(
+                f"agents of Server {server.namespace}/{server.name}",
+                "dial",
+                f"{agent.host}:{agent.port}",
+                f"{agent.resolution.describe()}; host from {agent.source}",
+            ),
+        ],
+    )
+
+
 def replica_capacity(graph: DeploymentGraph, server: Node) -> ReplicaCount:
     """Replicas a Model can be spread over: observed ready ones, or (manifests) the declared."""
-    observed = ready_replicas(graph, server)
+    observed = connected_replicas(graph, server)
     if observed.count is not None or graph.observed:
         return observed
     wanted = server.spec.get("replicas")
@@ -718,7 +766,7 @@ def confirmed_causes(
         reqs = ", ".join(r for r, _ in place.requirements)
         out.append(("SD102", f"no candidate Server offers all of [{reqs}]"))
     if place.compatible:
-        counts = [ready_replicas(graph, s) for s, _ in place.compatible]
+        counts = [connected_replicas(graph, s) for s, _ in place.compatible]
         if all(c.count == 0 for c in counts):
             names = ", ".join(s.name for s, _ in place.compatible)
             out.append(("SD201", f"no ready replica on {names}"))

@@ -11,10 +11,10 @@ from seldon_doctor.checks.capabilities import candidate_servers, servers_by_sche
 from seldon_doctor.checks.scheduling import (
     SCHEDULING_READS,
     ReplicaCount,
+    connected_replicas,
     deleting,
     models_with_objects,
     placement,
-    ready_replicas,
     servers_listed,
 )
 from seldon_doctor.findings import Evidence, Finding
@@ -90,7 +90,7 @@ class ServerNoReadyReplicas(Check):
                 continue
             if not place.compatible:
                 continue  # SD102
-            counts = [(s, ready_replicas(graph, s)) for s, _ in place.compatible]
+            counts = [(s, connected_replicas(graph, s)) for s, _ in place.compatible]
             if any(c.count != 0 for _, c in counts):
                 continue
             for server, count in counts:
