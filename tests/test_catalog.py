@@ -29,8 +29,17 @@ CONTRACT = {
     "SD503": "scheduler-service-missing",
     "SD504": "service-without-endpoints",
     "SD505": "externalname-alias-dangling",
+    "SD506": "controllers-overlap",
+    "SD507": "namespace-not-watched",
+    "SD508": "component-version-skew",
+    "SD509": "scheduler-port-blocked",
+    "SD510": "dataflow-unavailable",
+    "SD511": "envoy-not-ready-gated",
     "SD512": "shared-scheduler-name-collision",
     "SD601": "route-missing",
+    "SD701": "serving-image-mutable",
+    "SD702": "canary-weights-invalid",
+    "SD703": "inferenceservice-not-ready",
 }
 
 
