@@ -58,6 +58,7 @@ pre { background: var(--panel); border: 1px solid var(--line); border-radius: 6p
            padding: 10px 14px; margin: 10px 0; background: #fff; }
 .finding.error { border-left-color: var(--err); }
 .finding.warning { border-left-color: var(--warn); }
+.finding.suppressed { border-left-color: var(--dim); background: var(--panel); }
 .sev { text-transform: uppercase; font-size: 11px; font-weight: 700; letter-spacing: .04em;
        padding: 1px 6px; border-radius: 4px; color: #fff; background: var(--info);
        vertical-align: 2px; }
@@ -87,8 +88,9 @@ def _where(finding: Finding) -> str:
 
 
 def _finding(finding: Finding, anchor: str, note: str = "") -> str:
+    classes = _sev_class(finding.severity) + (" suppressed" if note else "")
     parts = [
-        f'<article class="finding {_sev_class(finding.severity)}" id="{anchor}" '
+        f'<article class="finding {classes}" id="{anchor}" '
         f'data-check="{escape(finding.check_id)}" data-resource="{escape(str(finding.resource))}">',
         f'<h3><span class="sev">{escape(finding.severity.value)}</span> '
         f'<code class="check-id">{escape(finding.check_id)}</code> {escape(finding.slug)}</h3>',
