@@ -20,6 +20,8 @@ class KindInfo:
     version: str
     plural: str
     namespaced: bool = True
+    # A third-party CRD that many clusters lack: "not installed" means "none", not a gap.
+    optional: bool = False
 
     @property
     def api_version(self) -> str:
@@ -46,10 +48,20 @@ _KINDS: tuple[KindInfo, ...] = (
     KindInfo("StatefulSet", "apps", "v1", "statefulsets"),
     KindInfo("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"),
     # Other serving patterns and meshes (Istio canaries, KServe).
-    KindInfo("VirtualService", "networking.istio.io", "v1beta1", "virtualservices"),
-    KindInfo("DestinationRule", "networking.istio.io", "v1beta1", "destinationrules"),
-    KindInfo("AuthorizationPolicy", "security.istio.io", "v1beta1", "authorizationpolicies"),
-    KindInfo("InferenceService", "serving.kserve.io", "v1beta1", "inferenceservices"),
+    KindInfo("VirtualService", "networking.istio.io", "v1beta1", "virtualservices", optional=True),
+    KindInfo(
+        "DestinationRule", "networking.istio.io", "v1beta1", "destinationrules", optional=True
+    ),
+    KindInfo(
+        "AuthorizationPolicy",
+        "security.istio.io",
+        "v1beta1",
+        "authorizationpolicies",
+        optional=True,
+    ),
+    KindInfo(
+        "InferenceService", "serving.kserve.io", "v1beta1", "inferenceservices", optional=True
+    ),
     KindInfo(
         "CustomResourceDefinition",
         "apiextensions.k8s.io",
