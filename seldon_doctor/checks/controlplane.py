@@ -225,8 +225,11 @@ class NamespaceNotWatched(Check):
                 )
                 severity = None
             else:
-                message = f"{why}, not the namespaces the list names."
-                severity = Severity.WARNING if scope.clusterwide else None
+                if scope.clusterwide:
+                    message = f"{why}, not only the namespaces the list names (see SD506)."
+                else:
+                    message = f"{why}. Other controllers watch the namespaces the list names."
+                severity = Severity.WARNING
             yield self.finding(
                 controller,
                 message,
