@@ -1156,6 +1156,27 @@ class SchedulerPortBlocked(Check):
                                 AGENT_PROXY_HTTP_PORT,
                                 f"Envoy → Server {server.name} agent port {AGENT_PROXY_HTTP_PORT}",
                             )
+        # Gateways dial --scheduler-host=seldon-scheduler (their own namespace) on 9004.
+        for gateway in graph.nodes("Deployment"):
+            if gateway.name not in (MODEL_GATEWAY, PIPELINE_GATEWAY):
+                continue
+            if workload_replicas(gateway) == 0:
+                continue
+            resolution = graph.resolve(seldon.SCHEDULER, gateway.namespace)
+            if resolution.status != ResolutionStatus.OK:
+                continue
+            port = seldon.SCHEDULER_PORTS["scheduler"]
+            for backend in resolution.ready_backends:
+                target = self._backend_view(graph, backend.namespace, backend.pod, backend.workload)
+                for source in self._workload_or_pods(graph, gateway):
+                    yield Flow(
+                        "gateway",
+                        gateway.id,
+                        source,
+                        target,
+                        port,
+                        f"{gateway.name} → scheduler port {port}",
+                    )
 
     @staticmethod
     def _backend_view(
