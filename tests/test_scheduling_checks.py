@@ -151,6 +151,8 @@ def test_severities_follow_the_case() -> None:
     assert sd105["fraud-detector"].severity == Severity.ERROR
     assert "SD102" in sd105["fraud-detector"].message
     assert sd105["waiting"].severity == Severity.WARNING
+    assert sd105["stalled"].severity == Severity.ERROR
+    assert "60 minutes" in sd105["stalled"].message
     assert "storageUri" in sd105["tfsimple1"].message
 
 

@@ -33,7 +33,7 @@ from seldon_doctor.checks.capabilities import (
 from seldon_doctor.findings import Evidence, Finding, Severity
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
-from seldon_doctor.graph.model import Node, ResolutionStatus
+from seldon_doctor.graph.model import Node, Resolution, ResolutionStatus
 from seldon_doctor.graph.seldon import Capabilities, model_requirements
 from seldon_doctor.snapshot import JSONDict
 
@@ -159,6 +159,18 @@ UNREACHABLE = frozenset(
 )
 
 
+def unreachable(graph: DeploymentGraph, resolution: Resolution) -> bool:
+    """The host leads nowhere, and the input is complete enough to say so."""
+    if resolution.status not in UNREACHABLE:
+        return False
+    # A capture without any Service says nothing about the scheduler's.
+    return not (
+        resolution.status == ResolutionStatus.NO_SERVICE
+        and not graph.snapshot.live
+        and not graph.nodes("Service")
+    )
+
+
 def connected_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
     """Replicas whose agent is connected to a scheduler: ready ones, unless the scheduler
     host the agents dial leads nowhere (then none can subscribe, whatever the pods say)."""
@@ -173,14 +185,8 @@ def connected_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
         ),
         None,
     )
-    if agent is None or agent.resolution.status not in UNREACHABLE:
+    if agent is None or not unreachable(graph, agent.resolution):
         return ready
-    if (
-        agent.resolution.status == ResolutionStatus.NO_SERVICE
-        and not graph.snapshot.live
-        and not graph.nodes("Service")
-    ):
-        return ready  # a capture without any Service says nothing about the scheduler's
     return ReplicaCount(
         0,
         f"has no agent that can connect: they dial {agent.host}:{agent.port}, which leads "
@@ -758,6 +764,23 @@ def confirmed_causes(
 ) -> list[tuple[str, str]]:
     """Scheduling problems the doctor recomputes for this Model: (check id, summary)."""
     out: list[tuple[str, str]] = []
+    controller = next(
+        (c for c in graph.scheduler_consumers(model.namespace) if c.role == "controller"), None
+    )
+    if controller is not None and unreachable(graph, controller.resolution):
+        resolution = controller.resolution
+        check = {
+            ResolutionStatus.NO_SERVICE: "SD503",
+            ResolutionStatus.NO_BACKENDS: "SD504",
+        }.get(resolution.status, "SD505")
+        if len(resolution.chain) > 1:
+            check = "SD505"  # through an ExternalName alias
+        out.append(
+            (
+                check,
+                f"the controller dials {controller.host}:{controller.port}: {resolution.detail}",
+            )
+        )
     pin = pin_problem(graph, model)
     if pin is not None and not pin.elsewhere:
         out.append(("SD101", f"spec.server {pin.pinned} names no Server in {model.namespace}"))
@@ -791,6 +814,16 @@ def confirmed_causes(
     return out
 
 
+STUCK_PROGRESSING_AFTER = timedelta(minutes=10)
+
+
+def _condition_age(reference: datetime | None, cond: JSONDict) -> timedelta | None:
+    since = parse_time(cond.get("lastTransitionTime"))
+    if since is None or reference is None:
+        return None
+    return reference - since
+
+
 class ModelNotReady(Check):
     """SD105: the Model's own status says it is not ready; surface why, and which check says so."""
 
@@ -799,6 +832,7 @@ class ModelNotReady(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         graph = ctx.graph
+        self._reference: tuple[datetime | None] | None = None
         by_scheduler = servers_by_scheduler(graph)
         for model in models_with_objects(graph):
             if deleting(model):
@@ -831,10 +865,21 @@ class ModelNotReady(Check):
         elif "storage" in suspects:
             pass
         elif connectivity:
-            message += (
-                " The input does not show why (" + ", ".join(suspects) + " found nothing): "
-                "look for scheduler errors in the controller's log."
+            controller = next(
+                (c for c in graph.scheduler_consumers(ns) if c.role == "controller"), None
             )
+            if controller is not None and controller.resolution.status == ResolutionStatus.OK:
+                message += (
+                    f" The input shows seldon-scheduler.{ns} resolving to a ready scheduler, so "
+                    "the cause is outside what it describes: a NetworkPolicy or mesh "
+                    "authorization policy, or the scheduler process itself — see the "
+                    "controller's log."
+                )
+            else:
+                message += (
+                    f" The input does not show where seldon-scheduler.{ns} leads; check that "
+                    "Service and the controller's log."
+                )
         elif suspects:
             message += (
                 " None of " + ", ".join(suspects) + " could be confirmed from the input; the "
@@ -847,7 +892,18 @@ class ModelNotReady(Check):
             severity = Severity.INFO
         else:
             severity = Severity.WARNING
-            message += " If this persists, the Model never becomes available."
+            if self._reference is None:
+                found = reference_time(graph)
+                self._reference = (found[0] if found else None,)
+            stuck = _condition_age(self._reference[0], cond)
+            if stuck is not None and stuck >= STUCK_PROGRESSING_AFTER:
+                severity = Severity.ERROR
+                message += (
+                    f" It has been {name} for {int(stuck.total_seconds() // 60)} minutes, so it "
+                    "is not going to become available by itself."
+                )
+            else:
+                message += " If this persists, the Model never becomes available."
         explained = confirmed_ids[0] if confirmed_ids else (suspects[0] if suspects else "none")
         evidence = [
             node_evidence(model, "status.conditions[ModelReady].message (scheduler state)", name),
@@ -959,7 +1015,7 @@ class ModelStuckTerminating(Check):
         controller = next(
             (c for c in graph.scheduler_consumers(ns) if c.role == "controller"), None
         )
-        if controller is not None and controller.resolution.status != ResolutionStatus.OK:
+        if controller is not None and unreachable(graph, controller.resolution):
             blocker = (
                 f" The controller cannot reach a scheduler ({controller.resolution.describe()}), "
                 "so it never hears that the Model was unloaded and keeps the finalizer: fix "
