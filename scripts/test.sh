@@ -10,7 +10,6 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"
 python -m pip install --quiet --disable-pip-version-check --upgrade pip
 python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-if [ -f scripts/setup-dataplane.sh ]; then
-  bash scripts/setup-dataplane.sh
-fi
+bash scripts/setup-dataplane.sh
+bash scripts/setup-report-tools.sh
 exec python -m pytest -q "$@"
