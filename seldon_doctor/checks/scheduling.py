@@ -286,12 +286,40 @@ def replica_memory(graph: DeploymentGraph, server: Node) -> ReplicaMemory | None
             return found
     config = graph.server_config(server)
     if config is None or config.obj is None:
-        return None
+        return _memory_assumed(server)
     merged = seldon.merge_container_env(
         seldon.containers(config.spec.get("podSpec")),
         seldon.containers(server.spec.get("podSpec")),
     )
     return _memory_from(merged, f"ServerConfig {config.namespace}/{config.name} + Server podSpec")
+
+
+def _memory_assumed(server: Node) -> ReplicaMemory | None:
+    """Without the ServerConfig: the upstream ``mlserver``/``triton`` agents take
+    MEMORY_REQUEST from the container named like the config, so a request the Server's own
+    podSpec sets on that container is what the agent reports (the default is not assumed)."""
+    name = str(server.spec.get("serverConfig") or "")
+    if name not in seldon.DEFAULT_SERVERCONFIG_CAPABILITIES:
+        return None
+    agent: JSONDict = {
+        "name": "agent",
+        "env": [
+            {
+                "name": "MEMORY_REQUEST",
+                "valueFrom": {
+                    "resourceFieldRef": {"containerName": name, "resource": "requests.memory"}
+                },
+            }
+        ],
+    }
+    own = [c for c in seldon.containers(server.spec.get("podSpec")) if c.get("name") == name]
+    requests = ((own[0].get("resources") or {}).get("requests") or {}) if own else {}
+    if not isinstance(requests, dict) or requests.get("memory") is None:
+        return None
+    found = _memory_from(
+        [agent, *own], f"Server podSpec (upstream ServerConfig {name} agent env assumed)"
+    )
+    return found
 
 
 # ------------------------------------------------------------------ placement
