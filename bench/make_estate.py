@@ -182,8 +182,41 @@ def endpoints(name: str, namespace: str, pods: Iterable[tuple[str, str]], ports:
     }
 
 
-def workload(kind: str, name: str, namespace: str, labels: dict[str, str], replicas: int,
-             containers: list[Obj]) -> Obj:  # fmt: skip
+def endpoint_slice(endpoints_obj: Obj) -> Obj:
+    """The EndpointSlice the EndpointSlice controller mirrors from an Endpoints object."""
+    name = endpoints_obj["metadata"]["name"]
+    namespace = endpoints_obj["metadata"]["namespace"]
+    subset = endpoints_obj["subsets"][0]
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": meta(f"{name}-x7k2p", namespace, {"kubernetes.io/service-name": name}),
+        "addressType": "IPv4",
+        "endpoints": [
+            {
+                "addresses": [address["ip"]],
+                "conditions": {"ready": True, "serving": True, "terminating": False},
+                "targetRef": address["targetRef"],
+            }
+            for address in subset["addresses"]
+        ],
+        "ports": subset["ports"],
+    }
+
+
+def agent_containers_of(server_config: Obj) -> list[Obj]:
+    containers: list[Obj] = server_config["spec"]["podSpec"]["containers"]
+    return containers
+
+
+def workload(
+    kind: str,
+    name: str,
+    namespace: str,
+    labels: dict[str, str],
+    replicas: int,
+    containers: list[Obj],
+) -> Obj:
     return {
         "apiVersion": "apps/v1",
         "kind": kind,
@@ -252,8 +285,13 @@ def agent_containers(namespace: str, scheduler_host: str) -> list[Obj]:
         {
             "name": "mlserver",
             "image": "docker.io/seldonio/mlserver:1.6.1",
-            "env": env({"MLSERVER_HTTP_PORT": "9000", "MLSERVER_GRPC_PORT": "9500",
-                        "MLSERVER_MODELS_DIR": "/mnt/agent/models"}),  # fmt: skip
+            "env": env(
+                {
+                    "MLSERVER_HTTP_PORT": "9000",
+                    "MLSERVER_GRPC_PORT": "9500",
+                    "MLSERVER_MODELS_DIR": "/mnt/agent/models",
+                }
+            ),
             "resources": {"requests": {"cpu": "1", "memory": "1G"}},
         },
     ]
@@ -267,8 +305,15 @@ MESH_PORTS = {"http": 80, "admin": 9003}
 class Estate:
     """Builds every object of the estate; ``write`` puts it on disk."""
 
-    def __init__(self, ns_count: int, models: int, servers: int, seed: int,
-                 faults: dict[str, int], server_replicas: int = 3) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ns_count: int,
+        models: int,
+        servers: int,
+        seed: int,
+        faults: dict[str, int],
+        server_replicas: int = 3,
+    ) -> None:
         if ns_count < 2:
             raise SystemExit("--namespaces must be at least 2")
         self.rng = random.Random(seed)
@@ -277,7 +322,7 @@ class Estate:
         model_counts = spread(models, ns_count)
         server_counts = spread(servers, ns_count)
         self.namespaces = [
-            Namespace(name, max(1, s), m, 1 if m >= 2 else 0, 1 if m >= 3 else 0)
+            Namespace(name, max(1, s), m, min(2, m // 2), min(2, m))
             for name, s, m in zip(names, server_counts, model_counts, strict=True)
         ]
         self.faults: list[Fault] = []
@@ -307,13 +352,19 @@ class Estate:
         manager = {
             "name": "manager",
             "image": image("seldonv2-controller"),
-            "args": ["--health-probe-bind-address=:8081", "--metrics-bind-address=:8080",
-                     "--leader-elect", "--namespace=$(POD_NAMESPACE)",
-                     "--clusterwide=$(CLUSTERWIDE)"],  # fmt: skip
+            "args": [
+                "--health-probe-bind-address=:8081",
+                "--metrics-bind-address=:8080",
+                "--leader-elect",
+                "--namespace=$(POD_NAMESPACE)",
+                "--clusterwide=$(CLUSTERWIDE)",
+            ],
             "env": [
                 {"name": "CLUSTERWIDE", "value": "true"},
-                {"name": "POD_NAMESPACE",
-                 "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},  # fmt: skip
+                {
+                    "name": "POD_NAMESPACE",
+                    "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+                },
             ],
         }
         controller = workload(
@@ -331,9 +382,11 @@ class Estate:
             "apiVersion": SELDON_API,
             "kind": "ServerConfig",
             "metadata": meta("mlserver", CONTROLLER_NS),
-            "spec": {"podSpec": {"containers": agent_containers(CONTROLLER_NS, "seldon-scheduler")}},
+            "spec": {
+                "podSpec": {"containers": agent_containers(CONTROLLER_NS, "seldon-scheduler")}
+            },
         }
-        for container in server_config["spec"]["podSpec"]["containers"]:
+        for container in agent_containers_of(server_config):
             for item in container.get("env", []):
                 if item["name"] == "POD_NAMESPACE":
                     item.pop("value")
@@ -345,9 +398,15 @@ class Estate:
             "spec": {
                 "components": [
                     {"name": c, "replicas": 1}
-                    for c in ("seldon-scheduler", "seldon-envoy", "seldon-dataflow-engine",
-                              "seldon-modelgateway", "seldon-pipelinegateway", "hodometer")
-                ]  # fmt: skip
+                    for c in (
+                        "seldon-scheduler",
+                        "seldon-envoy",
+                        "seldon-dataflow-engine",
+                        "seldon-modelgateway",
+                        "seldon-pipelinegateway",
+                        "hodometer",
+                    )
+                ]
             },
         }
         namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(CONTROLLER_NS, None)}
@@ -366,8 +425,13 @@ class Estate:
                 {"name": "seldon-scheduler", "replicas": scheduler_replicas}
             ]
             self.faults.append(
-                Fault("replicas-2", n, "SD502", f"StatefulSet/{n}/seldon-scheduler",
-                      "SeldonRuntime overrides seldon-scheduler to 2 replicas")  # fmt: skip
+                Fault(
+                    "replicas-2",
+                    n,
+                    "SD502",
+                    f"StatefulSet/{n}/seldon-scheduler",
+                    "SeldonRuntime overrides seldon-scheduler to 2 replicas",
+                )
             )
         out.append(
             {
@@ -380,19 +444,27 @@ class Estate:
         )
         # Scheduler: StatefulSet, pods, Service, Endpoints.
         labels = {NAME_LABEL: "seldon-scheduler"}
-        scheduler = {"name": "scheduler", "image": image("seldon-scheduler"),
-                     "args": ["--pipeline-gateway-host=seldon-pipelinegateway",
-                              f"--envoy-port=9002", "--agent-port=9005"]}  # fmt: skip
-        out.append(workload("StatefulSet", "seldon-scheduler", n, labels, scheduler_replicas,
-                            [scheduler]))  # fmt: skip
+        scheduler = {
+            "name": "scheduler",
+            "image": image("seldon-scheduler"),
+            "args": [
+                "--pipeline-gateway-host=seldon-pipelinegateway",
+                "--envoy-port=9002",
+                "--agent-port=9005",
+            ],
+        }
+        out.append(
+            workload("StatefulSet", "seldon-scheduler", n, labels, scheduler_replicas, [scheduler])
+        )
         pods = []
         for index in range(scheduler_replicas):
             pod_name = f"seldon-scheduler-{index}"
             ip = self.next_ip()
             pod_labels = {**labels, "statefulset.kubernetes.io/pod-name": pod_name}
             out.append(
-                ready_pod(pod_name, n, pod_labels, [scheduler], ip,
-                          ("StatefulSet", "seldon-scheduler"))  # fmt: skip
+                ready_pod(
+                    pod_name, n, pod_labels, [scheduler], ip, ("StatefulSet", "seldon-scheduler")
+                )
             )
             pods.append((pod_name, ip))
         out.append(service("seldon-scheduler", n, labels, SCHEDULER_PORTS))
@@ -407,29 +479,56 @@ class Estate:
         out.append(workload("Deployment", "seldon-envoy", n, labels, 1, [envoy]))
         envoy_pod = f"seldon-envoy-7c9d8f6b5-{self.rng.randrange(16**5):05x}"
         ip = self.next_ip()
-        out.append(ready_pod(envoy_pod, n, labels, [envoy], ip,
-                             ("ReplicaSet", "seldon-envoy-7c9d8f6b5")))  # fmt: skip
+        out.append(
+            ready_pod(envoy_pod, n, labels, [envoy], ip, ("ReplicaSet", "seldon-envoy-7c9d8f6b5"))
+        )
         mesh = service("seldon-mesh", n, labels, MESH_PORTS)
         out.append(mesh)
         out.append(endpoints("seldon-mesh", n, [(envoy_pod, ip)], MESH_PORTS))
         # Dataflow engine and gateways (no Services needed by the doctor).
         for component, extra_env in (
-            ("seldon-dataflow-engine", {"SELDON_UPSTREAM_HOST": "seldon-scheduler",
-                                        "SELDON_UPSTREAM_PORT": "9008"}),  # fmt: skip
+            (
+                "seldon-dataflow-engine",
+                {"SELDON_UPSTREAM_HOST": "seldon-scheduler", "SELDON_UPSTREAM_PORT": "9008"},
+            ),
             ("seldon-modelgateway", {"SELDON_SCHEDULER_HOST": "seldon-scheduler"}),
             ("seldon-pipelinegateway", {"SELDON_SCHEDULER_HOST": "seldon-scheduler"}),
         ):
             labels = {NAME_LABEL: component}
-            container = {"name": component.removeprefix("seldon-"),
-                         "image": image(component), "env": env(extra_env)}  # fmt: skip
+            container = {
+                "name": component.removeprefix("seldon-"),
+                "image": image(component),
+                "env": env(extra_env),
+            }
             out.append(workload("Deployment", component, n, labels, 1, [container]))
+            pod_name = f"{component}-5f8b7d9c4-{self.rng.randrange(16**5):05x}"
+            ip = self.next_ip()
+            if component != "seldon-dataflow-engine":
+                ports = {"http": 9010, "grpc": 9011}
+                out.append(service(component, n, labels, ports))
+                out.append(endpoints(component, n, [(pod_name, ip)], ports))
             out.append(
-                ready_pod(f"{component}-5f8b7d9c4-{self.rng.randrange(16**5):05x}", n, labels,
-                          [container], self.next_ip(),
-                          ("ReplicaSet", f"{component}-5f8b7d9c4"))  # fmt: skip
+                ready_pod(
+                    pod_name,
+                    n,
+                    labels,
+                    [container],
+                    ip,
+                    ("ReplicaSet", f"{component}-5f8b7d9c4"),
+                )
+            )
+        for config_map in ("seldon-agent", "seldon-kafka", "seldon-tracing"):
+            out.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": meta(config_map, n),
+                    "data": {"config.json": json.dumps({"component": config_map, "version": 1})},
+                }
             )
         out.extend(self.server_objects(ns))
         out.extend(self.model_objects(ns))
+        out.extend(endpoint_slice(o) for o in list(out) if o["kind"] == "Endpoints")
         if "dangling-alias" in ns.faults:
             alias = "scheduler-central"
             out.append(
@@ -444,8 +543,13 @@ class Estate:
                 }
             )
             self.faults.append(
-                Fault("dangling-alias", n, "SD505", f"Service/{n}/{alias}",
-                      "ExternalName alias to a namespace that does not exist")  # fmt: skip
+                Fault(
+                    "dangling-alias",
+                    n,
+                    "SD505",
+                    f"Service/{n}/{alias}",
+                    "ExternalName alias to a namespace that does not exist",
+                )
             )
         return out
 
@@ -460,11 +564,17 @@ class Estate:
             spec: Obj = {"serverConfig": "mlserver", "replicas": self.server_replicas}
             if "split-brain" in ns.faults and j == 0:
                 host = f"seldon-scheduler.{self.namespaces[0].name}.svc.cluster.local"
-                spec["podSpec"] = {"containers": [{"name": "agent", "env": env(
-                    {"SELDON_SCHEDULER_HOST": host})}]}  # fmt: skip
+                spec["podSpec"] = {
+                    "containers": [{"name": "agent", "env": env({"SELDON_SCHEDULER_HOST": host})}]
+                }
                 self.faults.append(
-                    Fault("split-brain", n, "SD501", f"SeldonRuntime/{n}/seldon",
-                          f"Server {name} agents dial {host}")  # fmt: skip
+                    Fault(
+                        "split-brain",
+                        n,
+                        "SD501",
+                        f"SeldonRuntime/{n}/seldon",
+                        f"Server {name} agents dial {host}",
+                    )
                 )
             out.append(
                 {
@@ -477,17 +587,19 @@ class Estate:
                         "loadedModels": 0,
                         "selector": f"seldon-server-name={name}",
                         "conditions": [
-                            {"type": "StatefulSetOrDeploymentReady", "status": "True",
-                             "reason": "StatefulSet replicas matches desired replicas"},
+                            {
+                                "type": "StatefulSetOrDeploymentReady",
+                                "status": "True",
+                                "reason": "StatefulSet replicas matches desired replicas",
+                            },
                             {"type": "Ready", "status": "True"},
-                        ],  # fmt: skip
+                        ],
                     },
                 }
             )
             labels = {"seldon-server-name": name, NAME_LABEL: "seldon-server"}
             containers = agent_containers(n, host)
-            out.append(workload("StatefulSet", name, n, labels, self.server_replicas,
-                                containers))  # fmt: skip
+            out.append(workload("StatefulSet", name, n, labels, self.server_replicas, containers))
             for index in range(self.server_replicas):
                 pod = f"{name}-{index}"
                 ip = self.next_ip()
@@ -516,10 +628,15 @@ class Estate:
         for k, name in enumerate(self.model_names(ns)):
             requirements = ["sklearn"] if k % 2 == 0 else ["mlflow", "python"]
             ready_conditions = [
-                {"type": "ModelReady", "status": "True", "message": "ModelAvailable",
-                 "reason": "", "lastTransitionTime": STAMP},
+                {
+                    "type": "ModelReady",
+                    "status": "True",
+                    "message": "ModelAvailable",
+                    "reason": "",
+                    "lastTransitionTime": STAMP,
+                },
                 {"type": "Ready", "status": "True", "lastTransitionTime": STAMP},
-            ]  # fmt: skip
+            ]
             status: Obj = {
                 "replicas": 1,
                 "availableReplicas": 1,
@@ -533,28 +650,45 @@ class Estate:
                     "replicas": 1,
                     "availableReplicas": 0,
                     "conditions": [
-                        {"type": "ModelReady", "status": "False", "message": "ScheduleFailed",
-                         "reason": "Failed to schedule model as no matching servers are "
-                                   "available"},
+                        {
+                            "type": "ModelReady",
+                            "status": "False",
+                            "message": "ScheduleFailed",
+                            "reason": "Failed to schedule model as no matching servers are "
+                            "available",
+                        },
                         {"type": "Ready", "status": "False"},
-                    ],  # fmt: skip
+                    ],
                     "observedGeneration": 1,
                 }
                 self.faults.append(
-                    Fault("capability-typo", n, "SD102", f"Model/{n}/{name}",
-                          "requirements: [sklaern] (typo of sklearn)")  # fmt: skip
+                    Fault(
+                        "capability-typo",
+                        n,
+                        "SD102",
+                        f"Model/{n}/{name}",
+                        "requirements: [sklaern] (typo of sklearn)",
+                    )
                 )
             if name == missing:
                 self.faults.append(
-                    Fault("missing-route", n, "SD601", f"Model/{n}/{name}",
-                          "Ready Model with no route in the namespace's Envoy dump")  # fmt: skip
+                    Fault(
+                        "missing-route",
+                        n,
+                        "SD601",
+                        f"Model/{n}/{name}",
+                        "Ready Model with no route in the namespace's Envoy dump",
+                    )
                 )
             out.append(
                 {
                     "apiVersion": SELDON_API,
                     "kind": "Model",
-                    "metadata": {**meta(name, n), "generation": 1,
-                                 "finalizers": ["seldon.model.finalizer"]},  # fmt: skip
+                    "metadata": {
+                        **meta(name, n),
+                        "generation": 1,
+                        "finalizers": ["seldon.model.finalizer"],
+                    },
                     "spec": {
                         "storageUri": f"gs://seldon-models/{n}/{name}",
                         "requirements": requirements,
@@ -571,29 +705,48 @@ class Estate:
                     "kind": "Experiment",
                     "metadata": meta(f"exp-{e}", n),
                     "spec": {
-                        "default": names[0],
-                        "candidates": [{"name": names[0], "weight": 50},
-                                       {"name": names[1], "weight": 50}],  # fmt: skip
+                        "default": names[2 * e],
+                        "candidates": [
+                            {"name": names[2 * e], "weight": 50},
+                            {"name": names[2 * e + 1], "weight": 50},
+                        ],
                     },
-                    "status": {"conditions": [
-                        {"type": "ExperimentReady", "status": "True", "reason": "experiment active"},
-                        {"type": "CandidatesReady", "status": "True", "reason": "Candidates ready"},
-                        {"type": "Ready", "status": "True"}]},  # fmt: skip
+                    "status": {
+                        "conditions": [
+                            {
+                                "type": "ExperimentReady",
+                                "status": "True",
+                                "reason": "experiment active",
+                            },
+                            {
+                                "type": "CandidatesReady",
+                                "status": "True",
+                                "reason": "Candidates ready",
+                            },
+                            {"type": "Ready", "status": "True"},
+                        ]
+                    },
                 }
             )
         for p in range(ns.pipelines):
-            step = names[2]
+            step = names[(2 + p) % max(1, len(names) - 1)]
             out.append(
                 {
                     "apiVersion": SELDON_API,
                     "kind": "Pipeline",
                     "metadata": meta(f"pipe-{p}", n),
                     "spec": {"steps": [{"name": step}], "output": {"steps": [step]}},
-                    "status": {"conditions": [
-                        {"type": "PipelineReady", "status": "True", "reason": "PipelineReady"},
-                        {"type": "ModelsReady", "status": "True",
-                         "message": "Models all available"},
-                        {"type": "Ready", "status": "True"}]},  # fmt: skip
+                    "status": {
+                        "conditions": [
+                            {"type": "PipelineReady", "status": "True", "reason": "PipelineReady"},
+                            {
+                                "type": "ModelsReady",
+                                "status": "True",
+                                "message": "Models all available",
+                            },
+                            {"type": "Ready", "status": "True"},
+                        ]
+                    },
                 }
             )
         return out
@@ -609,9 +762,11 @@ class Estate:
             routed.append((name, [(f"{name}_1", 100)]))
         names = self.model_names(ns)
         for e in range(ns.experiments):
-            routed.append((f"exp-{e}.experiment", [(f"{names[0]}_1", 50), (f"{names[1]}_1", 50)]))
-        hosts = {f"{name}_1": f"{servers[k % len(servers)]}-0.{ns.name}" for k, name in
-                 enumerate(names)}  # fmt: skip
+            pair = [(f"{names[2 * e]}_1", 50), (f"{names[2 * e + 1]}_1", 50)]
+            routed.append((f"exp-{e}.experiment", pair))
+        hosts = {
+            f"{name}_1": f"{servers[k % len(servers)]}-0.{ns.name}" for k, name in enumerate(names)
+        }
         pipelines = [f"pipe-{p}.pipeline" for p in range(ns.pipelines)]
         return config_dump(routed, pipelines, hosts)
 
@@ -657,8 +812,17 @@ def _cluster(name: str, host: str, port: int) -> Obj:
             "load_assignment": {
                 "cluster_name": name,
                 "endpoints": [
-                    {"lb_endpoints": [{"endpoint": {"address": {"socket_address": {
-                        "address": host, "port_value": port}}}}]}  # fmt: skip
+                    {
+                        "lb_endpoints": [
+                            {
+                                "endpoint": {
+                                    "address": {
+                                        "socket_address": {"address": host, "port_value": port}
+                                    }
+                                }
+                            }
+                        ]
+                    }
                 ],
             },
             "name": name,
@@ -684,17 +848,23 @@ def config_dump(
     routes: list[Obj] = []
     for header, targets in routed:
         base = header.replace(".", "_")
-        routes.append(_route(header, f"{base}_http", "/v2",
-                             {"weighted_clusters": _weighted(targets, "http")}))  # fmt: skip
         routes.append(
-            _route(header, f"{base}_grpc", "/inference.GRPCInferenceService",
-                   {"weighted_clusters": _weighted(targets, "grpc")})  # fmt: skip
+            _route(header, f"{base}_http", "/v2", {"weighted_clusters": _weighted(targets, "http")})
+        )
+        routes.append(
+            _route(
+                header,
+                f"{base}_grpc",
+                "/inference.GRPCInferenceService",
+                {"weighted_clusters": _weighted(targets, "grpc")},
+            )
         )
     for header in pipelines:
         base = header.replace(".", "_")
         for suffix, prefix in (("http", "/v2"), ("grpc", "/inference.GRPCInferenceService")):
-            routes.append(_route(header, f"{base}_{suffix}", prefix,
-                                 {"cluster": f"pipelinegateway_{suffix}"}))  # fmt: skip
+            routes.append(
+                _route(header, f"{base}_{suffix}", prefix, {"cluster": f"pipelinegateway_{suffix}"})
+            )
     cluster_list = [
         _cluster(f"{prefix}_{suffix}", host, port)
         for prefix, host in hosts.items()
@@ -710,25 +880,42 @@ def config_dump(
                 "@type": T_ENVOY + "BootstrapConfigDump",
                 "bootstrap": {
                     "dynamic_resources": {
-                        "ads_config": {"api_type": "DELTA_GRPC",
-                                       "grpc_services": [{"envoy_grpc": {
-                                           "cluster_name": "xds_cluster"}}],
-                                       "transport_api_version": "V3"},  # fmt: skip
+                        "ads_config": {
+                            "api_type": "DELTA_GRPC",
+                            "grpc_services": [{"envoy_grpc": {"cluster_name": "xds_cluster"}}],
+                            "transport_api_version": "V3",
+                        },
                         "cds_config": {"ads": {}, "resource_api_version": "V3"},
                         "lds_config": {"ads": {}, "resource_api_version": "V3"},
                     },
-                    "node": {"cluster": "test-cluster", "id": "test-id",
-                             "user_agent_name": "envoy"},  # fmt: skip
+                    "node": {
+                        "cluster": "test-cluster",
+                        "id": "test-id",
+                        "user_agent_name": "envoy",
+                    },
                     "static_resources": {
                         "clusters": [
                             {
                                 "connect_timeout": "1s",
                                 "load_assignment": {
                                     "cluster_name": "xds_cluster",
-                                    "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {
-                                        "socket_address": {"address": xds[0],
-                                                           "port_value": xds[1]}}}}]}],
-                                },  # fmt: skip
+                                    "endpoints": [
+                                        {
+                                            "lb_endpoints": [
+                                                {
+                                                    "endpoint": {
+                                                        "address": {
+                                                            "socket_address": {
+                                                                "address": xds[0],
+                                                                "port_value": xds[1],
+                                                            }
+                                                        }
+                                                    }
+                                                }
+                                            ]
+                                        }
+                                    ],
+                                },
                                 "name": "xds_cluster",
                                 "type": "LOGICAL_DNS",
                             }
@@ -796,7 +983,7 @@ def _listener() -> Obj:
                                         "route_config_name": "listener_0",
                                     },
                                     "stat_prefix": "seldon_http",
-                                }
+                                },
                             }
                         ]
                     }
@@ -819,8 +1006,9 @@ def big_config_dump(routes: int) -> Obj:
 # ---------------------------------------------------------------------- writing
 def dump_yaml(documents: Iterable[Obj]) -> str:
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump_all(documents, Dumper=dumper, default_flow_style=False, sort_keys=False,
-                         width=4096)  # fmt: skip
+    return yaml.dump_all(
+        documents, Dumper=dumper, default_flow_style=False, sort_keys=False, width=4096
+    )
 
 
 def write(estate: Estate, out: Path) -> dict[str, Any]:
@@ -852,8 +1040,16 @@ def write(estate: Estate, out: Path) -> dict[str, Any]:
     return manifest
 
 
-def generate(out: Path, *, namespaces: int, models: int, servers: int, seed: int = 0,
-             faults: str = "", server_replicas: int = 3) -> dict[str, Any]:  # fmt: skip
+def generate(
+    out: Path,
+    *,
+    namespaces: int,
+    models: int,
+    servers: int,
+    seed: int = 0,
+    faults: str = "",
+    server_replicas: int = 3,
+) -> dict[str, Any]:
     """Write an estate to ``out`` and return its manifest (also in ``out/faults.json``)."""
     estate = Estate(namespaces, models, servers, seed, parse_faults(faults), server_replicas)
     return write(estate, out)
