@@ -125,6 +125,7 @@ def test_model_state_reads_the_swapped_fields() -> None:
         ("Failed to download from gs://seldon-models/triton/simples any files", {"storage"}),
         ("lstat /mnt/agent/rclone/1495806312: no such file or directory", {"storage"}),
         ("rpc error: code = Unavailable desc = connection refused", {"SD503"}),
+        ("rpc error: code = PermissionDenied desc = RBAC: access denied", {"SD509"}),
     ],
 )
 def test_reason_names_the_explaining_check(reason: str, checks: set[str]) -> None:

@@ -589,8 +589,8 @@ class ModelReplicasExceedServer(Check):
         else:
             message = (
                 f"{head} The Model stays ScheduleFailed ('Failed to schedule model as no "
-                "matching server had enough suitable replicas'); Model HPA scaling ahead of the "
-                "Server causes the same."
+                "matching server had enough suitable replicas'). If an HPA scales this Model, "
+                "it can be transient while the Server's HPA catches up."
             )
             severity = None
         return self.finding(
@@ -779,10 +779,28 @@ def reason_meaning(reason: str) -> tuple[str, tuple[str, ...]]:
         return "spec.memory is not a valid quantity", ()
     if "scaling spec is invalid" in text:
         return "spec.replicas/minReplicas/maxReplicas are inconsistent", ()
-    if "rpc error" in text or "connection refused" in text or "no such host" in text:
+    if "rbac: access denied" in text:
+        return (
+            "a mesh authorization policy (an Envoy RBAC filter in a sidecar) rejected the "
+            "controller's stream to the scheduler — not Kubernetes RBAC",
+            ("SD509",),
+        )
+    unreachable_signs = (
+        "code = unavailable",
+        "code = deadlineexceeded",
+        "connection refused",
+        "no such host",
+        "produced zero addresses",
+    )
+    if any(sign in text for sign in unreachable_signs):
         return (
             "the controller could not reach the scheduler",
             ("SD503", "SD504", "SD505", "SD501"),
+        )
+    if "rpc error" in text:
+        return (
+            "the scheduler refused the controller's request (a gRPC error other than connectivity)",
+            (),
         )
     return "", ()
 
@@ -882,7 +900,7 @@ class ModelNotReady(Check):
         meaning, suspects = reason_meaning(reason)
         causes = confirmed_causes(graph, model, by_scheduler)
         confirmed_ids = [c for c, _ in causes]
-        connectivity = "SD503" in suspects
+        connectivity = bool({"SD503", "SD509"} & set(suspects))
         who = "the controller" if connectivity else "the scheduler"
         message = f"Model {ns}/{model.name} is not ready: {who} reports {name}"
         message += f" with reason '{reason}'." if reason else " with no reason."
