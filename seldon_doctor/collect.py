@@ -26,6 +26,9 @@ class ScanInputs:
     stdin: Any = None
     # Folders/files of CustomResourceDefinitions to validate against (only CRDs are kept).
     crds: Sequence[str] = ()
+    # Show file paths relative to this folder, prefixed with ``display_prefix`` (the demo).
+    display_root: str | None = None
+    display_prefix: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -40,7 +43,9 @@ def demo_inputs() -> ScanInputs:
     dumps = sorted(
         f"{p.name.split('.', 1)[0]}={p}" for p in (root / "envoy").glob("*.config_dump.json")
     )
-    return ScanInputs(files=files, envoy_dumps=dumps)
+    return ScanInputs(
+        files=files, envoy_dumps=dumps, display_root=str(root), display_prefix="<demo>/"
+    )
 
 
 def split_dump_arg(value: str) -> tuple[str | None, str]:
@@ -117,4 +122,21 @@ def collect_files(inputs: ScanInputs) -> Snapshot:
         extra = load_paths(inputs.crds, default_namespace=inputs.namespace)
         snapshot.objects.extend(o for o in extra.objects if o.kind == "CustomResourceDefinition")
     snapshot.envoys = load_envoy_dumps(inputs.envoy_dumps, snapshot.objects)
+    if inputs.display_root:
+        _relabel(snapshot, inputs.display_root, inputs.display_prefix)
     return snapshot
+
+
+def _relabel(snapshot: Snapshot, root: str, prefix: str) -> None:
+    """Show bundled files by a short name instead of their install path."""
+
+    def short(origin: Origin) -> Origin:
+        if origin.file and origin.file.startswith(root):
+            rel = origin.file[len(root) :].lstrip("/")
+            return Origin(file=prefix + rel, line=origin.line, cluster=origin.cluster)
+        return origin
+
+    for obj in snapshot.objects:
+        obj.origin = short(obj.origin)
+    for envoy in snapshot.envoys:
+        envoy.origin = short(envoy.origin)
