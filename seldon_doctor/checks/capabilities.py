@@ -21,6 +21,8 @@ TOPOLOGY_READS = frozenset(
         "StatefulSet",
         "Deployment",
         "SeldonRuntime",
+        # In manifest mode a Server implies the StatefulSet that backs its Services.
+        "Server",
     }
 )
 
