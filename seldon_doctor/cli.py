@@ -144,6 +144,67 @@ def _snapshot(
     return collect_files(inputs)
 
 
+def _dataplane_options(func: Any) -> Any:
+    options = [
+        click.option(
+            "--envoy-admin",
+            "envoy_admin",
+            multiple=True,
+            metavar="[NAMESPACE=]URL",
+            help="An Envoy admin address (e.g. a port-forward to 9901): read /config_dump, "
+            "/ready and the no_route counter live. Repeatable.",
+        ),
+        click.option(
+            "--scheduler",
+            "schedulers",
+            multiple=True,
+            metavar="[NAMESPACE=]HOST:PORT",
+            help="A scheduler's status API (9004): compare its view with the CRs. Repeatable.",
+        ),
+        click.option(
+            "--scheduler-xds",
+            "scheduler_xds",
+            multiple=True,
+            metavar="[NAMESPACE=]HOST:PORT",
+            help="A scheduler's xDS server (9002): compare what it serves with each Envoy.",
+        ),
+        click.option(
+            "--dataplane-timeout",
+            type=click.FloatRange(0.1, 600),
+            default=5.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="Deadline for each Envoy admin, scheduler or xDS read.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _observe_dataplane(
+    snapshot: Snapshot,
+    namespace: str,
+    envoy_admin: Sequence[str],
+    schedulers: Sequence[str],
+    scheduler_xds: Sequence[str],
+    timeout: float,
+) -> Snapshot:
+    """Read the live data plane into the snapshot (unreachable endpoints become gaps)."""
+    if not (envoy_admin or schedulers or scheduler_xds):
+        return snapshot
+    from seldon_doctor.sources.dataplane import DataplaneInputs, collect_dataplane
+
+    inputs = DataplaneInputs(
+        envoy_admin=envoy_admin,
+        schedulers=schedulers,
+        scheduler_xds=scheduler_xds,
+        namespace=namespace,
+        timeout=timeout,
+    )
+    return collect_dataplane(snapshot, inputs)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="seldon-doctor")
 def cli() -> None:
@@ -157,6 +218,7 @@ def cli() -> None:
 
 @cli.command()
 @_input_options
+@_dataplane_options
 @click.option(
     "-o",
     "--output",
@@ -210,6 +272,10 @@ def scan(
     namespace: str,
     demo: bool,
     crds: tuple[str, ...],
+    envoy_admin: tuple[str, ...],
+    schedulers: tuple[str, ...],
+    scheduler_xds: tuple[str, ...],
+    dataplane_timeout: float,
     outputs: tuple[str, ...],
     fail_on: str,
     min_severity: str,
@@ -247,6 +313,9 @@ def scan(
         select = select or config.select
         ignore = (*ignore, *config.ignore)
     snapshot = _snapshot((*files, *paths), envoy_dumps, namespace, demo, crds)
+    _observe_dataplane(
+        snapshot, namespace, envoy_admin, schedulers, scheduler_xds, dataplane_timeout
+    )
     checks = select_checks(select, ignore)
     if not checks:
         raise click.UsageError("--select/--ignore left no checks to run (see seldon-doctor checks)")

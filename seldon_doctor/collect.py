@@ -30,6 +30,10 @@ class ScanInputs:
     display_root: str | None = None
     display_prefix: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # NAMESPACE=PATH of a scheduler's state / what its xDS served, as JSON
+    # (``sources.dataplane``: fixtures' scheduler/<ns>.json and xds/<ns>.json).
+    scheduler_states: Sequence[str] = ()
+    xds_states: Sequence[str] = ()
 
 
 def demo_root() -> Path:
@@ -122,6 +126,11 @@ def collect_files(inputs: ScanInputs) -> Snapshot:
         extra = load_paths(inputs.crds, default_namespace=inputs.namespace)
         snapshot.objects.extend(o for o in extra.objects if o.kind == "CustomResourceDefinition")
     snapshot.envoys = load_envoy_dumps(inputs.envoy_dumps, snapshot.objects)
+    if inputs.scheduler_states or inputs.xds_states:
+        from seldon_doctor.sources.dataplane import load_scheduler_files, load_xds_files
+
+        snapshot.schedulers.extend(load_scheduler_files(inputs.scheduler_states))
+        snapshot.xds.extend(load_xds_files(inputs.xds_states))
     if inputs.display_root:
         _relabel(snapshot, inputs.display_root, inputs.display_prefix)
     return snapshot

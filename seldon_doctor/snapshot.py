@@ -118,6 +118,36 @@ class EnvoyObservation:
     raw: Mapping[str, Any]
     config: Any
     pod: str | None = None
+    # Read live through the admin interface (--envoy-admin): /ready's server state (LIVE,
+    # PRE_INITIALIZING, ...) and the router counters (no_route, no_cluster); None from a file.
+    ready: str | None = None
+    counters: dict[str, int] | None = None
+
+
+@dataclass(slots=True)
+class SchedulerObservation:
+    """One scheduler's own view (status RPCs, port 9004), attributed to the namespace it runs in.
+
+    ``state`` is a ``seldon_doctor.dataplane.scheduler_api.SchedulerState``.
+    """
+
+    namespace: str
+    target: str
+    state: Any
+    origin: Origin = field(default_factory=Origin)
+
+
+@dataclass(slots=True)
+class XdsObservation:
+    """What one scheduler's xDS server (port 9002) served to an Envoy node id.
+
+    ``snapshot`` is a ``seldon_doctor.dataplane.xds_client.XdsSnapshot``.
+    """
+
+    namespace: str
+    target: str
+    snapshot: Any
+    origin: Origin = field(default_factory=Origin)
 
 
 @dataclass(slots=True)
@@ -126,6 +156,9 @@ class Snapshot:
 
     objects: list[KubeObject] = field(default_factory=list)
     envoys: list[EnvoyObservation] = field(default_factory=list)
+    # Data plane read live or from files (--scheduler, --scheduler-xds): SD606, SD607, trace.
+    schedulers: list[SchedulerObservation] = field(default_factory=list)
+    xds: list[XdsObservation] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     # True when the objects are what a live API server reported (pods, endpoints and statuses

@@ -25,14 +25,17 @@ def shared_data(*parts: str) -> Path:
 
 
 def case_inputs(case: Path) -> ScanInputs:
-    """A fixture case: a YAML file, or a folder of YAML plus envoy/<namespace>.config_dump.json."""
+    """A fixture case: a YAML file, or a folder of YAML plus envoy/<namespace>.config_dump.json
+    (and scheduler/<namespace>.json, xds/<namespace>.json: a scheduler's state, what it served)."""
     if case.is_file():
         return ScanInputs(files=[str(case)])
     files = sorted(str(p) for p in case.glob("*.yaml") if p.name != "scenario.yaml")
     dumps = sorted(
         f"{p.name.split('.', 1)[0]}={p}" for p in (case / "envoy").glob("*.config_dump.json")
     )
-    return ScanInputs(files=files, envoy_dumps=dumps)
+    states = sorted(f"{p.stem}={p}" for p in (case / "scheduler").glob("*.json"))
+    served = sorted(f"{p.stem}={p}" for p in (case / "xds").glob("*.json"))
+    return ScanInputs(files=files, envoy_dumps=dumps, scheduler_states=states, xds_states=served)
 
 
 def load_case(case: Path) -> Snapshot:

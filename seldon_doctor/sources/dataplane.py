@@ -1,0 +1,362 @@
+"""Read the live data plane into a Snapshot: Envoy admin, scheduler status API, scheduler xDS.
+
+The only module that calls the ``seldon_doctor.dataplane`` clients. Each option value is
+``[NAMESPACE=]ADDRESS``; without a namespace the one namespace of the input that runs Envoy
+(``collect.envoy_namespaces``) is used, else the scan's ``-n``. Every failure becomes a
+:class:`~seldon_doctor.snapshot.Gap` (``envoy:<ns>``, ``scheduler:<ns>``,
+``scheduler-xds:<ns>``) with the client's one-line reason: the scan goes on and reports it
+(SD002, exit 3). Every call has a deadline (``timeout`` seconds per endpoint).
+
+Fixtures and snapshot bundles carry the same observations as JSON files
+(:func:`load_scheduler_files`, :func:`load_xds_files`): ``scheduler/<ns>.json`` is
+``SchedulerState.to_dict()``, ``xds/<ns>.json`` is ``XdsSnapshot.to_dict()``.
+
+Live mode reaches Envoy's admin (bound to 127.0.0.1:9901 inside the pod since 2.8.5) and the
+scheduler's 9002/9004 through the API server: :func:`observe_via_portforward`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seldon_doctor.errors import InputError
+from seldon_doctor.snapshot import (
+    EnvoyObservation,
+    Gap,
+    KubeObject,
+    Origin,
+    SchedulerObservation,
+    Snapshot,
+    XdsObservation,
+)
+
+DEFAULT_TIMEOUT = 5.0
+ENVOY_ADMIN_PORT = 9901
+SCHEDULER_XDS_PORT = 9002
+SCHEDULER_API_PORT = 9004
+
+
+@dataclass(slots=True)
+class DataplaneInputs:
+    """What the user asked to read from the data plane."""
+
+    envoy_admin: Sequence[str] = ()
+    schedulers: Sequence[str] = ()
+    scheduler_xds: Sequence[str] = ()
+    scheduler_files: Sequence[str] = ()  # NAMESPACE=PATH of SchedulerState JSON
+    xds_files: Sequence[str] = ()  # NAMESPACE=PATH of XdsSnapshot JSON
+    namespace: str = "default"
+    timeout: float = DEFAULT_TIMEOUT
+    node_id: str = "test-id"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def any(self) -> bool:
+        return bool(
+            self.envoy_admin
+            or self.schedulers
+            or self.scheduler_xds
+            or self.scheduler_files
+            or self.xds_files
+        )
+
+
+def split_arg(value: str) -> tuple[str | None, str]:
+    """``NAMESPACE=ADDRESS`` or a bare ``ADDRESS`` (URLs with ``=`` in a query stay whole)."""
+    from seldon_doctor.collect import split_dump_arg
+
+    return split_dump_arg(value)
+
+
+def _namespace_for(
+    given: str | None, objects: Sequence[KubeObject], default: str, flag: str, value: str
+) -> str:
+    if given is not None:
+        return given
+    from seldon_doctor.collect import envoy_namespaces
+
+    candidates = envoy_namespaces(objects)
+    if len(candidates) == 1:
+        return next(iter(candidates))
+    if len(candidates) > 1:
+        raise InputError(
+            f"{flag} {value}: several namespaces run Envoy ({', '.join(sorted(candidates))}); "
+            f"say which one with NAMESPACE={value}"
+        )
+    return default
+
+
+# ---------------------------------------------------------------------------- live reads
+
+
+def observe_envoy(url: str, namespace: str, *, timeout: float) -> EnvoyObservation:
+    """``/ready``, ``/config_dump?include_eds`` and the route counters of one Envoy admin."""
+    from seldon_doctor.dataplane import envoy_admin
+    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.sources.envoy_dump import DumpError, parse_config_dump
+
+    seen = envoy_admin.observe(url, timeout=timeout)
+    try:
+        config = parse_config_dump(seen.config_dump)
+    except DumpError as exc:
+        raise DataplaneUnavailable(f"Envoy admin {seen.admin_url}: {exc}") from None
+    return EnvoyObservation(
+        namespace=namespace,
+        origin=Origin(file=f"{seen.admin_url}/config_dump"),
+        raw=seen.config_dump,
+        config=config,
+        ready=seen.ready,
+        counters=dict(seen.counters),
+    )
+
+
+def observe_scheduler(target: str, namespace: str, *, timeout: float) -> SchedulerObservation:
+    from seldon_doctor.dataplane.scheduler_api import fetch_scheduler_state
+
+    state = fetch_scheduler_state(_with_port(target, SCHEDULER_API_PORT), timeout)
+    return SchedulerObservation(namespace, state.target, state, Origin(file=f"grpc://{target}"))
+
+
+def observe_xds(target: str, namespace: str, *, timeout: float, node_id: str) -> XdsObservation:
+    from seldon_doctor.dataplane.xds_client import fetch_xds
+
+    snap = fetch_xds(_with_port(target, SCHEDULER_XDS_PORT), node_id=node_id, timeout=timeout)
+    return XdsObservation(namespace, snap.target, snap, Origin(file=f"grpc://{target}"))
+
+
+def _with_port(target: str, port: int) -> str:
+    target = target.strip()
+    if "://" in target:
+        target = target.split("://", 1)[1]
+    target = target.rstrip("/")
+    if re.search(r":\d+$", target):
+        return target
+    return f"{target}:{port}"
+
+
+def collect_dataplane(snapshot: Snapshot, inputs: DataplaneInputs) -> Snapshot:
+    """Add every requested observation to ``snapshot``; failures become gaps, never raise."""
+    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+
+    objects = snapshot.objects
+    jobs: list[tuple[str, str, str, Callable[[], None]]] = []
+
+    for value in inputs.envoy_admin:
+        given, url = split_arg(value)
+        ns = _namespace_for(given, objects, inputs.namespace, "--envoy-admin", value)
+
+        def envoy_job(url: str = url, ns: str = ns) -> None:
+            snapshot.envoys.append(observe_envoy(url, ns, timeout=inputs.timeout))
+
+        jobs.append(("envoy", ns, url, envoy_job))
+    for value in inputs.schedulers:
+        given, target = split_arg(value)
+        ns = given or inputs.namespace
+
+        def scheduler_job(target: str = target, ns: str = ns) -> None:
+            snapshot.schedulers.append(observe_scheduler(target, ns, timeout=inputs.timeout))
+
+        jobs.append(("scheduler", ns, target, scheduler_job))
+    for value in inputs.scheduler_xds:
+        given, target = split_arg(value)
+        ns = given or inputs.namespace
+
+        def xds_job(target: str = target, ns: str = ns) -> None:
+            snapshot.xds.append(
+                observe_xds(target, ns, timeout=inputs.timeout, node_id=inputs.node_id)
+            )
+
+        jobs.append(("scheduler-xds", ns, target, xds_job))
+
+    for what, ns, address, job in jobs:
+        try:
+            job()
+        except DataplaneUnavailable as exc:
+            snapshot.gaps.append(Gap(f"{what}:{ns}", exc.reason, ns))
+        except Exception as exc:  # a client bug must not take the scan down
+            reason = f"{address}: {type(exc).__name__}: {exc}".splitlines()[0]
+            snapshot.gaps.append(Gap(f"{what}:{ns}", reason, ns))
+    snapshot.schedulers.extend(load_scheduler_files(inputs.scheduler_files))
+    snapshot.xds.extend(load_xds_files(inputs.xds_files))
+    return snapshot
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def _read_json(flag: str, value: str) -> tuple[str, str, dict[str, Any]]:
+    ns, path = split_arg(value)
+    if ns is None:
+        raise InputError(f"{flag} {path}: say which namespace it belongs to with NAMESPACE={path}")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{flag} {path}: cannot read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise InputError(f"{flag} {path}: invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{flag} {path}: expected a JSON object")
+    return ns, path, data
+
+
+def load_scheduler_files(args: Sequence[str]) -> list[SchedulerObservation]:
+    """``NAMESPACE=PATH`` of ``SchedulerState.to_dict()`` JSON (fixtures, bundles)."""
+    out = []
+    for value in args:
+        ns, path, data = _read_json("--scheduler-state", value)
+        state = scheduler_state_from_dict(data)
+        out.append(SchedulerObservation(ns, state.target, state, Origin(file=path)))
+    return out
+
+
+def load_xds_files(args: Sequence[str]) -> list[XdsObservation]:
+    """``NAMESPACE=PATH`` of ``XdsSnapshot.to_dict()`` JSON (fixtures, bundles)."""
+    out = []
+    for value in args:
+        ns, path, data = _read_json("--scheduler-xds-state", value)
+        snap = xds_snapshot_from_dict(data)
+        out.append(XdsObservation(ns, snap.target, snap, Origin(file=path)))
+    return out
+
+
+def scheduler_state_from_dict(data: dict[str, Any]) -> Any:
+    """Inverse of ``SchedulerState.to_dict()`` (missing fields take their defaults)."""
+    from seldon_doctor.dataplane import scheduler_api as api
+
+    def model(name: str, body: dict[str, Any]) -> api.ModelState:
+        versions = []
+        for v in body.get("versions") or []:
+            v = dict(v)
+            v["replicas"] = tuple(api.ReplicaState(**r) for r in v.get("replicas") or [])
+            v["requirements"] = tuple(v.get("requirements") or ())
+            versions.append(api.ModelVersionState(**v))
+        return api.ModelState(
+            name=body.get("name", name), versions=tuple(versions), deleted=bool(body.get("deleted"))
+        )
+
+    def server(name: str, body: dict[str, Any]) -> api.ServerState:
+        body = dict(body)
+        body["replicas"] = tuple(api.ServerReplica(**r) for r in body.get("replicas") or [])
+        body.setdefault("name", name)
+        return api.ServerState(**body)
+
+    def pipeline(name: str, body: dict[str, Any]) -> api.PipelineState:
+        versions = tuple(api.PipelineVersion(**v) for v in body.get("versions") or [])
+        return api.PipelineState(name=body.get("name", name), versions=versions)
+
+    def experiment(name: str, body: dict[str, Any]) -> api.ExperimentState:
+        body = dict(body)
+        body.setdefault("name", name)
+        return api.ExperimentState(**body)
+
+    try:
+        return api.SchedulerState(
+            target=str(data.get("target") or ""),
+            application_version=str(data.get("application_version") or ""),
+            models={k: model(k, v) for k, v in (data.get("models") or {}).items()},
+            servers={k: server(k, v) for k, v in (data.get("servers") or {}).items()},
+            experiments={k: experiment(k, v) for k, v in (data.get("experiments") or {}).items()},
+            pipelines={k: pipeline(k, v) for k, v in (data.get("pipelines") or {}).items()},
+            errors=dict(data.get("errors") or {}),
+        )
+    except TypeError as exc:
+        raise InputError(f"scheduler state: unexpected shape ({exc})") from None
+
+
+def xds_snapshot_from_dict(data: dict[str, Any]) -> Any:
+    """Inverse of ``XdsSnapshot.to_dict()``."""
+    from seldon_doctor.dataplane.xds_client import XdsSnapshot
+
+    return XdsSnapshot(
+        target=str(data.get("target") or ""),
+        node_id=str(data.get("node_id") or "test-id"),
+        listeners=dict(data.get("listeners") or {}),
+        clusters=dict(data.get("clusters") or {}),
+        routes=dict(data.get("routes") or {}),
+        versions=dict(data.get("versions") or {}),
+        system_versions=dict(data.get("system_versions") or {}),
+        answered=set(data.get("answered") or ()),
+        decode_errors=dict(data.get("decode_errors") or {}),
+        responses=int(data.get("responses") or 0),
+        complete=bool(data.get("complete", True)),
+    )
+
+
+# ---------------------------------------------------------------------------- live mode
+
+
+def observe_via_portforward(
+    namespace: str, pod: str, remote_port: int, read: Callable[[str], Any], *, api: Any = None
+) -> Any:
+    """Open a port-forward to ``pod:remote_port`` through the API server and call ``read``.
+
+    ``read`` gets a local address (``127.0.0.1:<port>``) that relays to the pod's port, the way
+    ``kubectl port-forward`` does (it lands on the pod's loopback, so Envoy's admin bound to
+    127.0.0.1:9901 is reachable). Uses the kubernetes client's ``portforward`` stream; the relay
+    stops when ``read`` returns. Failures are :class:`DataplaneUnavailable`.
+    """
+    import socket
+    import threading
+
+    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+
+    try:
+        from kubernetes import client as k8s_client
+        from kubernetes.stream import portforward
+    except ImportError:
+        raise DataplaneUnavailable("the kubernetes client is not installed") from None
+    core = api or k8s_client.CoreV1Api()
+    try:
+        forward = portforward(
+            core.connect_get_namespaced_pod_portforward,
+            pod,
+            namespace,
+            ports=str(remote_port),
+        )
+        remote = forward.socket(remote_port)
+    except Exception as exc:
+        raise DataplaneUnavailable(
+            f"port-forward to {namespace}/{pod}:{remote_port} failed: {exc}".splitlines()[0]
+        ) from None
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def pump(src: Any, dst: Any) -> None:
+        try:
+            while not stop.is_set():
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+
+    def accept() -> None:
+        # One connection at a time over the single forwarded stream (each admin call is one).
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=pump, args=(remote, conn), daemon=True).start()
+            pump(conn, remote)
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        return read(f"127.0.0.1:{port}")
+    finally:
+        stop.set()
+        listener.close()
+        with contextlib.suppress(Exception):  # best effort
+            forward.close()
