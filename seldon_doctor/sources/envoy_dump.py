@@ -188,39 +188,51 @@ class EnvoyConfig:
 # --------------------------------------------------------------------------------------------
 # Key access accepting snake_case and camelCase.
 
-_CAMEL: dict[str, str] = {}
 
+class _CamelNames(dict[str, str]):
+    """snake_case field name -> protojson camelCase name, computed once per name."""
 
-def _camel(key: str) -> str:
-    camel = _CAMEL.get(key)
-    if camel is None:
+    def __missing__(self, key: str) -> str:
         head, *rest = key.split("_")
         camel = head + "".join(part[:1].upper() + part[1:] for part in rest)
-        _CAMEL[key] = camel
-    return camel
+        self[key] = camel
+        return camel
 
 
-def _get(obj: Mapping[str, Any], key: str) -> Any:
+_CAMEL = _CamelNames()
+# Shared empty results; never mutated.
+_NO_DICT: dict[str, Any] = {}
+_NO_LIST: list[Any] = []
+
+
+def _get(obj: dict[str, Any], key: str) -> Any:
     value = obj.get(key)
     if value is None:
-        value = obj.get(_camel(key))
+        value = obj.get(_CAMEL[key])
     return value
 
 
-def _dict(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = _get(obj, key)
-    return value if isinstance(value, Mapping) else {}
+def _dict(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    value = obj.get(key)
+    if value is None:
+        value = obj.get(_CAMEL[key])
+    return value if isinstance(value, dict) else _NO_DICT
 
 
-def _list(obj: Mapping[str, Any], key: str) -> list[Any]:
-    value = _get(obj, key)
-    return value if isinstance(value, list) else []
+def _list(obj: dict[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    if value is None:
+        value = obj.get(_CAMEL[key])
+    return value if isinstance(value, list) else _NO_LIST
 
 
-def _dicts(obj: Mapping[str, Any], key: str) -> Iterator[Mapping[str, Any]]:
-    for item in _list(obj, key):
-        if isinstance(item, Mapping):
-            yield item
+def _dicts(obj: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = obj.get(key)
+    if value is None:
+        value = obj.get(_CAMEL[key])
+    if not isinstance(value, list):
+        return _NO_LIST
+    return [item for item in value if isinstance(item, dict)]
 
 
 def _str(value: Any) -> str | None:
@@ -234,7 +246,7 @@ def _int(value: Any) -> int | None:
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
-    if isinstance(value, Mapping):  # google.protobuf.UInt32Value written as a message
+    if isinstance(value, dict):  # google.protobuf.UInt32Value written as a message
         return _int(value.get("value"))
     return None
 
@@ -243,7 +255,7 @@ def _bool(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def _socket_address(address: Mapping[str, Any]) -> tuple[str | None, int | None]:
+def _socket_address(address: dict[str, Any]) -> tuple[str | None, int | None]:
     sock = _dict(address, "socket_address")
     if sock:
         return _str(_get(sock, "address")), _int(_get(sock, "port_value"))
@@ -253,7 +265,7 @@ def _socket_address(address: Mapping[str, Any]) -> tuple[str | None, int | None]
     return None, None
 
 
-def _endpoints(load_assignment: Mapping[str, Any]) -> list[tuple[str, int]]:
+def _endpoints(load_assignment: dict[str, Any]) -> list[tuple[str, int]]:
     out: list[tuple[str, int]] = []
     for locality in _dicts(load_assignment, "endpoints"):
         for lb in _dicts(locality, "lb_endpoints"):
@@ -266,7 +278,7 @@ def _endpoints(load_assignment: Mapping[str, Any]) -> list[tuple[str, int]]:
 def _header_pairs(items: Iterable[Any]) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     for item in items:
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             continue
         header = _dict(item, "header")
         key = _str(header.get("key"))
@@ -284,7 +296,7 @@ def _header_pairs(items: Iterable[Any]) -> tuple[tuple[str, str], ...]:
 _STRING_KINDS = ("exact", "prefix", "suffix", "contains")
 
 
-def _string_matcher(sm: Mapping[str, Any]) -> tuple[str, str | None, bool]:
+def _string_matcher(sm: dict[str, Any]) -> tuple[str, str | None, bool]:
     ignore_case = _bool(_get(sm, "ignore_case"))
     for kind in _STRING_KINDS:
         value = sm.get(kind)
@@ -296,11 +308,11 @@ def _string_matcher(sm: Mapping[str, Any]) -> tuple[str, str | None, bool]:
     return "other", json.dumps(sm, sort_keys=True), ignore_case
 
 
-def _header_matcher(hm: Mapping[str, Any]) -> HeaderMatcher:
+def _header_matcher(hm: dict[str, Any]) -> HeaderMatcher:
     name = str(hm.get("name", "")).lower()
     invert = _bool(_get(hm, "invert_match"))
     sm = _get(hm, "string_match")
-    if isinstance(sm, Mapping):
+    if isinstance(sm, dict):
         kind, value, ignore_case = _string_matcher(sm)
         return HeaderMatcher(name, kind, value, invert, ignore_case)
     present = _get(hm, "present_match")
@@ -321,7 +333,7 @@ def _header_matcher(hm: Mapping[str, Any]) -> HeaderMatcher:
     return HeaderMatcher(name, "present", None, invert)
 
 
-def _mirror_percent(policy: Mapping[str, Any]) -> int:
+def _mirror_percent(policy: dict[str, Any]) -> int:
     fraction = _dict(_dict(policy, "runtime_fraction"), "default_value")
     if not _dict(policy, "runtime_fraction"):
         return 100
@@ -333,9 +345,7 @@ def _mirror_percent(policy: Mapping[str, Any]) -> int:
     return numerator // divisor
 
 
-def _route(
-    r: Mapping[str, Any], rc_name: str, vh_name: str, domains: tuple[str, ...]
-) -> EnvoyRoute:
+def _route(r: dict[str, Any], rc_name: str, vh_name: str, domains: tuple[str, ...]) -> EnvoyRoute:
     match = _dict(r, "match")
     case_sensitive = match.get("case_sensitive", match.get("caseSensitive", True))
     regex = _dict(match, "safe_regex")
@@ -383,7 +393,7 @@ def _route(
     )
 
 
-def _route_config(rc: Mapping[str, Any], fallback_name: str = "") -> tuple[str, list[EnvoyRoute]]:
+def _route_config(rc: dict[str, Any], fallback_name: str = "") -> tuple[str, list[EnvoyRoute]]:
     name = _str(rc.get("name")) or fallback_name
     routes: list[EnvoyRoute] = []
     for vh in _dicts(rc, "virtual_hosts"):
@@ -448,20 +458,20 @@ def _edp_type_known(type_url: str) -> bool:
 
 
 def _nested_types(obj: Any, out: set[str]) -> None:
-    if isinstance(obj, Mapping):
+    if isinstance(obj, dict):
         t = obj.get("@type")
         if isinstance(t, str):
             out.add(t)
         for value in obj.values():
-            if isinstance(value, (Mapping, list)):
+            if isinstance(value, (dict, list)):
                 _nested_types(value, out)
     elif isinstance(obj, list):
         for value in obj:
-            if isinstance(value, (Mapping, list)):
+            if isinstance(value, (dict, list)):
                 _nested_types(value, out)
 
 
-def _strip_type(obj: Mapping[str, Any]) -> dict[str, Any]:
+def _strip_type(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k != "@type"}
 
 
@@ -498,7 +508,7 @@ class _Builder:
             self.warnings.append(msg)
 
     # -- routes ---------------------------------------------------------------------------
-    def add_route_config(self, rc: Mapping[str, Any], fallback_name: str = "") -> str:
+    def add_route_config(self, rc: dict[str, Any], fallback_name: str = "") -> str:
         name = _str(rc.get("name")) or fallback_name
         body = _strip_type(rc)
         seen = self.rc_raw.get(name)
@@ -512,7 +522,7 @@ class _Builder:
         self.route_configs[name] = tuple(_route_config(rc, name)[1])
         return name
 
-    def routes_section(self, sec: Mapping[str, Any]) -> None:
+    def routes_section(self, sec: dict[str, Any]) -> None:
         for key in ("static_route_configs", "dynamic_route_configs"):
             for entry in _dicts(sec, key):
                 rc = _dict(entry, "route_config")
@@ -530,7 +540,7 @@ class _Builder:
                 self.add_route_config(body, f"(unnamed route config #{i})")
 
     # -- clusters -------------------------------------------------------------------------
-    def add_cluster(self, c: Mapping[str, Any], state: str, error: str | None) -> None:
+    def add_cluster(self, c: dict[str, Any], state: str, error: str | None) -> None:
         name = _str(c.get("name"))
         if name is None:
             return
@@ -552,7 +562,7 @@ class _Builder:
         endpoints = tuple(_endpoints(_dict(c, "load_assignment")))
         self.clusters[name] = EnvoyCluster(name, ctype, endpoints, state, error)
 
-    def clusters_section(self, sec: Mapping[str, Any]) -> None:
+    def clusters_section(self, sec: dict[str, Any]) -> None:
         for entry in _dicts(sec, "static_clusters"):
             self.add_cluster(_dict(entry, "cluster"), "static", None)
         for key, state in (
@@ -570,7 +580,7 @@ class _Builder:
                     if failed:
                         self.add_cluster(failed, "error", error or "update rejected")
 
-    def endpoints_section(self, sec: Mapping[str, Any]) -> None:
+    def endpoints_section(self, sec: dict[str, Any]) -> None:
         for key in ("static_endpoint_configs", "dynamic_endpoint_configs"):
             for entry in _dicts(sec, key):
                 cla = _dict(entry, "endpoint_config")
@@ -604,7 +614,7 @@ class _Builder:
 
     # -- listeners ------------------------------------------------------------------------
     def add_listener(
-        self, lst: Mapping[str, Any], state: str, error: str | None, fallback_name: str = ""
+        self, lst: dict[str, Any], state: str, error: str | None, fallback_name: str = ""
     ) -> None:
         name = _str(lst.get("name")) or fallback_name
         # Inline route configs without a name are called "<listener>/inline-<n>"; a listener
@@ -617,7 +627,7 @@ class _Builder:
         address, port, rc_names = parsed
         self.listeners.append(EnvoyListener(name, address, port, rc_names, state, error))
 
-    def _hcm_dicts(self, lst: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    def _hcm_dicts(self, lst: dict[str, Any]) -> Iterator[dict[str, Any]]:
         chains = list(_dicts(lst, "filter_chains"))
         default = _dict(lst, "default_filter_chain")
         if default:
@@ -628,7 +638,7 @@ class _Builder:
                 if typed.get("@type") == T_HCM:
                     yield typed
 
-    def _inline_route_configs(self, lst: Mapping[str, Any], name: str) -> list[str]:
+    def _inline_route_configs(self, lst: dict[str, Any], name: str) -> list[str]:
         names: list[str] = []
         for i, hcm in enumerate(self._hcm_dicts(lst)):
             rc = _dict(hcm, "route_config")
@@ -637,7 +647,7 @@ class _Builder:
         return names
 
     def _listener_via_dict(
-        self, lst: Mapping[str, Any], name: str
+        self, lst: dict[str, Any], name: str
     ) -> tuple[str | None, int | None, tuple[str, ...]]:
         address, port = _socket_address(_dict(lst, "address"))
         rc_names: list[str] = []
@@ -654,7 +664,7 @@ class _Builder:
         return address, port, tuple(dict.fromkeys(rc_names))
 
     def _listener_via_edp(
-        self, lst: Mapping[str, Any], name: str
+        self, lst: dict[str, Any], name: str
     ) -> tuple[str | None, int | None, tuple[str, ...]] | None:
         types: set[str] = set()
         _nested_types(_strip_type(lst), types)
@@ -706,7 +716,7 @@ class _Builder:
                 self.warn(f"listener {name!r}: scoped routes are not evaluated")
         return address, port, tuple(dict.fromkeys(rc_names))
 
-    def listeners_section(self, sec: Mapping[str, Any]) -> None:
+    def listeners_section(self, sec: dict[str, Any]) -> None:
         for entry in _dicts(sec, "static_listeners"):
             lst = _dict(entry, "listener")
             if lst:
@@ -726,7 +736,7 @@ class _Builder:
                     self.add_listener(failed, "error", error or "update rejected", entry_name)
 
     # -- bootstrap ------------------------------------------------------------------------
-    def bootstrap_section(self, sec: Mapping[str, Any]) -> None:
+    def bootstrap_section(self, sec: dict[str, Any]) -> None:
         boot = _dict(sec, "bootstrap")
         node = _dict(boot, "node")
         ads = _dict(_dict(boot, "dynamic_resources"), "ads_config")
@@ -735,7 +745,7 @@ class _Builder:
             self._bootstrap_via_dict(node, ads, static)
         self._non_ads_xds_cluster(_dict(boot, "dynamic_resources"), static)
 
-    def _xds_address(self, static: list[Mapping[str, Any]]) -> None:
+    def _xds_address(self, static: list[dict[str, Any]]) -> None:
         for c in static:
             if c.get("name") == self.xds_cluster:
                 eps = _endpoints(_dict(c, "load_assignment"))
@@ -744,7 +754,7 @@ class _Builder:
                 break
 
     def _bootstrap_via_dict(
-        self, node: Mapping[str, Any], ads: Mapping[str, Any], static: list[Mapping[str, Any]]
+        self, node: dict[str, Any], ads: dict[str, Any], static: list[dict[str, Any]]
     ) -> None:
         self.node_id = _str(node.get("id"))
         self.node_cluster = _str(node.get("cluster"))
@@ -762,9 +772,7 @@ class _Builder:
                 break
         self._xds_address(static)
 
-    def _non_ads_xds_cluster(
-        self, dynamic: Mapping[str, Any], static: list[Mapping[str, Any]]
-    ) -> None:
+    def _non_ads_xds_cluster(self, dynamic: dict[str, Any], static: list[dict[str, Any]]) -> None:
         """Without ADS (e.g. envoy-gateway), the cluster CDS/LDS read from is the xDS source."""
         if self.xds_cluster is not None:
             return
@@ -778,7 +786,7 @@ class _Builder:
                     return
 
     def _bootstrap_via_edp(
-        self, node: Mapping[str, Any], ads: Mapping[str, Any], static: list[Mapping[str, Any]]
+        self, node: dict[str, Any], ads: dict[str, Any], static: list[dict[str, Any]]
     ) -> bool:
         if not (node or ads) or not _edp_available(self.warnings):
             return False
@@ -867,7 +875,7 @@ def parse_config_dump(data: Mapping[str, Any]) -> EnvoyConfig:
             kind = sec.get("@type")
             handler = handlers.get(kind) if isinstance(kind, str) else None
             if handler is not None:
-                handler(sec)
+                handler(sec if isinstance(sec, dict) else dict(sec))
             elif kind == T_SCOPED_ROUTES:
                 if len(sec) > 1:
                     b.warn("scoped route configs present; they are not evaluated")
@@ -893,11 +901,11 @@ def parse_xds_resources(
                 raise DumpError(f"xDS {what}[{i}] is {_kind(item)}, not an object")
     b = _Builder()
     for lst in listeners:
-        b.add_listener(lst, "active", None)
+        b.add_listener(dict(lst), "active", None)
     for rc in routes:
-        b.add_route_config(rc)
+        b.add_route_config(dict(rc))
     for c in clusters:
-        b.add_cluster(c, "active", None)
+        b.add_cluster(dict(c), "active", None)
     return b.build()
 
 
@@ -919,7 +927,11 @@ def load_config_dump(path: str | Path) -> tuple[dict[str, Any], EnvoyConfig]:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " (truncated?)" if exc.pos >= len(text.rstrip()) else ""
+        tail = text.rstrip()
+        # A cut-off download ends mid-document: the error sits at the end, or the text does not
+        # close its top-level object.
+        truncated = exc.pos >= len(tail) or not tail.endswith(("}", "]"))
+        hint = " (truncated?)" if truncated else ""
         raise DumpError(
             f"{p}: invalid JSON{hint} at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
@@ -937,7 +949,7 @@ def load_config_dump(path: str | Path) -> tuple[dict[str, Any], EnvoyConfig]:
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
         return "an array"
