@@ -1004,8 +1004,15 @@ def big_config_dump(routes: int) -> Obj:
 
 
 # ---------------------------------------------------------------------- writing
+class _PlainDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """No anchors/aliases for shared dicts: kubectl never prints them."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def dump_yaml(documents: Iterable[Obj]) -> str:
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    dumper = _PlainDumper
     return yaml.dump_all(
         documents, Dumper=dumper, default_flow_style=False, sort_keys=False, width=4096
     )

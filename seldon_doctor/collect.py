@@ -116,12 +116,39 @@ def load_envoy_dumps(args: Sequence[str], objects: Sequence[KubeObject]) -> list
     return observations
 
 
+def unknown_api_versions(objects: Sequence[KubeObject]) -> list[str]:
+    """One warning per Seldon kind given in an API version the doctor does not know.
+
+    The objects are still read: their fields are interpreted as the known version's, so what
+    is recognisable is used and the rest is ignored.
+    """
+    from seldon_doctor.kinds import KINDS, SELDON_GROUP
+
+    known = {info.kind: info.api_version for info in KINDS.values() if info.group == SELDON_GROUP}
+    seen: dict[tuple[str, str], list[KubeObject]] = {}
+    for obj in objects:
+        expected = known.get(obj.kind)
+        if expected is not None and obj.group == SELDON_GROUP and obj.api_version != expected:
+            seen.setdefault((obj.kind, obj.api_version), []).append(obj)
+    out = []
+    for (kind, api_version), found in seen.items():
+        first = found[0]
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        out.append(
+            f"{kind} {first.namespace}/{first.name} ({first.origin.describe()}){more} uses "
+            f"apiVersion {api_version}, which seldon-doctor does not know; read as "
+            f"{known[kind]} (fields it does not recognise are ignored)"
+        )
+    return out
+
+
 def collect_files(inputs: ScanInputs) -> Snapshot:
     """Snapshot from manifests/captured YAML plus Envoy dumps."""
     from seldon_doctor.sources.files import load_paths
 
     loaded = load_paths(inputs.files, default_namespace=inputs.namespace, stdin=inputs.stdin)
     snapshot = Snapshot(objects=loaded.objects, warnings=list(loaded.skipped))
+    snapshot.warnings.extend(unknown_api_versions(snapshot.objects))
     if inputs.crds:
         extra = load_paths(inputs.crds, default_namespace=inputs.namespace)
         snapshot.objects.extend(o for o in extra.objects if o.kind == "CustomResourceDefinition")

@@ -11,8 +11,10 @@ from seldon_doctor.catalog import CheckDoc, load_docs
 from seldon_doctor.findings import Evidence, Finding, Location, ResourceRef, Severity
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
+from seldon_doctor.redact import redact_value
 
 ENVOY = "envoy"  # observation: at least one Envoy config dump
+PROBE = "probe"  # observation: at least one inference probe (seldon-doctor probe)
 
 
 @dataclass(slots=True)
@@ -87,8 +89,12 @@ class Check(ABC):
 def node_evidence(
     node: Node, field_path: str | None = None, value: object = None, note: str | None = None
 ) -> Evidence:
-    """Evidence naming a node (and where it was declared, when known)."""
+    """Evidence naming a node (and where it was declared, when known).
+
+    The value is redacted (credential-like env values, flags, Secret payloads): evidence is
+    printed by every renderer, so it must never carry a credential.
+    """
     subject = node.label()
     if node.origin is not None and node.origin.file:
         subject += f" [{node.origin.describe()}]"
-    return Evidence(subject, field_path, value, note)
+    return Evidence(subject, field_path, redact_value(value), note)

@@ -380,13 +380,21 @@ class ComponentVersionSkew(Check):
         everything = images + pod_images
         namespaces = sorted({i.namespace for i in everything if i.namespace})
         controllers = {c.id: _scope(c) for c in graph.controllers}
+        # Indexed by namespace (a scan per namespace over every image was quadratic).
+        in_namespace: dict[str, list[int]] = defaultdict(list)
+        of_controllers: list[int] = []
+        for index, i in enumerate(everything):
+            in_namespace[i.namespace].append(index)
+            if i.node.id in controllers:
+                of_controllers.append(index)
         for ns in namespaces:
-            group = [
-                i
-                for i in everything
-                if i.namespace == ns
-                or (i.node.id in controllers and controllers[i.node.id].covers(ns))
-            ]
+            chosen = set(in_namespace.get(ns, ()))
+            chosen.update(
+                index
+                for index in of_controllers
+                if controllers[everything[index].node.id].covers(ns)
+            )
+            group = [everything[index] for index in sorted(chosen)]
             versions = {i.version for i in group if i.version is not None}
             if len(versions) <= 1:
                 continue

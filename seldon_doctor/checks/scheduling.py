@@ -1032,8 +1032,12 @@ class ModelStuckTerminating(Check):
         for model in models_with_objects(graph):
             assert model.obj is not None
             meta = model.obj.metadata
-            finalizers = meta.get("finalizers") or []
-            if not meta.get("deletionTimestamp") or MODEL_FINALIZER not in finalizers:
+            finalizers = meta.get("finalizers")
+            if (
+                not meta.get("deletionTimestamp")
+                or not isinstance(finalizers, list)
+                or MODEL_FINALIZER not in finalizers
+            ):
                 continue
             since = parse_time(meta.get("deletionTimestamp"))
             reference = reference or reference_time(graph)
@@ -1129,11 +1133,14 @@ class SharedSchedulerNameCollision(Check):
             for _name, members in sorted(by_name.items()):
                 if len({n.namespace for n, _ in members}) < 2:
                     continue
+                sharing: dict[str, list[int]] = defaultdict(list)
+                for index, (_, keys) in enumerate(members):
+                    for key in keys:
+                        sharing[key].append(index)
                 for node, keys in members:
+                    hits = sorted({i for key in keys for i in sharing[key]})
                     clashes = [
-                        (other, okeys)
-                        for other, okeys in members
-                        if other.namespace != node.namespace and okeys & keys
+                        members[i] for i in hits if members[i][0].namespace != node.namespace
                     ]
                     if clashes:
                         yield self._finding(node, keys, clashes)

@@ -64,6 +64,7 @@ class DeploymentGraph:
         self._by_kind_ns: dict[tuple[str, str], list[Node]] = defaultdict(list)
         self._resolve_cache: dict[tuple[str, str], Resolution] = {}
         self._consumer_cache: dict[str, tuple[Consumer, ...]] = {}
+        self._capabilities_cache: dict[str, seldon.Capabilities] = {}
         self.envoys: dict[str, list[EnvoyObservation]] = defaultdict(list)
         for obs in snapshot.envoys:
             self.envoys[obs.namespace].append(obs)
@@ -603,10 +604,14 @@ class DeploymentGraph:
 
     def capabilities(self, server: Node) -> seldon.Capabilities:
         self._record("ServerConfig", "Pod", "Deployment")
-        config = self.server_config(server, record=False)
-        pods = [p.obj for p in self._server_pods_quiet(server) if p.obj is not None]
-        assert server.obj is not None
-        return seldon.compute_capabilities(server.obj, config.obj if config else None, pods)
+        cached = self._capabilities_cache.get(server.id)
+        if cached is None:
+            config = self.server_config(server, record=False)
+            pods = [p.obj for p in self._server_pods_quiet(server) if p.obj is not None]
+            assert server.obj is not None
+            cached = seldon.compute_capabilities(server.obj, config.obj if config else None, pods)
+            self._capabilities_cache[server.id] = cached
+        return cached
 
     def envoys_serving(self, namespace: str, *, record: bool = True) -> tuple[EnvoyServing, ...]:
         """The Envoys that ``seldon-mesh`` in ``namespace`` leads to, with their dumps."""

@@ -37,10 +37,12 @@ class Node:
     # Id of the node whose controller creates this object (manifest mode only).
     implied_by: str | None = None
     props: dict[str, Any] = field(default_factory=dict)
+    # Computed once: checks ask for ids millions of times on large estates.
+    id: str = field(init=False, repr=False, default="")
+    _labels: dict[str, str] | None = field(init=False, repr=False, default=None)
 
-    @property
-    def id(self) -> str:
-        return node_id(self.kind, self.namespace, self.name)
+    def __post_init__(self) -> None:
+        self.id = node_id(self.kind, self.namespace, self.name)
 
     @property
     def body(self) -> JSONDict:
@@ -60,7 +62,9 @@ class Node:
     @property
     def labels(self) -> dict[str, str]:
         if self.obj:
-            return self.obj.labels
+            if self._labels is None:  # label lookups dominate selector matching: read once
+                self._labels = self.obj.labels
+            return self._labels
         labels = self.props.get("labels")
         return dict(labels) if isinstance(labels, dict) else {}
 

@@ -231,21 +231,53 @@ def _check_nesting(text: str, name: str) -> None:
 
 
 def _check_expansion(document: Any, name: str, line: int) -> None:
-    """Refuse documents whose alias expansion is huge or cyclic (billion laughs)."""
-    budget = MAX_EXPANDED_NODES
-    stack: list[tuple[Any, int]] = [(document, 0)]
+    """Refuse documents whose alias expansion is huge or cyclic (billion laughs).
+
+    Aliased nodes are the same Python object, so each container's expanded size and depth are
+    computed once (post-order, memoised by identity): the check costs the document's real size,
+    not its expansion, and a bomb is refused in milliseconds.
+    """
+    if not isinstance(document, (dict, list)):
+        return
+    sizes: dict[int, tuple[int, int]] = {}  # id -> (expanded nodes, depth)
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(document, False)]
+
+    def refuse() -> InputError:
+        return InputError(
+            f"{name}:{line}: YAML aliases expand beyond {MAX_EXPANDED_NODES} nodes "
+            "(an alias bomb or a recursive alias), refused"
+        )
+
     while stack:
-        value, depth = stack.pop()
-        budget -= 1
-        if budget < 0 or depth > MAX_NESTING:
-            raise InputError(
-                f"{name}:{line}: YAML aliases expand beyond {MAX_EXPANDED_NODES} nodes "
-                "(an alias bomb or a recursive alias), refused"
-            )
-        if isinstance(value, dict):
-            stack.extend((child, depth + 1) for child in value.values())
-        elif isinstance(value, list):
-            stack.extend((child, depth + 1) for child in value)
+        value, done = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        key = id(value)
+        if done:
+            size, depth = 1, 0
+            for child in children:
+                if isinstance(child, (dict, list)):
+                    child_size, child_depth = sizes[id(child)]
+                    size += child_size
+                    depth = max(depth, child_depth + 1)
+                else:
+                    size += 1
+            on_path.discard(key)
+            if size > MAX_EXPANDED_NODES or depth > MAX_NESTING:
+                raise refuse()
+            sizes[key] = (size, depth)
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:  # reached again below itself: a recursive alias
+            raise refuse()
+        on_path.add(key)
+        stack.append((value, True))
+        stack.extend(
+            (child, False)
+            for child in children
+            if isinstance(child, (dict, list)) and id(child) not in sizes
+        )
 
 
 def _line_offsets(text: str) -> list[int]:

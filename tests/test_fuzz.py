@@ -1,0 +1,479 @@
+"""Hostile and broken input: never a traceback, never a hang, never a lie.
+
+Property-based (hypothesis, bounded examples and deadlines so the file stays fast) over the
+file source and the Envoy config-dump parser, plus the classic attacks: alias bombs, deep
+nesting, huge documents, invalid UTF-8, malformed objects through the whole scan.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seldon_doctor.engine import INTERNAL_ERROR, run_checks
+from seldon_doctor.errors import InputError
+from seldon_doctor.graph.build import build_graph
+from seldon_doctor.render import FORMATS, RenderOptions, get_renderer
+from seldon_doctor.snapshot import KubeObject, Origin, Snapshot
+from seldon_doctor.sources.files import MAX_NESTING, load_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+SD601_QUIET = ROOT / "fixtures" / "checks" / "SD601" / "quiet"
+FAST = settings(
+    max_examples=150,
+    deadline=2000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=True,
+)
+
+
+def _one_line(exc: InputError) -> None:
+    assert exc.message.strip()
+    assert "\n" not in exc.message.strip(), exc.message
+
+
+# ---------------------------------------------------------------------------- file source
+@FAST
+@given(st.binary(max_size=2048))
+def test_any_bytes_give_objects_or_input_error(data: bytes) -> None:
+    for name in ("fuzz.yaml", "fuzz.json"):
+        try:
+            objects = load_bytes(data, name)
+        except InputError as exc:
+            _one_line(exc)
+        else:
+            assert all(isinstance(o, KubeObject) for o in objects)
+
+
+_YAMLISH = st.text(
+    alphabet=st.sampled_from(list("abkind:apiVersion-[]{}&*!|>'\"#\n ,.%@`?0123456789\t")),
+    max_size=400,
+)
+
+
+@FAST
+@given(_YAMLISH)
+def test_yaml_shaped_text_gives_objects_or_input_error(text: str) -> None:
+    try:
+        load_bytes(("apiVersion: v1\nkind: Pod\n" + text).encode(), "fuzz.yaml")
+    except InputError as exc:
+        _one_line(exc)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
+    max_leaves=40,
+)
+
+
+@FAST
+@given(_JSON)
+def test_any_json_gives_objects_or_input_error(value: Any) -> None:
+    try:
+        load_bytes(json.dumps(value).encode(), "fuzz.json")
+    except InputError as exc:
+        _one_line(exc)
+
+
+def _refused_fast(data: bytes, name: str = "bomb.yaml", limit: float = 2.0) -> InputError:
+    started = time.monotonic()
+    with pytest.raises(InputError) as info:
+        load_bytes(data, name)
+    assert time.monotonic() - started < limit
+    _one_line(info.value)
+    return info.value
+
+
+def test_alias_bomb_refused_fast() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 12):
+        refs = ", ".join([f"*a{i - 1}"] * 10)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    doc = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n" + "\n".join(
+        "  " + line for line in lines
+    )
+    assert "alias" in _refused_fast(doc.encode()).message
+
+
+def test_recursive_alias_refused() -> None:
+    doc = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: loop}\ndata: &d\n  self: *d\n"
+    _refused_fast(doc)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"apiVersion: v1\nkind: Pod\nspec: " + b"[" * 200_000 + b"]" * 200_000,
+        b"apiVersion: v1\nkind: Pod\nspec: " + b"{a: " * 100_000 + b"1" + b"}" * 100_000,
+        b"apiVersion: v1\nkind: Pod\nspec:\n" + b"".join(b" " * i + b"a:\n" for i in range(3000)),
+        b"apiVersion: v1\nkind: Pod\nspec: " + b"- " * 100_000 + b"x",
+    ],
+    ids=["flow-seq", "flow-map", "block-indent", "compact-seq"],
+)
+def test_deep_nesting_refused_fast(data: bytes) -> None:
+    assert "nested" in _refused_fast(data).message
+
+
+def test_deep_json_refused_fast() -> None:
+    data = b'{"apiVersion": "v1", "kind": "Pod", "spec": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    _refused_fast(data, "deep.json")
+
+
+def test_nesting_just_under_the_limit_reads() -> None:
+    depth = MAX_NESTING - 10
+    data = b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: " + b"[" * depth + b"]" * depth
+    assert len(load_bytes(data, "ok.yaml")) == 1
+
+
+def test_huge_single_document_bounded() -> None:
+    # ~8 MB of one ConfigMap value: read in bounded time, and the size cap refuses bigger input.
+    value = "x" * (8 * 1024 * 1024)
+    doc = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata:\n  blob: {value}\n"
+    started = time.monotonic()
+    objects = load_bytes(doc.encode(), "big.yaml")
+    assert time.monotonic() - started < 5
+    assert len(objects) == 1
+
+
+def test_size_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    from seldon_doctor.sources import files
+
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1000)
+    assert "larger than" in _refused_fast(b"#" * 2000).message
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"apiVersion: v1\nkind: Pod\nmetadata: {name: \xff\xfe}\n",
+        b"\xc3\x28",
+        b"kind: \xed\xa0\x80",
+    ],
+)
+def test_invalid_utf8_refused(data: bytes) -> None:
+    assert "UTF-8" in _refused_fast(data, "bad.yaml").message
+
+
+# ---------------------------------------------------------------------------- whole scan
+_SELDON = "mlops.seldon.io/v1alpha1"
+_KINDS = [
+    ("Model", _SELDON),
+    ("Server", _SELDON),
+    ("ServerConfig", _SELDON),
+    ("Experiment", _SELDON),
+    ("Pipeline", _SELDON),
+    ("SeldonRuntime", _SELDON),
+    ("SeldonConfig", _SELDON),
+    ("Pod", "v1"),
+    ("Service", "v1"),
+    ("Endpoints", "v1"),
+    ("Namespace", "v1"),
+    ("ConfigMap", "v1"),
+    ("EndpointSlice", "discovery.k8s.io/v1"),
+    ("Deployment", "apps/v1"),
+    ("StatefulSet", "apps/v1"),
+    ("NetworkPolicy", "networking.k8s.io/v1"),
+    ("VirtualService", "networking.istio.io/v1beta1"),
+    ("DestinationRule", "networking.istio.io/v1beta1"),
+    ("AuthorizationPolicy", "security.istio.io/v1beta1"),
+    ("InferenceService", "serving.kserve.io/v1beta1"),
+    ("CustomResourceDefinition", "apiextensions.k8s.io/v1"),
+]
+# Values of the wrong type that a hostile or broken manifest may hold anywhere.
+_WRONG = [3, -1, 0, "", "sklearn", "x,y", [], [1, "a", None], {}, {"a": 1}, None, True, 1.5]
+_FIELDS = {
+    "spec": [
+        "replicas",
+        "requirements",
+        "server",
+        "serverConfig",
+        "capabilities",
+        "extraCapabilities",
+        "podSpec",
+        "default",
+        "candidates",
+        "mirror",
+        "steps",
+        "selector",
+        "template",
+        "type",
+        "externalName",
+        "ports",
+        "overrides",
+        "seldonConfig",
+        "components",
+        "config",
+        "memory",
+        "containers",
+        "http",
+        "predictor",
+        "rules",
+        "ingress",
+        "egress",
+        "podSelector",
+        "policyTypes",
+        "resourceType",
+        "versions",
+    ],
+    "status": ["conditions", "replicas", "readyReplicas", "phase", "containerStatuses"],
+    "metadata": ["labels", "annotations", "deletionTimestamp", "finalizers", "ownerReferences"],
+}
+
+
+def _scan_everything(objects: list[KubeObject], *, envoys: list[Any] | None = None) -> None:
+    """build_graph + run_checks + every registered renderer + graph exports: nothing raises."""
+    from seldon_doctor.render import graph_export
+
+    snapshot = Snapshot(objects=objects, envoys=envoys or [])
+    graph = build_graph(snapshot)
+    report = run_checks(graph, debug=True)
+    internal = [f for f in report.findings if f.check_id == INTERNAL_ERROR]
+    assert not internal, "\n".join(f.message for f in internal)
+    options = RenderOptions(exit_code=1, show_plan=True, graph=graph)
+    for fmt in FORMATS:
+        assert isinstance(get_renderer(fmt)(report, options), str)
+    for export in (graph_export.to_dot, graph_export.to_mermaid, graph_export.to_json):
+        assert isinstance(export(graph, report.findings), str)
+
+
+def _obj(kind: str, api: str, name: str, **body: Any) -> KubeObject:
+    return KubeObject({"apiVersion": api, "kind": kind, **body}, Origin("fuzz.yaml", 1))
+
+
+def _malformed_objects(kind: str, api: str) -> list[KubeObject]:
+    out = [
+        _obj(kind, api, "bare", metadata={"name": f"{kind.lower()}-bare", "namespace": "ns"}),
+        _obj(kind, api, "nometa"),
+        _obj(kind, api, "meta-list", metadata=[], spec=3, status="Ready"),
+        _obj(kind, api, "meta-str", metadata="x", spec=[], status=[]),
+        _obj(kind, api, "name-int", metadata={"name": 7, "namespace": 8, "labels": "a=b"}),
+    ]
+    for section, fields in _FIELDS.items():
+        for index, wrong in enumerate(_WRONG):
+            body: dict[str, Any] = {"metadata": {"name": f"w{index}", "namespace": "ns"}}
+            target = body.setdefault(section, {}) if section != "metadata" else body["metadata"]
+            for field_name in fields:
+                target[field_name] = wrong
+            out.append(_obj(kind, api, f"w{index}", **body))
+    return out
+
+
+@pytest.mark.parametrize(("kind", "api"), _KINDS, ids=[k for k, _ in _KINDS])
+def test_malformed_objects_never_crash_the_scan(kind: str, api: str) -> None:
+    healthy = [
+        _obj("SeldonRuntime", _SELDON, "", metadata={"name": "seldon", "namespace": "ns"}),
+        _obj("Model", _SELDON, "", metadata={"name": "m", "namespace": "ns"}, spec={}),
+        _obj("Server", _SELDON, "", metadata={"name": "s", "namespace": "ns"}, spec={}),
+    ]
+    _scan_everything(healthy + _malformed_objects(kind, api))
+
+
+_ANY_VALUE = st.one_of(st.sampled_from(_WRONG), _JSON)
+
+
+@settings(
+    max_examples=60,
+    deadline=5000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=True,
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_KINDS),
+            st.dictionaries(
+                st.sampled_from(["metadata", "spec", "status", "subsets", "endpoints", "data"]),
+                st.one_of(
+                    _ANY_VALUE,
+                    st.dictionaries(
+                        st.sampled_from(
+                            [f for fields in _FIELDS.values() for f in fields] + ["name"]
+                        ),
+                        _ANY_VALUE,
+                        max_size=6,
+                    ),
+                ),
+                max_size=4,
+            ),
+        ),
+        max_size=8,
+    )
+)
+def test_random_shapes_never_crash_the_scan(
+    items: list[tuple[tuple[str, str], dict[str, Any]]],
+) -> None:
+    objects = []
+    for index, ((kind, api), body) in enumerate(items):
+        meta = body.get("metadata")
+        if isinstance(meta, dict) and index % 2 == 0:
+            meta.setdefault("name", f"o{index}")
+            meta.setdefault("namespace", "ns")
+        objects.append(_obj(kind, api, "", **body))
+    _scan_everything(objects)
+
+
+def test_unknown_seldon_api_version_warns_and_reads() -> None:
+    data = (
+        b"apiVersion: mlops.seldon.io/v1beta1\nkind: Model\n"
+        b"metadata: {name: m, namespace: ns}\nspec: {storageUri: gs://x, requirements: [sklearn]}\n"
+    )
+    from seldon_doctor.collect import ScanInputs, collect_files
+
+    stdin = _Stdin(data)
+    snapshot = collect_files(ScanInputs(files=["-"], stdin=stdin))
+    assert [o.kind for o in snapshot.objects] == ["Model"]
+    assert any("v1beta1" in w and "v1alpha1" in w for w in snapshot.warnings), snapshot.warnings
+    graph = build_graph(snapshot)
+    assert graph.get("Model", "ns", "m") is not None
+
+
+class _Stdin:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self) -> bytes:
+        return self.data
+
+
+def test_duplicate_objects_warn_and_last_wins() -> None:
+    first = _obj("Model", _SELDON, "", metadata={"name": "m", "namespace": "ns"}, spec={"a": 1})
+    second = KubeObject(
+        {
+            "apiVersion": _SELDON,
+            "kind": "Model",
+            "metadata": {"name": "m", "namespace": "ns"},
+            "spec": {"a": 2},
+        },
+        Origin("other.yaml", 9),
+    )
+    graph = build_graph(Snapshot(objects=[first, second]))
+    node = graph.get("Model", "ns", "m")
+    assert node is not None and node.spec == {"a": 2}
+    report = run_checks(graph)
+    assert any("appears twice" in w and "other.yaml:9" in w for w in report.warnings)
+
+
+# ---------------------------------------------------------------------------- Envoy dumps
+def _dump_module() -> Any:
+    return pytest.importorskip("seldon_doctor.sources.envoy_dump")
+
+
+@FAST
+@given(_JSON)
+def test_any_json_into_the_dump_parser(value: Any) -> None:
+    envoy_dump = _dump_module()
+    for data in (value, {"configs": value}, {"configs": [value]}):
+        try:
+            envoy_dump.parse_config_dump(data)
+        except envoy_dump.DumpError as exc:
+            assert str(exc).strip()
+
+
+def _sections() -> list[dict[str, Any]]:
+    dump = json.loads((SD601_QUIET / "envoy" / "recsys.config_dump.json").read_text())
+    sections: list[dict[str, Any]] = dump["configs"]
+    return sections
+
+
+@settings(
+    max_examples=80,
+    deadline=5000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=True,
+)
+@given(st.data())
+def test_mutated_real_dump_parses_or_dump_error(data: st.DataObject) -> None:
+    """Replace one nested value of a real dump with anything: config or DumpError."""
+    envoy_dump = _dump_module()
+    sections = json.loads(json.dumps(_sections()))
+    paths: list[tuple[Any, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in node:
+                paths.append((node, key))
+                walk(node[key])
+        elif isinstance(node, list):
+            for index in range(len(node)):
+                paths.append((node, index))
+                walk(node[index])
+
+    walk(sections)
+    for _ in range(data.draw(st.integers(1, 3))):
+        parent, key = data.draw(st.sampled_from(paths))
+        parent[key] = data.draw(_ANY_VALUE)
+    try:
+        envoy_dump.parse_config_dump({"configs": sections})
+    except envoy_dump.DumpError as exc:
+        assert str(exc).strip()
+
+
+def test_unknown_extension_types_are_tolerated() -> None:
+    envoy_dump = _dump_module()
+    sections = _sections()
+    listeners = next(s for s in sections if s["@type"].endswith("ListenersConfigDump"))
+    chain = listeners["dynamic_listeners"][0]["active_state"]["listener"]["filter_chains"][0]
+    chain["filters"].insert(
+        0,
+        {
+            "name": "istio.stats",
+            "typed_config": {"@type": "type.googleapis.com/udpa.type.v1.TypedStruct", "x": 1},
+        },
+    )
+    sections.append({"@type": "type.googleapis.com/envoy.admin.v3.ScopedRoutesConfigDump"})
+    sections.append({"@type": "type.googleapis.com/example.Unknown", "z": [1, 2]})
+    config = envoy_dump.parse_config_dump({"configs": sections})
+    assert config.route_configs
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "seldon_doctor", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "TRUNCATED",
+        '{"configs": 3}',
+        "[1, 2, 3]",
+        "",
+        '{"configs": [{"@type": "type.googleapis.com/envoy.admin.v3.RoutesConfigDump", '
+        '"dynamic_route_configs": [{"route_config": {"virtual_hosts": ',
+    ],
+    ids=["truncated", "configs-int", "array", "empty", "cut-mid-routes"],
+)
+def test_broken_dump_exits_2_with_one_line(tmp_path: Path, content: str) -> None:
+    _dump_module()
+    real = (SD601_QUIET / "envoy" / "recsys.config_dump.json").read_text()
+    dump = tmp_path / "recsys.config_dump.json"
+    dump.write_text(real[: len(real) // 2] if content == "TRUNCATED" else content)
+    result = _cli(
+        "scan",
+        "-f",
+        str(SD601_QUIET / "cluster.yaml"),
+        "--envoy-config-dump",
+        f"recsys={dump}",
+        "-o",
+        "json",
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("seldon-doctor: error:"), result.stderr
+    assert "Traceback" not in result.stderr
