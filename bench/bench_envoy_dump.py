@@ -7,7 +7,7 @@ header rewrites), 20,000 ``STRICT_DNS`` clusters with inline ``load_assignment``
 bootstrap whose ADS cluster points at ``seldon-scheduler:9002``. The dump is written to a
 temporary file and ``load_config_dump`` (JSON decode included) is timed, best of 3, each run
 in a fresh interpreter so one-off costs (the lazy envoy-data-plane import, first-use class
-set-up) are counted every time.
+set-up) are counted every time; a second parse in the same process is reported too.
 
 Run from the repository root::
 
@@ -228,9 +228,13 @@ import sys, time
 t0 = time.perf_counter()
 from seldon_doctor.sources.envoy_dump import load_config_dump
 raw, cfg = load_config_dump(sys.argv[1])
-elapsed = time.perf_counter() - t0
+cold = time.perf_counter() - t0
+del raw, cfg
+t0 = time.perf_counter()
+raw, cfg = load_config_dump(sys.argv[1])
+warm = time.perf_counter() - t0
 routes = sum(len(r) for r in cfg.route_configs.values())
-print(f"{elapsed:.6f} {routes} {len(cfg.clusters)} {len(cfg.warnings)}")
+print(f"{cold:.6f} {warm:.6f} {routes} {len(cfg.clusters)} {len(cfg.warnings)}")
 """
 
 
@@ -244,7 +248,8 @@ def main() -> int:
         path = Path(tmp) / "bench.config_dump.json"
         path.write_text(json.dumps(dump, indent=1), encoding="utf-8")
         size = path.stat().st_size
-        times: list[float] = []
+        cold: list[float] = []
+        warm: list[float] = []
         for _ in range(args.runs):
             out = subprocess.run(
                 [sys.executable, "-c", _CHILD, str(path)],
@@ -252,12 +257,17 @@ def main() -> int:
                 capture_output=True,
                 text=True,
             ).stdout.split()
-            times.append(float(out[0]))
-            routes, clusters, warnings = int(out[1]), int(out[2]), int(out[3])
-    best = min(times)
+            cold.append(float(out[0]))
+            warm.append(float(out[1]))
+            routes, clusters, warnings = int(out[2]), int(out[3]), int(out[4])
+    best = min(cold)
     print(f"dump: {size / 1e6:.1f} MB, {routes} routes, {clusters} clusters, {warnings} warnings")
-    print("runs: " + ", ".join(f"{t:.3f}s" for t in times))
-    print(f"parse time (best of {args.runs}, fresh interpreter, JSON decode included): {best:.3f}s")
+    print("cold runs: " + ", ".join(f"{t:.3f}s" for t in cold))
+    print(
+        f"parse time (best of {args.runs}, fresh interpreter: module import, lazy "
+        f"envoy-data-plane import and JSON decode included): {best:.3f}s"
+    )
+    print(f"second parse in the same process (envoy-data-plane already loaded): {min(warm):.3f}s")
     print(f"target: < {TARGET_SECONDS:.1f}s -> {'OK' if best < TARGET_SECONDS else 'TOO SLOW'}")
     return 0 if best < TARGET_SECONDS else 1
 

@@ -835,3 +835,32 @@ def test_importing_the_module_does_not_import_envoy_data_plane_or_grpc() -> None
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
     )
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"bogus_field": 1}, "Unknown field 'bogus_field'"),
+        (
+            {
+                "address": {
+                    "socket_address": {
+                        "address": "0.0.0.0",
+                        "port_value": 9000,
+                        "protocol": "BOGUS",
+                    }
+                }
+            },
+            "Unknown value BOGUS",
+        ),
+    ],
+)
+def test_envoy_data_plane_rejects_bad_listener_and_dict_walker_still_reads_it(
+    change: dict[str, Any], fragment: str
+) -> None:
+    listener = {**_listener("seldon_http", "listener_0"), **change}
+    cfg = parse_xds_resources([], [], [listener])
+    (lst,) = cfg.listeners
+    assert (lst.port, lst.route_config_names) == (9000, ("listener_0",))
+    (warning,) = cfg.warnings
+    assert "envoy-data-plane rejected it" in warning and fragment in warning

@@ -11,38 +11,48 @@ tries the proto (snake_case) name and then its protojson (camelCase) name. Nothi
 so header values, ``typed_extension_protocol_options`` keys, metadata keys and other map keys that
 are data are never touched.
 
-Where envoy-data-plane (PyPI ``envoy-data-plane`` 2.2, betterproto2) is used, and why
-    Measured on this 2-core machine: importing the message modules costs ~0.7 s (and emits pydantic
-    deprecation warnings, suppressed locally); the first ``from_dict`` of a message class costs
-    a further 0.2–0.4 s of one-off class set-up; ``from_dict`` of an admin section turns every
-    nested ``Any`` into bytes and fails with ``TypeError: Can't unpack unregistered type`` unless
-    the module of each nested ``@type`` was imported first. Feeding a whole dump through
-    ``ConfigDump.from_json`` is therefore both slow and fragile (one unknown extension, e.g. an
-    Istio filter, rejects the whole dump). So the module never imports envoy-data-plane at import
-    time (checked by a test), and uses it only on the small sections:
+Where envoy-data-plane (PyPI ``envoy-data-plane`` 2.2, betterproto2 + pydantic) is used, and why
+    Measured on this shared 2-core machine (figures vary ~2x with load): importing the message
+    modules costs 0.4-0.9 s and emits pydantic deprecation warnings (suppressed locally); the
+    first ``from_dict`` of a message class adds one-off pydantic schema set-up (``Listener``
+    0.07-0.15 s, ``HttpConnectionManager`` ~0.17 s, whole ``Bootstrap`` with its ``extensions``
+    list ~0.36 s); an ``Any`` inside a message is packed to bytes and fails with ``TypeError:
+    Can't unpack unregistered type`` unless the module of that ``@type`` was imported first.
+    For the big sections message construction is far too slow: with the 2,000-route /
+    2,000-cluster dump made by ``bench/bench_envoy_dump.py --models 1000``,
+    ``RouteConfiguration.from_dict`` took 1.45 s against 0.03-0.06 s for the dict walk,
+    ``RoutesConfigDump.from_dict`` (route configs as ``Any``) 9.2 s,
+    ``ClustersConfigDump.from_dict`` 4.4 s against 0.01 s, and ``ConfigDump.from_json`` of that
+    dump 9.6 s; a 20,000-route dump would take minutes, and one unknown extension (an Istio
+    filter) makes the whole ``ConfigDump`` fail. So envoy-data-plane is never imported when this
+    module is (a test checks it in a subprocess) and is used, lazily, only where it is cheap:
 
-    * **Bootstrap** (``BootstrapConfigDump``): the ``node`` (without its long ``extensions`` list),
-      ``dynamic_resources.ads_config`` and the ADS cluster from ``static_resources`` go through
-      ``Node`` / ``ApiConfigSource`` / ``Cluster.from_dict``. That validates the shapes and
-      normalises enums the way protojson does (``api_type`` given as a number or a name both come
-      out as ``"DELTA_GRPC"``), and reads the build version from ``BuildVersion``.
-    * **Listeners** (``ListenersConfigDump`` and bare ``Listener`` lists): each listener goes
-      through ``Listener.from_dict`` after the modules of all its nested ``@type`` URLs are
-      imported; the HTTP connection manager is read by ``Any.unpack()`` into
-      ``HttpConnectionManager``, whose ``route_specifier`` oneof tells RDS from an inline
-      ``route_config``. When a listener carries an extension ``@type`` that envoy-data-plane
-      does not ship (Istio's ``udpa.type.v1.TypedStruct``, ``xds.type.matcher.v3.IPMatcher``)
-      or ``from_dict`` rejects it, that listener is read by the plain dict walker instead and
-      a warning names the unknown types.
-    * **Cluster discovery types**: ``Cluster.type`` is checked against
-      ``ClusterDiscoveryType`` (unknown names produce a warning).
+    * **Bootstrap**: ``node`` (minus its long ``extensions`` list) goes through
+      ``core.v3.Node.from_dict`` and ``dynamic_resources.ads_config`` through
+      ``ApiConfigSource.from_dict``: node id/cluster, the build version from ``BuildVersion``,
+      the ADS ``grpc_services`` cluster, and ``api_type`` normalised to its enum name the way
+      protojson allows (``3`` and ``"DELTA_GRPC"`` both give ``"DELTA_GRPC"``). The ADS
+      cluster's address is then read from ``static_resources`` by the dict walker.
+    * **Listeners** (``ListenersConfigDump`` and bare ``Listener`` lists): every nested
+      ``@type`` must be a message envoy-data-plane ships (its module is imported on demand);
+      unknown ones (Istio's ``udpa.type.v1.TypedStruct``, ``xds.type.matcher.v3.IPMatcher``)
+      produce a warning naming them. Then the listener *without its typed extension configs*
+      goes through ``Listener.from_dict`` (field names, enums, address), and each HTTP
+      connection manager's ``rds`` through ``Rds.from_dict`` for ``route_config_name``. The
+      whole HCM is deliberately not unpacked: that alone costs ~0.2 s of one-off set-up and the
+      20,000-route budget cannot afford it. A listener envoy-data-plane rejects (unknown field,
+      bad enum) is read by the dict walker, with a warning quoting the rejection.
+    * **Cluster discovery types**: ``Cluster.type`` is checked against ``ClusterDiscoveryType``
+      (an unknown name produces a warning).
 
-    The big sections (``RoutesConfigDump``, ``ClustersConfigDump``, ``EndpointsConfigDump``) are
-    walked as dicts: with 20,000 routes, message construction would cost seconds (``from_dict`` of a
-    Seldon-shaped route config measured roughly 40x slower than the dict walk). The section type
-    URLs used here are plain constants; a test checks them against envoy-data-plane's message
-    pool. If envoy-data-plane cannot be imported at all, parsing still works through the dict
-    walker and a warning says so.
+    Routes, clusters and endpoints are walked as dicts. Section type URLs are constants; a test
+    checks them against envoy-data-plane's message pool. If envoy-data-plane cannot be imported
+    at all, everything is read by the dict walker and a warning says so.
+
+Limits: an inline HCM ``route_config`` is read by the dict walker only; scoped routes (SRDS) and
+``cluster_header`` routes are not evaluated; a virtual host without routes is invisible to
+:func:`find_route` (the result only carries routes). Input must be JSON-decoded data: nested
+objects are expected to be ``dict``.
 
 Matching (:func:`route_matches`, :func:`find_route`) follows Envoy: virtual host by domain
 precedence (exact, then longest ``*suffix``, then longest ``prefix*``, then ``*``), then the first
@@ -471,6 +481,17 @@ def _nested_types(obj: Any, out: set[str]) -> None:
                 _nested_types(value, out)
 
 
+def _without_any(obj: Any) -> Any:
+    """A copy of ``obj`` without the ``Any`` values (objects carrying ``@type``) inside it."""
+    if isinstance(obj, dict):
+        return {
+            k: _without_any(v) for k, v in obj.items() if not (isinstance(v, dict) and "@type" in v)
+        }
+    if isinstance(obj, list):
+        return [_without_any(v) for v in obj if not (isinstance(v, dict) and "@type" in v)]
+    return obj
+
+
 def _strip_type(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k != "@type"}
 
@@ -675,28 +696,25 @@ class _Builder:
                 "read it without message validation"
             )
             return None
-        mod = _edp_import("envoy_data_plane.envoy.config.listener.v3")
-        hcm_cls = _edp_import(
+        listener_cls = _edp_import("envoy_data_plane.envoy.config.listener.v3").Listener
+        rds_cls = _edp_import(
             "envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3"
-        ).HttpConnectionManager
+        ).Rds
+        hcm_dicts = list(self._hcm_dicts(lst))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                msg = mod.Listener.from_dict(_strip_type(lst))
-                chains = list(msg.filter_chains or [])
-                if msg.default_filter_chain is not None:
-                    chains.append(msg.default_filter_chain)
-                hcms = [
-                    flt.typed_config.unpack()
-                    for chain in chains
-                    for flt in (chain.filters or [])
-                    if flt.typed_config is not None and flt.typed_config.type_url == T_HCM
+                # The listener without its typed extension configs: from_dict of an Any packs
+                # the whole nested message, which for the HCM costs ~0.2 s of one-off class
+                # set-up. The HCM's route specifier is validated on its own (Rds) instead.
+                msg = listener_cls.from_dict(_without_any(_strip_type(lst)))
+                rds_msgs = [
+                    rds_cls.from_dict(rds) if (rds := _dict(hcm, "rds")) else None
+                    for hcm in hcm_dicts
                 ]
         except Exception as exc:  # invalid field/enum: say so and use the dict walker
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self.warn(f"listener {name!r}: envoy-data-plane rejected it ({detail})")
-            return None
-        if not isinstance(hcms, list) or not all(isinstance(h, hcm_cls) for h in hcms):
             return None
         address: str | None = None
         port: int | None = None
@@ -707,12 +725,12 @@ class _Builder:
             address = msg.address.pipe.path
         rc_names: list[str] = []
         inline = iter(self._inline_route_configs(lst, name))
-        for hcm in hcms:
-            if hcm.rds is not None:
-                rc_names.append(hcm.rds.route_config_name)
-            elif hcm.route_config is not None:
+        for hcm, rds_msg in zip(hcm_dicts, rds_msgs, strict=True):
+            if rds_msg is not None:
+                rc_names.append(rds_msg.route_config_name)
+            elif _dict(hcm, "route_config"):
                 rc_names.append(next(inline))
-            elif hcm.scoped_routes is not None:
+            elif _dict(hcm, "scoped_routes"):
                 self.warn(f"listener {name!r}: scoped routes are not evaluated")
         return address, port, tuple(dict.fromkeys(rc_names))
 
