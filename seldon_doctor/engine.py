@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from seldon_doctor.catalog import load_docs
 from seldon_doctor.checks import ALL_CHECKS
-from seldon_doctor.checks.base import ENVOY, Check, CheckContext, NotEvaluated
+from seldon_doctor.checks.base import ENVOY, PROBE, Check, CheckContext, NotEvaluated
 from seldon_doctor.findings import Evidence, Finding, ResourceRef, Severity
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.snapshot import Gap
@@ -102,6 +102,13 @@ def run_checks(
                 NotEvaluated(
                     check.id,
                     "no Envoy config dump was given (--envoy-config-dump NAMESPACE=PATH)",
+                )
+            )
+            continue
+        if PROBE in check.needs and not snapshot.probes:
+            ctx.not_evaluated.append(
+                NotEvaluated(
+                    check.id, "no inference probe ran (seldon-doctor probe, or scan --probe)"
                 )
             )
             continue

@@ -151,6 +151,41 @@ class XdsObservation:
 
 
 @dataclass(slots=True)
+class ProbeObservation:
+    """What ``seldon-doctor probe`` (or ``scan --probe``) saw for one Model/Experiment/Pipeline.
+
+    Plain figures, no raw samples: counts by status and verdict, latency quantiles (ms), which
+    internal model answered (``x-seldon-route``) and which ``model_version`` it reported. The
+    expectations (configured split, expected version, SLO) travel with it so the SD8xx checks
+    can judge it; see :mod:`seldon_doctor.probing` for how it is produced.
+    """
+
+    kind: str  # Model | Experiment | Pipeline
+    namespace: str
+    name: str
+    endpoint: str = ""
+    protocol: str = "rest"
+    requests: int = 0
+    ok: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)  # "200", "404", "error"
+    verdicts: dict[str, int] = field(default_factory=dict)  # probe.classify verdicts
+    latency_ms: dict[str, float] = field(default_factory=dict)  # min p50 p95 p99 max mean
+    routes: dict[str, int] = field(default_factory=dict)  # internal name -> responses
+    versions: dict[str, int] = field(default_factory=dict)  # model_version -> responses
+    configured_weights: dict[str, int] | None = None  # candidate -> weight
+    expected_version: str | None = None
+    slo_p95_ms: float | None = None
+    max_error_rate: float = 0.0
+    duration_s: float = 0.0
+    stopped: str = "done"  # done | deadline
+    origin: Origin = field(default_factory=Origin)
+
+    @property
+    def error_rate(self) -> float:
+        return (self.requests - self.ok) / self.requests if self.requests else 0.0
+
+
+@dataclass(slots=True)
 class Snapshot:
     """Everything read for one scan."""
 
@@ -159,6 +194,8 @@ class Snapshot:
     # Data plane read live or from files (--scheduler, --scheduler-xds): SD606, SD607, trace.
     schedulers: list[SchedulerObservation] = field(default_factory=list)
     xds: list[XdsObservation] = field(default_factory=list)
+    # Inference probes (seldon-doctor probe / scan --probe); the SD8xx checks need them.
+    probes: list[ProbeObservation] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     # True when the objects are what a live API server reported (pods, endpoints and statuses

@@ -39,7 +39,12 @@ def case_inputs(case: Path) -> ScanInputs:
 
 
 def load_case(case: Path) -> Snapshot:
-    return collect_files(case_inputs(case))
+    snapshot = collect_files(case_inputs(case))
+    if case.is_dir():  # probes/*.json: inference probe observations (SD8xx)
+        from seldon_doctor.probing import load_probe_files
+
+        snapshot.probes.extend(load_probe_files(sorted((case / "probes").glob("*.json"))))
+    return snapshot
 
 
 def expected_findings(case: Path, snapshot: Snapshot) -> set[tuple[str, str]]:

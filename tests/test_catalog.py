@@ -40,6 +40,10 @@ CONTRACT = {
     "SD701": "serving-image-mutable",
     "SD702": "canary-weights-invalid",
     "SD703": "inferenceservice-not-ready",
+    "SD801": "probe-failures",
+    "SD802": "latency-slo-breached",
+    "SD803": "split-off-weights",
+    "SD804": "version-unexpected",
 }
 
 

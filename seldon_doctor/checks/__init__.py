@@ -13,6 +13,12 @@ from seldon_doctor.checks.controlplane import (
     SchedulerPortBlocked,
 )
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
+from seldon_doctor.checks.probes import (
+    LatencySloBreached,
+    ProbeFailures,
+    SplitOffWeights,
+    VersionUnexpected,
+)
 from seldon_doctor.checks.routes import RouteMissing
 from seldon_doctor.checks.scheduling import (
     ModelMemoryExceedsServer,
@@ -69,6 +75,10 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ServerCapabilitiesDiverge,
             SharedSchedulerNameCollision,
             SchedulerPortBlocked,
+            ProbeFailures,
+            LatencySloBreached,
+            SplitOffWeights,
+            VersionUnexpected,
         ),
         key=lambda cls: cls.id,
     )

@@ -1,0 +1,529 @@
+"""Active verification: send Open Inference Protocol requests and measure what answers.
+
+``run_probe(target, settings)`` sends ``settings.requests`` inference requests (REST
+``POST /v2/models/<name>/infer`` with the ``seldon-model`` header Seldon's Envoy routes on, or
+gRPC ``ModelInfer`` with ``--grpc``) from ``settings.concurrency`` worker threads through one
+endpoint (Envoy's ``seldon-mesh`` listener). Every run is bounded twice: by the request count
+(at most :data:`MAX_REQUESTS`) and by ``settings.max_duration`` seconds, after which no new
+request starts (one in flight ends within ``settings.timeout``). Nothing is retried.
+
+Each answer is classified with :func:`seldon_doctor.dataplane.probe.classify` (Envoy's own 404
+vs the model server's, 503 flavours, ...), and :func:`observation` folds a run into a
+:class:`~seldon_doctor.snapshot.ProbeObservation` for the SD8xx checks.
+
+Only the standard library on the REST path; ``grpc`` is imported only for ``--grpc``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from seldon_doctor.dataplane.probe import OK, classify, seldon_model_header
+from seldon_doctor.probe_stats import latency_summary
+from seldon_doctor.snapshot import Origin, ProbeObservation
+
+Kind = Literal["model", "experiment", "pipeline"]
+KIND_NAMES = {"model": "Model", "experiment": "Experiment", "pipeline": "Pipeline"}
+MAX_REQUESTS = 10_000
+MAX_CONCURRENCY = 64
+MAX_BODY = 1 << 20
+TRANSPORT_ERROR = "transport_error"
+TIMEOUT = "timeout"
+#: A tiny OIP request MLServer's runtimes accept: one FP32 tensor of shape [1, 4].
+DEFAULT_PAYLOAD: dict[str, Any] = {
+    "inputs": [{"name": "predict", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeTarget:
+    name: str
+    namespace: str = "default"
+    kind: Kind = "model"
+
+    @property
+    def seldon_model(self) -> str:
+        return seldon_model_header(self.name, self.kind)
+
+    @property
+    def path(self) -> str:
+        quoted = urllib.parse.quote(self.name, safe="")
+        if self.kind == "pipeline":
+            return f"/v2/pipelines/{quoted}/infer"
+        return f"/v2/models/{quoted}/infer"
+
+    def label(self) -> str:
+        return f"{KIND_NAMES[self.kind]} {self.namespace}/{self.name}"
+
+
+@dataclass(slots=True)
+class ProbeSettings:
+    endpoint: str
+    requests: int = 20
+    concurrency: int = 4
+    timeout: float = 5.0
+    max_duration: float = 60.0
+    payload: bytes | None = None
+    grpc: bool = False
+    slo_p95_ms: float | None = None
+    max_error_rate: float = 0.0
+
+    def validated(self) -> ProbeSettings:
+        if not 1 <= self.requests <= MAX_REQUESTS:
+            raise ValueError(f"--requests must be between 1 and {MAX_REQUESTS}")
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
+        if not 0 < self.timeout <= 300:
+            raise ValueError("--timeout must be between 0 and 300 seconds")
+        if not 0 < self.max_duration <= 3600:
+            raise ValueError("--max-duration must be between 0 and 3600 seconds")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One request: HTTP status (0 without an answer), verdict, latency, who answered."""
+
+    status: int
+    verdict: str
+    elapsed_ms: float
+    route: str | None = None  # x-seldon-route, e.g. ":iris_1:"
+    model_name: str | None = None
+    model_version: str | None = None
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class ProbeRun:
+    target: ProbeTarget
+    settings: ProbeSettings
+    samples: list[Sample] = field(default_factory=list)
+    duration_s: float = 0.0
+    stopped: str = "done"  # done | deadline
+
+    @property
+    def ok(self) -> int:
+        return sum(1 for s in self.samples if s.verdict == OK)
+
+    def latencies_ms(self, only_ok: bool = False) -> list[float]:
+        return [s.elapsed_ms for s in self.samples if not only_ok or s.verdict == OK]
+
+
+class RateLimiter:
+    """A global pace shared by every worker: at most ``rate`` request starts per second."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self, deadline: float) -> bool:
+        """Wait for the next slot; False when it would come after ``deadline``."""
+        if self.interval <= 0:
+            return time.monotonic() < deadline
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            if slot >= deadline:
+                return False
+            self._next = slot + self.interval
+        delay = slot - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        return True
+
+
+# ---- endpoints ------------------------------------------------------------------------------
+
+EndpointProvider = Callable[[str], AbstractContextManager[str]]
+_providers: list[EndpointProvider] = []
+
+
+def register_endpoint_provider(provider: EndpointProvider) -> None:
+    """Hook for the live source: ``provider(namespace)`` is a context manager yielding a base
+    URL for ``seldon-mesh`` in that namespace (e.g. through an API-server port-forward), and
+    closing it on exit. Used when ``--endpoint`` is not given."""
+    _providers.append(provider)
+
+
+@contextmanager
+def endpoint_for(namespace: str, explicit: str | None) -> Iterator[str]:
+    """``explicit`` as is, else the first registered provider's URL; ValueError when neither."""
+    if explicit:
+        yield explicit
+        return
+    if not _providers:
+        raise ValueError(
+            "no endpoint: give --endpoint URL (seldon-mesh, e.g. after kubectl port-forward "
+            f"-n {namespace} svc/seldon-mesh 8080:80 use http://127.0.0.1:8080)"
+        )
+    with _providers[-1](namespace) as url:
+        yield url
+
+
+# ---- REST -----------------------------------------------------------------------------------
+
+
+class _RestClient:
+    """One keep-alive connection per worker thread."""
+
+    def __init__(self, endpoint: str, timeout: float) -> None:
+        url = endpoint if "://" in endpoint else "http://" + endpoint
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"invalid endpoint {endpoint!r}")
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname
+        self.port = parts.port or (443 if self.https else 80)
+        self.prefix = parts.path.rstrip("/")
+        self.timeout = timeout
+        self.conn: http.client.HTTPConnection | None = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self.conn is None:
+            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            self.conn = cls(self.host, self.port, timeout=self.timeout)
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def send(self, target: ProbeTarget, body: bytes) -> Sample:
+        headers = {"content-type": "application/json", "seldon-model": target.seldon_model}
+        start = time.monotonic()
+        try:
+            conn = self._connection()
+            conn.request("POST", self.prefix + target.path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read(MAX_BODY + 1)
+            status = response.status
+            response_headers = {k.lower(): v for k, v in response.getheaders()}
+            if len(data) > MAX_BODY or response.will_close:
+                self.close()
+        except TimeoutError:
+            self.close()
+            return Sample(0, TIMEOUT, _ms(start), detail=f"no answer within {self.timeout:g}s")
+        except (OSError, http.client.HTTPException) as err:
+            self.close()
+            return Sample(0, TRANSPORT_ERROR, _ms(start), detail=_one_line(err))
+        elapsed = _ms(start)
+        text = data[:MAX_BODY].decode("utf-8", errors="replace")
+        verdict, detail = classify(status, text, response_headers, seldon_model=target.seldon_model)
+        name = version = None
+        if verdict == OK:
+            try:
+                answer = json.loads(text)
+            except ValueError:
+                answer = None
+            if isinstance(answer, dict):
+                name = _str_or_none(answer.get("model_name"))
+                version = _str_or_none(answer.get("model_version"))
+        return Sample(
+            status, verdict, elapsed, response_headers.get("x-seldon-route"), name, version, detail
+        )
+
+
+def _ms(start: float) -> float:
+    return (time.monotonic() - start) * 1000.0
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(f"{type(err).__name__}: {err}".split())[:200]
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+# ---- gRPC (ModelInfer, hand-encoded; no generated code) --------------------------------------
+
+GRPC_INFER = "/inference.GRPCInferenceService/ModelInfer"
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def encode_model_infer(model_name: str, payload: dict[str, Any]) -> bytes:
+    """``ModelInferRequest`` (OIP ``grpc_predict_v2.proto``) for FP32/FP64/INT inputs."""
+    import struct
+
+    out = _field(1, model_name.encode())
+    for tensor in payload.get("inputs") or []:
+        datatype = str(tensor.get("datatype", "FP32"))
+        shape = [int(v) for v in tensor.get("shape") or []]
+        data = _flatten(tensor.get("data") or [])
+        body = _field(1, str(tensor.get("name", "input")).encode())
+        body += _field(2, datatype.encode())
+        body += _field(3, b"".join(_varint(v) for v in shape))
+        if datatype == "FP32":
+            contents = _field(6, b"".join(struct.pack("<f", float(v)) for v in data))
+        elif datatype == "FP64":
+            contents = _field(7, b"".join(struct.pack("<d", float(v)) for v in data))
+        elif datatype.startswith("INT"):
+            number = 3 if datatype == "INT64" else 2
+            contents = _field(number, b"".join(_varint(int(v) & (2**64 - 1)) for v in data))
+        else:
+            raise ValueError(f"--grpc supports FP32, FP64 and INT inputs, not {datatype}")
+        body += _field(5, contents)
+        out += _field(5, body)
+    return out
+
+
+def _flatten(values: Any) -> list[Any]:
+    if isinstance(values, list):
+        return [item for value in values for item in _flatten(value)]
+    return [values]
+
+
+def decode_strings(message: bytes, wanted: Sequence[int]) -> dict[int, str]:
+    """Top-level string fields of a protobuf message (other fields skipped)."""
+    out: dict[int, str] = {}
+    pos = 0
+
+    def varint() -> int:
+        nonlocal pos
+        shift = result = 0
+        while True:
+            byte = message[pos]
+            pos += 1
+            result |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return result
+            shift += 7
+
+    while pos < len(message):
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            varint()
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        elif wire == 2:
+            length = varint()
+            if number in wanted:
+                out[number] = message[pos : pos + length].decode("utf-8", errors="replace")
+            pos += length
+        else:
+            break
+    return out
+
+
+class _GrpcClient:
+    def __init__(self, endpoint: str, timeout: float) -> None:
+        import grpc
+
+        url = endpoint if "://" in endpoint else "http://" + endpoint
+        parts = urllib.parse.urlsplit(url)
+        self.grpc = grpc
+        self.channel = grpc.insecure_channel(
+            f"{parts.hostname}:{parts.port or 80}", options=[("grpc.enable_http_proxy", 0)]
+        )
+        self.call = self.channel.unary_unary(GRPC_INFER)
+        self.timeout = timeout
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def send(self, target: ProbeTarget, body: bytes) -> Sample:
+        grpc = self.grpc
+        start = time.monotonic()
+        try:
+            raw, call = self.call.with_call(
+                body, timeout=self.timeout, metadata=(("seldon-model", target.seldon_model),)
+            )
+        except grpc.RpcError as err:
+            code = err.code()
+            metadata = dict(err.initial_metadata() or ()) | dict(err.trailing_metadata() or ())
+            verdict = TIMEOUT if code == grpc.StatusCode.DEADLINE_EXCEEDED else f"grpc_{code.name}"
+            if code == grpc.StatusCode.UNIMPLEMENTED and "x-seldon-route" not in metadata:
+                verdict = "envoy_no_route"  # Envoy's 404 surfaces as UNIMPLEMENTED
+            if code == grpc.StatusCode.UNAVAILABLE and not metadata:
+                verdict = TRANSPORT_ERROR
+            return Sample(
+                0,
+                verdict,
+                _ms(start),
+                metadata.get("x-seldon-route"),
+                detail=_one_line(Exception(f"{code.name}: {err.details()}")),
+            )
+        elapsed = _ms(start)
+        metadata = dict(call.initial_metadata() or ())
+        fields = decode_strings(raw, (1, 2))
+        return Sample(
+            200,
+            OK,
+            elapsed,
+            metadata.get("x-seldon-route"),
+            fields.get(1) or None,
+            fields.get(2) or None,
+            "gRPC OK",
+        )
+
+
+# ---- the run --------------------------------------------------------------------------------
+
+
+def request_body(settings: ProbeSettings, target: ProbeTarget) -> bytes:
+    payload = json.loads(settings.payload) if settings.payload else DEFAULT_PAYLOAD
+    if settings.grpc:
+        return encode_model_infer(target.name, payload)
+    return json.dumps(payload).encode() if not settings.payload else settings.payload
+
+
+def run_probe(
+    target: ProbeTarget,
+    settings: ProbeSettings,
+    *,
+    on_sample: Callable[[Sample], None] | None = None,
+    limiter: RateLimiter | None = None,
+) -> ProbeRun:
+    """Send the requests; return when all are answered or ``max_duration`` has passed."""
+    settings.validated()
+    body = request_body(settings, target)
+    run = ProbeRun(target, settings)
+    lock = threading.Lock()
+    issued = 0
+    start = time.monotonic()
+    deadline = start + settings.max_duration
+    client_cls: Callable[[str, float], Any] = _GrpcClient if settings.grpc else _RestClient
+
+    def claim() -> bool:
+        nonlocal issued
+        with lock:
+            if issued >= settings.requests or time.monotonic() >= deadline:
+                return False
+            issued += 1
+            return True
+
+    def worker() -> None:
+        client = client_cls(settings.endpoint, settings.timeout)
+        try:
+            for _ in range(settings.requests):  # bounded even if claim() misbehaved
+                if not claim():
+                    return
+                if limiter is not None and not limiter.acquire(deadline):
+                    return
+                sample = client.send(target, body)
+                with lock:
+                    run.samples.append(sample)
+                if on_sample is not None:
+                    on_sample(sample)
+        finally:
+            client.close()
+
+    workers = min(settings.concurrency, settings.requests)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
+        for future in [pool.submit(worker) for _ in range(workers)]:
+            future.result()
+    run.duration_s = time.monotonic() - start
+    run.stopped = "done" if len(run.samples) >= settings.requests else "deadline"
+    return run
+
+
+def observation(
+    run: ProbeRun,
+    *,
+    configured_weights: dict[str, int] | None = None,
+    expected_version: str | None = None,
+) -> ProbeObservation:
+    """Fold a run into the figures the checks and reports use."""
+    samples = run.samples
+    ok = [s for s in samples if s.verdict == OK]
+    statuses = Counter(str(s.status) if s.status else "error" for s in samples)
+    return ProbeObservation(
+        kind=KIND_NAMES[run.target.kind],
+        namespace=run.target.namespace,
+        name=run.target.name,
+        endpoint=run.settings.endpoint,
+        protocol="grpc" if run.settings.grpc else "rest",
+        requests=len(samples),
+        ok=len(ok),
+        statuses=dict(sorted(statuses.items())),
+        verdicts=dict(sorted(Counter(s.verdict for s in samples).items())),
+        latency_ms=latency_summary(run.latencies_ms()),
+        routes=dict(sorted(Counter(s.route.strip(":") for s in ok if s.route).items())),
+        versions=dict(sorted(Counter(s.model_version for s in ok if s.model_version).items())),
+        configured_weights=configured_weights,
+        expected_version=expected_version,
+        slo_p95_ms=run.settings.slo_p95_ms,
+        max_error_rate=run.settings.max_error_rate,
+        duration_s=round(run.duration_s, 3),
+        stopped=run.stopped,
+        origin=Origin(file=None, cluster=None),
+    )
+
+
+def probe_many(
+    targets: Sequence[ProbeTarget],
+    settings: ProbeSettings,
+    *,
+    rate: float = 20.0,
+    parallel: int = 4,
+) -> list[ProbeRun]:
+    """Light probes for many targets at once, sharing one global rate limit (requests/s)."""
+    limiter = RateLimiter(rate)
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets) or 1))) as pool:
+        futures = [pool.submit(run_probe, t, settings, limiter=limiter) for t in targets]
+        return [f.result() for f in futures]
+
+
+def observation_from_dict(data: dict[str, Any], origin: Origin | None = None) -> ProbeObservation:
+    """A ProbeObservation from its JSON form (``probe -o json`` / fixtures' ``probes/*.json``)."""
+    known = set(ProbeObservation.__dataclass_fields__) - {"origin"}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown probe observation keys {sorted(unknown)}")
+    obs = ProbeObservation(**{k: v for k, v in data.items() if k in known})
+    obs.origin = origin or Origin()
+    return obs
+
+
+def observation_dict(obs: ProbeObservation) -> dict[str, Any]:
+    return {
+        name: getattr(obs, name)
+        for name in ProbeObservation.__dataclass_fields__
+        if name != "origin"
+    }
+
+
+def load_probe_files(paths: Sequence[Any]) -> list[ProbeObservation]:
+    """Probe observations from JSON files: one observation, a list, or ``probe -o json``."""
+    from pathlib import Path
+
+    out = []
+    for path in paths:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        items = data if isinstance(data, list) else [data]
+        for item in items:
+            body = item.get("observation", item) if isinstance(item, dict) else item
+            if not isinstance(body, dict):
+                raise ValueError(f"{path}: not a probe observation")
+            out.append(observation_from_dict(body, Origin(file=str(path))))
+    return out
