@@ -864,3 +864,40 @@ def test_envoy_data_plane_rejects_bad_listener_and_dict_walker_still_reads_it(
     assert (lst.port, lst.route_config_names) == (9000, ("listener_0",))
     (warning,) = cfg.warnings
     assert "envoy-data-plane rejected it" in warning and fragment in warning
+
+
+def test_regex_only_match_and_mirror_fraction_denominators() -> None:
+    rc = {
+        "name": "rc",
+        "virtual_hosts": [
+            {
+                "name": "vh",
+                "domains": ["*"],
+                "routes": [
+                    {"match": {"safe_regex": {"regex": "/v2/.*"}}, "route": {"cluster": "c"}},
+                    {
+                        "match": {"prefix": "/"},
+                        "route": {
+                            "cluster": "c",
+                            "request_mirror_policies": [
+                                {"cluster": "m1"},
+                                {
+                                    "cluster": "m2",
+                                    "runtime_fraction": {
+                                        "default_value": {
+                                            "numerator": 2500,
+                                            "denominator": "TEN_THOUSAND",
+                                        }
+                                    },
+                                },
+                            ],
+                        },
+                    },
+                ],
+            }
+        ],
+    }
+    first, second = parse_xds_resources([rc], []).route_configs["rc"]
+    assert (first.regex, first.prefix) == ("/v2/.*", None)
+    assert route_matches(first, "/v2/models/x", {}) and not route_matches(first, "/v1", {})
+    assert second.mirror_clusters == (("m1", 100), ("m2", 25))

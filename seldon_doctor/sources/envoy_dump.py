@@ -355,51 +355,63 @@ def _mirror_percent(policy: dict[str, Any]) -> int:
     return numerator // divisor
 
 
+def _weighted(wc: dict[str, Any]) -> WeightedCluster:
+    weight = wc.get("weight")
+    req = wc.get("request_headers_to_add") or wc.get("requestHeadersToAdd")
+    resp = wc.get("response_headers_to_add") or wc.get("responseHeadersToAdd")
+    return WeightedCluster(
+        str(wc.get("name", "")),
+        weight if type(weight) is int else (_int(weight) or 0),
+        _header_pairs(req) if isinstance(req, list) else (),
+        _header_pairs(resp) if isinstance(resp, list) else (),
+    )
+
+
 def _route(r: dict[str, Any], rc_name: str, vh_name: str, domains: tuple[str, ...]) -> EnvoyRoute:
     match = _dict(r, "match")
-    case_sensitive = match.get("case_sensitive", match.get("caseSensitive", True))
-    regex = _dict(match, "safe_regex")
-    headers = tuple(_header_matcher(h) for h in _dicts(match, "headers"))
+    headers = tuple([_header_matcher(h) for h in _dicts(match, "headers")])
     action = _dict(r, "route")
     clusters: tuple[WeightedCluster, ...] = ()
-    mirrors: list[tuple[str, int]] = []
+    mirrors: tuple[tuple[str, int], ...] = ()
     if action:
         single = action.get("cluster")
         if isinstance(single, str):
             clusters = (WeightedCluster(single, 100),)
         else:
             clusters = tuple(
-                WeightedCluster(
-                    str(wc.get("name", "")),
-                    _int(wc.get("weight")) or 0,
-                    _header_pairs(_list(wc, "request_headers_to_add")),
-                    _header_pairs(_list(wc, "response_headers_to_add")),
-                )
-                for wc in _dicts(_dict(action, "weighted_clusters"), "clusters")
+                [_weighted(wc) for wc in _dicts(_dict(action, "weighted_clusters"), "clusters")]
             )
-        policies = list(_dicts(action, "request_mirror_policies"))
+        policies = _dicts(action, "request_mirror_policies")
         single_policy = _dict(action, "request_mirror_policy")
         if single_policy:
-            policies.append(single_policy)
-        for policy in policies:
-            cluster = _str(policy.get("cluster"))
-            if cluster is not None:
-                mirrors.append((cluster, _mirror_percent(policy)))
-    direct = _dict(r, "direct_response")
+            policies = [*policies, single_policy]
+        if policies:
+            mirrors = tuple(
+                [
+                    (c, _mirror_percent(p))
+                    for p in policies
+                    if isinstance(c := p.get("cluster"), str)
+                ]
+            )
+    regex = _dict(match, "safe_regex")
+    case_sensitive = match.get("case_sensitive", match.get("caseSensitive", True))
+    psp = _get(match, "path_separated_prefix")
+    # `route`, `redirect` and `direct_response` are one oneof: a route action rules out the rest.
+    direct = _dict(r, "direct_response") if "route" not in r else _NO_DICT
     return EnvoyRoute(
-        name=str(r.get("name", "")),
-        route_config=rc_name,
-        virtual_host=vh_name,
-        domains=domains,
-        prefix=_str(match.get("prefix")),
-        path=_str(match.get("path")),
-        regex=_str(regex.get("regex")) if regex else None,
-        headers=headers,
-        clusters=clusters,
-        mirror_clusters=tuple(mirrors),
-        direct_response_status=_int(direct.get("status")) if direct else None,
-        case_sensitive=case_sensitive is not False,
-        path_separated_prefix=_str(_get(match, "path_separated_prefix")),
+        str(r.get("name", "")),
+        rc_name,
+        vh_name,
+        domains,
+        _str(match.get("prefix")),
+        _str(match.get("path")),
+        _str(regex.get("regex")) if regex else None,
+        headers,
+        clusters,
+        mirrors,
+        _int(direct.get("status")) if direct else None,
+        case_sensitive is not False,
+        _str(psp),
     )
 
 
