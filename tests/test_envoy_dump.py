@@ -901,3 +901,44 @@ def test_regex_only_match_and_mirror_fraction_denominators() -> None:
     assert (first.regex, first.prefix) == ("/v2/.*", None)
     assert route_matches(first, "/v2/models/x", {}) and not route_matches(first, "/v1", {})
     assert second.mirror_clusters == (("m1", 100), ("m2", 25))
+
+
+def test_seldon_listener_filters_are_all_known_to_envoy_data_plane() -> None:
+    http_filters = [
+        {
+            "name": n,
+            "typed_config": {"@type": f"type.googleapis.com/envoy.extensions.filters.http.{t}"},
+        }
+        for n, t in (
+            ("envoy.filters.http.tap", "tap.v3.Tap"),
+            ("envoy.filters.http.lua", "lua.v3.Lua"),
+            ("envoy.filters.http.router", "router.v3.Router"),
+        )
+    ]
+    listener = _listener("seldon_http", "listener_0")
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["http_filters"] = http_filters
+    hcm["access_log"] = [
+        {
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3."
+                "FileAccessLog",
+                "path": "/tmp/envoy-accesslog.txt",
+            },
+        }
+    ]
+    cfg = parse_config_dump(
+        {
+            "configs": [
+                _section(
+                    "ListenersConfigDump",
+                    dynamic_listeners=[
+                        {"name": "seldon_http", "active_state": {"listener": listener}}
+                    ],
+                )
+            ]
+        }
+    )
+    assert cfg.warnings == ()
+    assert cfg.listeners[0].route_config_names == ("listener_0",)
