@@ -756,11 +756,16 @@ class Estate:
         typo, missing = self.broken_models(ns)
         servers = self.server_names(ns)
         routed: list[tuple[str, list[tuple[str, int]]]] = []
+        names = self.model_names(ns)
+        # An Experiment with `default: X` rewrites model X's own route into its split.
+        splits = {
+            names[2 * e]: [(f"{names[2 * e]}_1", 50), (f"{names[2 * e + 1]}_1", 50)]
+            for e in range(ns.experiments)
+        }
         for name in self.model_names(ns):
             if name in (typo, missing):
                 continue
-            routed.append((name, [(f"{name}_1", 100)]))
-        names = self.model_names(ns)
+            routed.append((name, splits.get(name, [(f"{name}_1", 100)])))
         for e in range(ns.experiments):
             pair = [(f"{names[2 * e]}_1", 50), (f"{names[2 * e + 1]}_1", 50)]
             routed.append((f"exp-{e}.experiment", pair))

@@ -12,6 +12,14 @@ from seldon_doctor.checks.controlplane import (
     NamespaceNotWatched,
     SchedulerPortBlocked,
 )
+from seldon_doctor.checks.dataplane import (
+    EnvoyXdsStale,
+    ExperimentWeightsDrift,
+    ListenerRejected,
+    RouteClusterWithoutEndpoints,
+    RouteOrphaned,
+    SchedulerStateDiverged,
+)
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.probes import (
     LatencySloBreached,
@@ -57,6 +65,12 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ServiceWithoutEndpoints,
             ExternalNameAliasDangling,
             RouteMissing,
+            RouteOrphaned,
+            RouteClusterWithoutEndpoints,
+            ExperimentWeightsDrift,
+            ListenerRejected,
+            EnvoyXdsStale,
+            SchedulerStateDiverged,
             ModelServerNotFound,
             ModelReplicasExceedServer,
             ModelMemoryExceedsServer,
