@@ -80,6 +80,13 @@ class ServerNoReadyReplicas(Check):
         by_scheduler = servers_by_scheduler(graph)
         stranded: dict[str, list[Node]] = defaultdict(list)
         servers: dict[str, tuple[Node, ReplicaCount]] = {}
+        replicas: dict[str, ReplicaCount] = {}  # per Server, not recomputed for each Model
+
+        def connected(server: Node) -> ReplicaCount:
+            if server.id not in replicas:
+                replicas[server.id] = connected_replicas(graph, server)
+            return replicas[server.id]
+
         for model in models_with_objects(graph):
             if deleting(model):
                 continue
@@ -90,7 +97,7 @@ class ServerNoReadyReplicas(Check):
                 continue
             if not place.compatible:
                 continue  # SD102
-            counts = [(s, connected_replicas(graph, s)) for s, _ in place.compatible]
+            counts = [(s, connected(s)) for s, _ in place.compatible]
             if any(c.count != 0 for _, c in counts):
                 continue
             for server, count in counts:

@@ -176,11 +176,15 @@ def _parse_json(text: str, name: str) -> list[_Document] | None:
 
 def _parse_yaml(text: str, name: str) -> list[_Document]:
     _check_nesting(text, name)
-    has_anchors = _ANCHOR.search(text) is not None
-    sources = [(m.start(), m.group(1).strip()) for m in _HELM_SOURCE.finditer(text)]
+    has_anchors = "&" in text and _ANCHOR.search(text) is not None
+    sources = (
+        [(m.start(), m.group(1).strip()) for m in _HELM_SOURCE.finditer(text)]
+        if "# Source: " in text
+        else []
+    )
     line_starts: list[int] | None = None
     out: list[_Document] = []
-    loader = yaml.CSafeLoader(text)
+    loader = _FastSafeLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -206,6 +210,102 @@ def _parse_yaml(text: str, name: str) -> list[_Document]:
     return out
 
 
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_SPECIAL_KEYS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
+# Plain scalar -> tag; the safe resolver's answer depends on the value alone (no path resolvers).
+_PLAIN_TAGS: dict[str, str] = {}
+_PLAIN_TAGS_MAX = 200_000
+
+
+class _FastSafeLoader(yaml.CSafeLoader):
+    """``CSafeLoader`` with the same results, about twice as fast on Kubernetes YAML.
+
+    The stock safe loader spends most of its time in Python: resolving every plain scalar's tag
+    with regexes, and constructing objects through generic per-node machinery. Here plain
+    scalars' tags are memoised by value (manifests repeat the same keys and values
+    everywhere), and strings, mappings and sequences are built directly; every other tag
+    (ints, bools, timestamps, ``!!binary``, merge keys, unknown tags) goes through the stock
+    constructors, so values and errors are unchanged. Aliased nodes stay shared objects, as
+    with the stock constructor, so the alias-expansion bound still applies.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = _PLAIN_TAGS.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                if len(_PLAIN_TAGS) >= _PLAIN_TAGS_MAX:
+                    _PLAIN_TAGS.clear()
+                _PLAIN_TAGS[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None  # only path resolvers use it; the safe loader has none
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        self._built: dict[int, Any] = {}
+        self._building: set[int] = set()
+        try:
+            return self._build(node)
+        finally:
+            self._built = {}
+            self._building = set()
+            self.constructed_objects = {}
+            self.recursive_objects = {}
+
+    def _build(self, node: yaml.Node) -> Any:
+        # One frame per nesting level (no comprehensions): nesting is bounded by
+        # _check_nesting, so this stays far from the recursion limit.
+        cls = node.__class__
+        if cls is yaml.ScalarNode:
+            if node.tag == _STR:
+                return node.value
+            return self.construct_object(node, deep=True)
+        key = id(node)
+        done = self._built.get(key)
+        if done is not None:
+            return done
+        if key in self._building:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found a recursive alias", node.start_mark
+            )
+        if cls is yaml.SequenceNode and node.tag == _SEQ:
+            self._building.add(key)
+            items: list[Any] = []
+            for child in node.value:
+                items.append(self._build(child))
+            self._building.discard(key)
+            self._built[key] = items
+            return items
+        if cls is yaml.MappingNode and node.tag == _MAP:
+            self._building.add(key)
+            mapping: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag in _SPECIAL_KEYS:
+                    self._building.discard(key)
+                    return self.construct_object(node, deep=True)  # merge keys: stock path
+                item_key = self._build(key_node)
+                try:
+                    mapping[item_key] = self._build(value_node)
+                except TypeError:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        "found unhashable key",
+                        key_node.start_mark,
+                    ) from None
+            self._building.discard(key)
+            self._built[key] = mapping
+            return mapping
+        return self.construct_object(node, deep=True)
+
+
 def _describe_yaml_error(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -226,8 +326,13 @@ def _check_nesting(text: str, name: str) -> None:
                     raise InputError(f"{name}: nested more than {MAX_NESTING} levels deep, refused")
         elif depth:
             depth -= 1
-    if _DEEP_INDENT.search(text) or _COMPACT_NESTING.search(text):
-        raise InputError(f"{name}: nested more than {MAX_NESTING} levels deep, refused")
+    # Both patterns need one line of at least 2 * MAX_NESTING characters: search only those
+    # (running them over a whole large file cost more than parsing it).
+    for line in text.split("\n"):
+        if len(line) >= 2 * MAX_NESTING and (
+            _DEEP_INDENT.search(line) or _COMPACT_NESTING.search(line)
+        ):
+            raise InputError(f"{name}: nested more than {MAX_NESTING} levels deep, refused")
 
 
 def _check_expansion(document: Any, name: str, line: int) -> None:
