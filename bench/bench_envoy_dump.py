@@ -271,7 +271,7 @@ def main() -> int:
         f"parse time (best of {args.runs}, fresh interpreter: module import, lazy "
         f"envoy-data-plane import and JSON decode included): {best:.3f}s"
     )
-    print(f"CPU time of that parse (best of {args.runs}): {min(cpu):.3f}s")
+    print(f"CPU time of a cold parse (best of {args.runs}): {min(cpu):.3f}s")
     print(f"load average before the runs: {load:.2f} on {os.cpu_count()} CPUs")
     print(f"second parse in the same process (envoy-data-plane already loaded): {min(warm):.3f}s")
     print(f"target: < {TARGET_SECONDS:.1f}s -> {'OK' if best < TARGET_SECONDS else 'TOO SLOW'}")
