@@ -942,3 +942,12 @@ def test_seldon_listener_filters_are_all_known_to_envoy_data_plane() -> None:
     )
     assert cfg.warnings == ()
     assert cfg.listeners[0].route_config_names == ("listener_0",)
+
+
+def test_common_discovery_types_are_envoy_data_plane_enum_members() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from envoy_data_plane.envoy.config.cluster.v3 import ClusterDiscoveryType
+    assert {m.name for m in ClusterDiscoveryType} >= ed._COMMON_DISCOVERY_TYPES
