@@ -951,3 +951,32 @@ def test_common_discovery_types_are_envoy_data_plane_enum_members() -> None:
         warnings.simplefilter("ignore")
         from envoy_data_plane.envoy.config.cluster.v3 import ClusterDiscoveryType
     assert {m.name for m in ClusterDiscoveryType} >= ed._COMMON_DISCOVERY_TYPES
+
+
+def test_without_envoy_data_plane_the_dict_walker_gives_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = _data(ENVOY, SELDON_DUMP)
+    _, with_edp = load_config_dump(path)
+    monkeypatch.setitem(ed._EDP_STATE, "ok", False)
+    monkeypatch.setitem(ed._EDP_STATE, "error", "ImportError: simulated")
+    _, without = load_config_dump(path)
+    assert without.warnings == (
+        "envoy-data-plane unavailable (ImportError: simulated); used the plain JSON walker",
+    )
+    for attr in ("node_id", "node_cluster", "envoy_version", "xds_cluster", "xds_address"):
+        assert getattr(without, attr) == getattr(with_edp, attr), attr
+    assert without.ads_api_type == with_edp.ads_api_type == "GRPC"
+    assert without.listeners == with_edp.listeners
+    assert without.route_configs == with_edp.route_configs
+    assert without.clusters == with_edp.clusters
+
+
+def test_many_identical_warnings_are_reported_once() -> None:
+    clusters = [{"name": f"c{i}", "type": "NOT_A_TYPE"} for i in range(3)] + [
+        {"name": "d", "type": "NOT_A_TYPE"}
+    ]
+    cfg = parse_xds_resources([], clusters)
+    assert len(cfg.warnings) == 4  # one per cluster, each distinct
+    dup = parse_config_dump({"configs": [{"@type": "x"}, {"@type": "x"}]})
+    assert dup.warnings == ("skipped unknown section x",)

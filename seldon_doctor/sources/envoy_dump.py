@@ -71,7 +71,7 @@ import importlib
 import json
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -445,7 +445,7 @@ def _edp_import(module: str) -> Any:
         return importlib.import_module(module)
 
 
-def _edp_available(warn: list[str]) -> bool:
+def _edp_available(warn: Callable[[str], None]) -> bool:
     ok = _EDP_STATE.get("ok")
     if ok is None:
         try:
@@ -461,9 +461,7 @@ def _edp_available(warn: list[str]) -> bool:
             ok = False
         _EDP_STATE["ok"] = ok
     if not ok:
-        msg = f"envoy-data-plane unavailable ({_EDP_STATE['error']}); used the plain JSON walker"
-        if msg not in warn:
-            warn.append(msg)
+        warn(f"envoy-data-plane unavailable ({_EDP_STATE['error']}); used the plain JSON walker")
     return bool(ok)
 
 
@@ -541,9 +539,11 @@ class _Builder:
         self.rc_raw: dict[str, dict[str, Any]] = {}
         self.unnamed_rcs: list[dict[str, Any]] = []
         self.warnings: list[str] = []
+        self._warned: set[str] = set()
 
     def warn(self, msg: str) -> None:
-        if msg not in self.warnings:
+        if msg not in self._warned:
+            self._warned.add(msg)
             self.warnings.append(msg)
 
     # -- routes ---------------------------------------------------------------------------
@@ -650,7 +650,7 @@ class _Builder:
             if c.type is not None and c.type.isupper() and c.type not in _COMMON_DISCOVERY_TYPES
         }
         # Only names outside the everyday five need envoy-data-plane's enum (and its import).
-        if not odd or not _edp_available(self.warnings):
+        if not odd or not _edp_available(self.warn):
             return
         mod = _edp_import("envoy_data_plane.envoy.config.cluster.v3")
         known = {m.name for m in mod.ClusterDiscoveryType}
@@ -667,7 +667,7 @@ class _Builder:
         # without a name (allowed for static ones) is labelled by its address.
         host, port = _socket_address(_dict(lst, "address"))
         label = name or f"{host}:{port}"
-        parsed = self._listener_via_edp(lst, label) if _edp_available(self.warnings) else None
+        parsed = self._listener_via_edp(lst, label) if _edp_available(self.warn) else None
         if parsed is None:
             parsed = self._listener_via_dict(lst, label)
         address, port, rc_names = parsed
@@ -831,7 +831,7 @@ class _Builder:
     def _bootstrap_via_edp(
         self, node: dict[str, Any], ads: dict[str, Any], static: list[dict[str, Any]]
     ) -> bool:
-        if not (node or ads) or not _edp_available(self.warnings):
+        if not (node or ads) or not _edp_available(self.warn):
             return False
         # Only the parts read here: `extensions` (hundreds of entries) adds nothing but cost.
         node_in = {k: v for k, v in node.items() if k != "extensions"}
