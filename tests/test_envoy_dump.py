@@ -562,6 +562,12 @@ def test_bootstrap_enum_as_number_is_normalised() -> None:
     assert (cfg.node_id, cfg.node_cluster, cfg.envoy_version) == ("test-id", "c", "1.2.3")
 
 
+def test_absent_api_type_is_unknown_not_enum_zero() -> None:
+    boot = {"node": {"id": "x"}, "dynamic_resources": {"ads_config": {"grpc_services": []}}}
+    cfg = parse_config_dump({"configs": [_section("BootstrapConfigDump", bootstrap=boot)]})
+    assert (cfg.node_id, cfg.ads_api_type, cfg.xds_cluster, cfg.warnings) == ("x", None, None, ())
+
+
 def test_missing_and_odd_sections_give_empty_results() -> None:
     cfg = parse_config_dump(
         {

@@ -860,7 +860,9 @@ class _Builder:
             self.envoy_version = f"{v.major_number}.{v.minor_number}.{v.patch}"
         elif node_msg.user_agent_version:
             self.envoy_version = node_msg.user_agent_version
-        self.ads_api_type = _enum_name(ads_msg.api_type) if ads else None
+        # An absent api_type would read as enum value 0; report it as unknown, like the walker.
+        has_api_type = _get(ads, "api_type") is not None
+        self.ads_api_type = _enum_name(ads_msg.api_type) if has_api_type else None
         for svc in ads_msg.grpc_services or []:
             if svc.envoy_grpc is not None and svc.envoy_grpc.cluster_name:
                 self.xds_cluster = svc.envoy_grpc.cluster_name
