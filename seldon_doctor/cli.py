@@ -260,6 +260,11 @@ def cli() -> None:
     help="A previous -o json report: report (and gate on) only findings new since then.",
 )
 @click.option("--plan", "show_plan", is_flag=True, help="Print the full remediation plan.")
+@click.option(
+    "--probe", "probe_targets", is_flag=True,
+    help="Also send a few inference requests to every Ready Model and Experiment (SD801-804).",
+)
+@click.option("--probe-endpoint", metavar="URL", help="seldon-mesh base URL for --probe.")
 @click.option("--select", multiple=True, metavar="ID|SLUG", help="Run only these checks.")
 @click.option("--ignore", multiple=True, metavar="ID|SLUG", help="Skip these checks.")
 @click.option("--debug", is_flag=True, help="Include tracebacks of failed checks (SD001).")
@@ -283,6 +288,8 @@ def scan(
     strict: bool,
     baseline: str | None,
     show_plan: bool,
+    probe_targets: bool,
+    probe_endpoint: str | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     debug: bool,
@@ -322,6 +329,10 @@ def scan(
     if not quiet:
         for warning in snapshot.warnings:
             _err(f"note: {warning}")
+    if probe_targets:
+        from seldon_doctor.probe_cli import scan_probes
+
+        snapshot.probes.extend(scan_probes(snapshot, probe_endpoint))
     graph = build_graph(snapshot)
     report = run_checks(graph, checks, debug=debug)
     report = _gate_report(report, graph, config, strict, baselined)
@@ -493,7 +504,7 @@ def _dot_to_svg(built: Any, findings: Any) -> str:
     return result.stdout
 
 
-@cli.command("trace")
+@cli.command()
 @click.argument("name")
 @click.option("-n", "--namespace", default="default", show_default=True)
 @click.option(
@@ -501,103 +512,79 @@ def _dot_to_svg(built: Any, findings: Any) -> str:
     type=click.Choice(("model", "experiment", "pipeline")),
     default="model",
     show_default=True,
+    help="What NAME is: sets seldon-model to NAME, NAME.experiment or NAME.pipeline.",
 )
 @click.option(
-    "-f",
-    "--filename",
-    "files",
-    multiple=True,
-    metavar="PATH",
-    help="Manifests or captured state (file, directory or -); optional with --envoy-admin.",
-)
-@click.option(
-    "--envoy-config-dump",
-    "envoy_dumps",
-    multiple=True,
-    metavar="[NAMESPACE=]PATH",
-    help="An Envoy /config_dump (bare PATH: the Envoy of -n).",
-)
-@_dataplane_options
-@click.option(
-    "--probe",
-    "probe_url",
+    "--endpoint",
     metavar="URL",
-    help="Send a real OIP readiness request (GET /v2/models/NAME/ready, header seldon-model) "
-    "to URL (Envoy's listener, e.g. a port-forward to seldon-mesh:80) and classify the answer.",
+    help="seldon-mesh (Envoy) base URL, e.g. http://127.0.0.1:8080 after kubectl port-forward.",
 )
-@click.option("-o", "--output", "fmt", type=click.Choice(("table", "json")), default="table")
-@click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too).")
-def trace_command(
+@click.option("--requests", default=20, show_default=True, help="Requests to send (max 10000).")
+@click.option("--concurrency", default=4, show_default=True, help="Requests in flight (max 64).")
+@click.option("--payload", metavar="FILE", help="OIP JSON request body (default: 1x4 FP32).")
+@click.option("--slo-p95", metavar="DURATION", help="p95 latency SLO, e.g. 100ms (SD802).")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds per request.")
+@click.option(
+    "--max-duration", default=60.0, show_default=True, help="Seconds before no new request starts."
+)
+@click.option("--grpc", "use_grpc", is_flag=True, help="gRPC ModelInfer instead of REST.")
+@click.option("--weights", metavar="A=70,B=30", help="Experiment weights (else from -f's CR).")
+@click.option("--expect-version", metavar="V", help="The model_version that should answer.")
+@click.option(
+    "--max-error-rate", default=0.0, show_default=True, help="Failure share tolerated (SD801)."
+)
+@click.option(
+    "-f", "--filename", "files", multiple=True, metavar="PATH", help="Manifests or captured state."
+)
+@click.option(
+    "-o", "--output", type=click.Choice(("table", "json", "prometheus")), default="table"
+)
+def probe(
     name: str,
     namespace: str,
     kind: str,
+    endpoint: str | None,
+    requests: int,
+    concurrency: int,
+    payload: str | None,
+    slo_p95: str | None,
+    timeout: float,
+    max_duration: float,
+    use_grpc: bool,
+    weights: str | None,
+    expect_version: str | None,
+    max_error_rate: float,
     files: tuple[str, ...],
-    envoy_dumps: tuple[str, ...],
-    envoy_admin: tuple[str, ...],
-    schedulers: tuple[str, ...],
-    scheduler_xds: tuple[str, ...],
-    dataplane_timeout: float,
-    probe_url: str | None,
-    fmt: str,
-    no_color: bool,
+    output: str,
 ) -> None:
-    """Walk the path of one request for NAME and mark the first broken hop.
+    """Send real inference requests to NAME through Envoy and report what answered.
 
-    seldon-mesh Service -> Envoy -> listener seldon_http -> the route matched on the
-    seldon-model header -> weighted clusters -> endpoints -> server pod and agent -> the
-    scheduler's replica state (with --scheduler); --probe sends a real request through Envoy.
-
-    \b
-    Exit codes: 0 the path is whole, 1 a hop is broken, 2 bad input,
-                3 nothing broken but an input could not be read.
+    Success rate, status codes classified (Envoy's own 404 vs the model server's, 503s),
+    latency quantiles and histogram, an Experiment's split against its weights, the versions
+    that answered; then SD801-SD804. Bounded in requests and time; sends nothing else.
     """
-    from seldon_doctor.graph.build import build_graph
-    from seldon_doctor.trace import KINDS, render_tree, trace
+    from seldon_doctor.probe_cli import probe_command
 
-    if files:
-        snapshot = _snapshot(files, envoy_dumps, namespace, False)
-    else:
-        from seldon_doctor.collect import load_envoy_dumps
-        from seldon_doctor.snapshot import Snapshot
-
-        dumps = [d if "=" in d else f"{namespace}={d}" for d in envoy_dumps]
-        snapshot = Snapshot(envoys=load_envoy_dumps(dumps, []))
-        if not (envoy_admin or dumps or schedulers or probe_url):
-            raise click.UsageError(
-                "nothing to trace through: give -f, --envoy-config-dump, --envoy-admin, "
-                "--scheduler or --probe"
-            )
-    _observe_dataplane(
-        snapshot, namespace, envoy_admin, schedulers, scheduler_xds, dataplane_timeout
+    raise SystemExit(
+        probe_command(
+            name=name,
+            namespace=namespace,
+            kind=kind,
+            endpoint=endpoint,
+            requests=requests,
+            concurrency=concurrency,
+            payload=payload,
+            slo_p95=slo_p95,
+            timeout=timeout,
+            max_duration=max_duration,
+            grpc=use_grpc,
+            weights=weights,
+            expect_version=expect_version,
+            max_error_rate=max_error_rate,
+            files=files,
+            output=output,
+        )
     )
-    probe_result, probe_error = None, None
-    if probe_url:
-        from seldon_doctor.dataplane.errors import DataplaneUnavailable
-        from seldon_doctor.dataplane.probe import probe
-
-        try:
-            kind_arg: Any = kind
-            probe_result = probe(probe_url, name, kind=kind_arg, timeout=dataplane_timeout)
-        except DataplaneUnavailable as exc:
-            probe_error = exc.reason
-            from seldon_doctor.snapshot import Gap
-
-            snapshot.gaps.append(Gap(f"probe:{namespace}", exc.reason, namespace))
-    result = trace(
-        build_graph(snapshot),
-        KINDS[kind],
-        namespace,
-        name,
-        probe_result=probe_result,
-        probe_error=probe_error,
-    )
-    if fmt == "json":
-        import json
-
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
-    else:
-        render_tree(result, _console(no_color=no_color))
-    raise SystemExit(result.exit_code())
 
 
 @cli.command()

@@ -95,6 +95,11 @@ def render_metrics(report: Report, options: RenderOptions) -> str:
         "Exit code of the last scan (0 clean, 1 gate failed, 3 partial).",
         [((), options.exit_code)],
     )
+    probes = getattr(getattr(options.graph, "snapshot", None), "probes", None)
+    if probes:  # scan --probe: the probe figures too
+        from seldon_doctor.render.probe_report import metric_lines
+
+        lines += metric_lines(probes)
     if options.duration is not None:
         lines += _family(
             "seldon_doctor_scan_duration_seconds",

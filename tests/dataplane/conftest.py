@@ -46,6 +46,9 @@ from tests.dataplane.xds_server import XdsTestServer, seldon_resources
 NODE_ID = "test-id"
 MODEL = "iris"
 INTERNAL_MODEL = "iris_1"
+# A second model (the B of an A/B Experiment) and one that sleeps SLOW_DELAY_MS per request.
+SECOND_MODEL, SECOND_INTERNAL = "iris2", "iris2_1"
+SLOW_MODEL, SLOW_INTERNAL, SLOW_DELAY_MS = "slow", "slow_1", 150
 _HERE = Path(__file__).resolve().parent
 
 
@@ -226,13 +229,17 @@ def envoy(envoy_process: EnvoyHandle, seldon_xds: XdsTestServer) -> EnvoyHandle:
 def mlserver(
     agent_proxy: AgentProxy, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MLServerProcess]:
-    """MLServer 1.7.1 (own venv) serving echo model ``iris_1``; the agent proxy forwards to it."""
+    """MLServer 1.7.1 (own venv) serving echo models ``iris_1``, ``iris2_1`` and ``slow_1``
+    (sleeps SLOW_DELAY_MS); the agent proxy forwards to it."""
     binary = find_mlserver()
     if binary is None:
         _unavailable("MLServer (.venv-mlserver)")
     assert binary is not None
     process = MLServerProcess(
-        binary, tmp_path_factory.mktemp("mlserver"), model_names=[INTERNAL_MODEL]
+        binary,
+        tmp_path_factory.mktemp("mlserver"),
+        model_names=[INTERNAL_MODEL, SECOND_INTERNAL, SLOW_INTERNAL],
+        delays_ms={SLOW_INTERNAL: SLOW_DELAY_MS},
     )
     try:
         process.start_and_wait(timeout=90.0)

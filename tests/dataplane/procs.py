@@ -459,6 +459,17 @@ class EchoModel(MLModel):
             array = NumpyCodec.decode_input(request_input)
             outputs.append(NumpyCodec.encode_output(name=request_input.name, payload=array))
         return InferenceResponse(model_name=self.name, model_version=self.version, outputs=outputs)
+
+
+class SlowEchoModel(EchoModel):
+    """Echo after sleeping ``parameters.extra.delay_ms`` (a model that adds latency)."""
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        import asyncio
+
+        extra = (self.settings.parameters.extra if self.settings.parameters else None) or {}
+        await asyncio.sleep(float(extra.get("delay_ms", 100)) / 1000.0)
+        return await super().predict(payload)
 '''
 
 
@@ -475,9 +486,20 @@ def find_mlserver() -> Path | None:
 
 
 class MLServerProcess(ManagedProcess):
-    """MLServer serving one echo model per name in ``model_names`` (e.g. ``iris_1``)."""
+    """MLServer serving one echo model per name in ``model_names`` (e.g. ``iris_1``).
 
-    def __init__(self, binary: Path, workdir: Path, *, model_names: list[str]) -> None:
+    A name ``<model>_<N>`` reports ``model_version: "N"`` (as Seldon loads it); a name in
+    ``delays_ms`` is a ``SlowEchoModel`` that sleeps that long before answering.
+    """
+
+    def __init__(
+        self,
+        binary: Path,
+        workdir: Path,
+        *,
+        model_names: list[str],
+        delays_ms: Mapping[str, int] | None = None,
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.model_names = model_names
@@ -500,9 +522,17 @@ class MLServerProcess(ManagedProcess):
             model_dir = models_dir / name
             model_dir.mkdir(exist_ok=True)
             (model_dir / "echo_runtime.py").write_text(MLSERVER_RUNTIME)
-            (model_dir / "model-settings.json").write_text(
-                json.dumps({"name": name, "implementation": "echo_runtime.EchoModel"}, indent=1)
-            )
+            model_settings: dict[str, Any] = {
+                "name": name,
+                "implementation": "echo_runtime.EchoModel",
+            }
+            version = name.rpartition("_")[2]
+            if version.isdigit():
+                model_settings["parameters"] = {"version": version}
+            if delays_ms and name in delays_ms:
+                model_settings["implementation"] = "echo_runtime.SlowEchoModel"
+                model_settings.setdefault("parameters", {})["extra"] = {"delay_ms": delays_ms[name]}
+            (model_dir / "model-settings.json").write_text(json.dumps(model_settings, indent=1))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
         env["PATH"] = f"{binary.parent}{os.pathsep}{env.get('PATH', '')}"
         for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):

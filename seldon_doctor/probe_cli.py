@@ -1,0 +1,191 @@
+"""What ``seldon-doctor probe`` and ``scan --probe`` do, kept out of cli.py (imported lazily)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from seldon_doctor.errors import InputError
+
+if TYPE_CHECKING:
+    from seldon_doctor.findings import Finding
+    from seldon_doctor.probing import ProbeRun, ProbeSettings
+    from seldon_doctor.snapshot import ProbeObservation, Snapshot
+
+PROBE_CHECKS = ("SD801", "SD802", "SD803", "SD804")
+#: scan --probe: a light probe per target, every target sharing one global pace.
+SCAN_REQUESTS = 5
+SCAN_RATE = 20.0
+SCAN_PARALLEL = 4
+
+
+def experiment_weights(snapshot: Snapshot | None, namespace: str, name: str) -> dict[str, int]:
+    if snapshot is None:
+        return {}
+    for obj in snapshot.of_kind("Experiment"):
+        if obj.namespace == namespace and obj.name == name:
+            return {
+                str(c["name"]): int(c.get("weight") or 0)
+                for c in obj.spec.get("candidates") or []
+                if isinstance(c, dict) and c.get("name")
+            }
+    return {}
+
+
+def judge(observations: Sequence[ProbeObservation], snapshot: Snapshot | None) -> list[Finding]:
+    """Run SD801-SD804 over the observations (with the CRs of ``snapshot`` when given)."""
+    from seldon_doctor.engine import run_checks, select_checks
+    from seldon_doctor.graph.build import build_graph
+    from seldon_doctor.snapshot import Snapshot
+
+    base = snapshot or Snapshot()
+    probe_snapshot = Snapshot(objects=list(base.objects), probes=list(observations))
+    report = run_checks(build_graph(probe_snapshot), select_checks(PROBE_CHECKS))
+    return list(report.findings)
+
+
+def _progress_run(target: Any, settings: ProbeSettings) -> ProbeRun:
+    from seldon_doctor.probing import run_probe
+
+    if not sys.stderr.isatty():
+        return run_probe(target, settings)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"probing {target.label()}", total=settings.requests)
+        return run_probe(target, settings, on_sample=lambda _s: progress.advance(task))
+
+
+def probe_command(
+    *,
+    name: str,
+    namespace: str,
+    kind: str,
+    endpoint: str | None,
+    requests: int,
+    concurrency: int,
+    payload: str | None,
+    slo_p95: str | None,
+    timeout: float,
+    max_duration: float,
+    grpc: bool,
+    weights: str | None,
+    expect_version: str | None,
+    max_error_rate: float,
+    files: Sequence[str],
+    output: str,
+) -> int:
+    """Run one probe, print the report; the exit code is 1 when an error finding fired."""
+    from seldon_doctor.probe_stats import parse_duration_ms, parse_weights
+    from seldon_doctor.probing import ProbeSettings, ProbeTarget, endpoint_for, observation
+
+    try:
+        slo = parse_duration_ms(slo_p95) if slo_p95 else None
+        configured = parse_weights(weights) if weights else None
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    body = None
+    if payload:
+        try:
+            with open(payload, "rb") as handle:
+                body = handle.read()
+            import json
+
+            json.loads(body)
+        except OSError as exc:
+            raise InputError(f"--payload {payload}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise InputError(f"--payload {payload}: not JSON ({exc})") from None
+    snapshot = None
+    if files:
+        from seldon_doctor.collect import ScanInputs, collect_files
+
+        snapshot = collect_files(ScanInputs(files=files, namespace=namespace))
+    target = ProbeTarget(name=name, namespace=namespace, kind=kind)  # type: ignore[arg-type]
+    if kind == "experiment" and configured is None:
+        configured = experiment_weights(snapshot, namespace, name) or None
+    try:
+        with endpoint_for(namespace, endpoint) as url:
+            settings = ProbeSettings(
+                endpoint=url,
+                requests=requests,
+                concurrency=concurrency,
+                timeout=timeout,
+                max_duration=max_duration,
+                payload=body,
+                grpc=grpc,
+                slo_p95_ms=slo,
+                max_error_rate=max_error_rate,
+            ).validated()
+            run = _progress_run(target, settings)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    obs = observation(run, configured_weights=configured, expected_version=expect_version)
+    findings = judge([obs], snapshot)
+    from seldon_doctor.render import probe_report
+
+    if output == "json":
+        import json
+
+        sys.stdout.write(json.dumps(probe_report.probe_dict(obs, findings), indent=2) + "\n")
+    elif output == "prometheus":
+        sys.stdout.write("\n".join(probe_report.metric_lines([obs])) + "\n")
+    else:
+        sys.stdout.write(probe_report.render_text(run, obs, findings))
+    return 1 if any(f.severity.value == "error" for f in findings) else 0
+
+
+def scan_probes(
+    snapshot: Snapshot, endpoint: str | None, *, timeout: float = 5.0
+) -> list[ProbeObservation]:
+    """``scan --probe``: a light probe for every Ready Model and Experiment in the snapshot."""
+    from seldon_doctor.graph.seldon import is_ready
+    from seldon_doctor.probing import (
+        ProbeSettings,
+        ProbeTarget,
+        endpoint_for,
+        observation,
+        probe_many,
+    )
+
+    targets = [
+        ProbeTarget(
+            obj.name, obj.namespace or "default", "model" if obj.kind == "Model" else "experiment"
+        )
+        for obj in snapshot.of_kind("Model", "Experiment")
+        if is_ready(obj)
+    ]
+    if not targets:
+        return []
+    by_namespace: dict[str, list[ProbeTarget]] = {}
+    for target in targets:
+        by_namespace.setdefault(target.namespace, []).append(target)
+    out = []
+    for namespace, group in sorted(by_namespace.items()):
+        try:
+            with endpoint_for(namespace, endpoint) as url:
+                settings = ProbeSettings(
+                    endpoint=url,
+                    requests=SCAN_REQUESTS,
+                    concurrency=2,
+                    timeout=timeout,
+                    max_duration=30.0,
+                )
+                runs = probe_many(group, settings, rate=SCAN_RATE, parallel=SCAN_PARALLEL)
+        except ValueError as exc:
+            raise InputError(f"scan --probe: {exc}") from None
+        for run in runs:
+            weights = None
+            if run.target.kind == "experiment":
+                weights = experiment_weights(snapshot, run.target.namespace, run.target.name)
+            out.append(observation(run, configured_weights=weights or None))
+    return out
