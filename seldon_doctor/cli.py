@@ -587,6 +587,113 @@ def probe(
     )
 
 
+@cli.command("trace")
+@click.argument("name")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(("model", "experiment", "pipeline")),
+    default="model",
+    show_default=True,
+)
+@click.option(
+    "-f",
+    "--filename",
+    "files",
+    multiple=True,
+    metavar="PATH",
+    help="Manifests or captured state (file, directory or -); optional with --envoy-admin.",
+)
+@click.option(
+    "--envoy-config-dump",
+    "envoy_dumps",
+    multiple=True,
+    metavar="[NAMESPACE=]PATH",
+    help="An Envoy /config_dump (bare PATH: the Envoy of -n).",
+)
+@_dataplane_options
+@click.option(
+    "--probe",
+    "probe_url",
+    metavar="URL",
+    help="Send a real OIP readiness request (GET /v2/models/NAME/ready, header seldon-model) "
+    "to URL (Envoy's listener, e.g. a port-forward to seldon-mesh:80) and classify the answer.",
+)
+@click.option("-o", "--output", "fmt", type=click.Choice(("table", "json")), default="table")
+@click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too).")
+def trace_command(
+    name: str,
+    namespace: str,
+    kind: str,
+    files: tuple[str, ...],
+    envoy_dumps: tuple[str, ...],
+    envoy_admin: tuple[str, ...],
+    schedulers: tuple[str, ...],
+    scheduler_xds: tuple[str, ...],
+    dataplane_timeout: float,
+    probe_url: str | None,
+    fmt: str,
+    no_color: bool,
+) -> None:
+    """Walk the path of one request for NAME and mark the first broken hop.
+
+    seldon-mesh Service -> Envoy -> listener seldon_http -> the route matched on the
+    seldon-model header -> weighted clusters -> endpoints -> server pod and agent -> the
+    scheduler's replica state (with --scheduler); --probe sends a real request through Envoy.
+
+    \b
+    Exit codes: 0 the path is whole, 1 a hop is broken, 2 bad input,
+                3 nothing broken but an input could not be read.
+    """
+    from seldon_doctor.graph.build import build_graph
+    from seldon_doctor.trace import KINDS, render_tree, trace
+
+    if files:
+        snapshot = _snapshot(files, envoy_dumps, namespace, False)
+    else:
+        from seldon_doctor.collect import load_envoy_dumps
+        from seldon_doctor.snapshot import Snapshot
+
+        dumps = [d if "=" in d else f"{namespace}={d}" for d in envoy_dumps]
+        snapshot = Snapshot(envoys=load_envoy_dumps(dumps, []))
+        if not (envoy_admin or dumps or schedulers or probe_url):
+            raise click.UsageError(
+                "nothing to trace through: give -f, --envoy-config-dump, --envoy-admin, "
+                "--scheduler or --probe"
+            )
+    _observe_dataplane(
+        snapshot, namespace, envoy_admin, schedulers, scheduler_xds, dataplane_timeout
+    )
+    probe_result, probe_error = None, None
+    if probe_url:
+        from seldon_doctor.dataplane.errors import DataplaneUnavailable
+        from seldon_doctor.dataplane.probe import probe
+
+        try:
+            kind_arg: Any = kind
+            probe_result = probe(probe_url, name, kind=kind_arg, timeout=dataplane_timeout)
+        except DataplaneUnavailable as exc:
+            probe_error = exc.reason
+            from seldon_doctor.snapshot import Gap
+
+            snapshot.gaps.append(Gap(f"probe:{namespace}", exc.reason, namespace))
+    result = trace(
+        build_graph(snapshot),
+        KINDS[kind],
+        namespace,
+        name,
+        probe_result=probe_result,
+        probe_error=probe_error,
+    )
+    if fmt == "json":
+        import json
+
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        render_tree(result, _console(no_color=no_color))
+    raise SystemExit(result.exit_code())
+
+
 @cli.command()
 @click.argument("shell", type=click.Choice(("bash", "zsh", "fish")))
 def completion(shell: str) -> None:
