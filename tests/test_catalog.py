@@ -14,6 +14,8 @@ from seldon_doctor.plan import fill
 CONTRACT = {
     "SD001": "internal-error",
     "SD002": "not-evaluated",
+    "SD003": "manifest-schema-invalid",
+    "SD004": "resource-name-invalid",
     "SD101": "model-server-not-found",
     "SD102": "model-requirements-unsatisfied",
     "SD103": "model-replicas-exceed-server",

@@ -21,6 +21,7 @@ from seldon_doctor.checks.dataplane import (
     SchedulerStateDiverged,
 )
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
+from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
 from seldon_doctor.checks.probes import (
     LatencySloBreached,
     ProbeFailures,
@@ -57,6 +58,8 @@ from seldon_doctor.checks.topology import (
 ALL_CHECKS: tuple[type[Check], ...] = tuple(
     sorted(
         (
+            ManifestSchemaInvalid,
+            ResourceNameInvalid,
             ModelRequirementsUnsatisfied,
             ExperimentReferenceMissing,
             SchedulerSplitBrain,
@@ -71,24 +74,24 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ListenerRejected,
             EnvoyXdsStale,
             SchedulerStateDiverged,
+            ControllersOverlap,
+            NamespaceNotWatched,
+            SchedulerPortBlocked,
+            ComponentVersionSkew,
+            DataflowUnavailable,
+            EnvoyNotReadyGated,
             ModelServerNotFound,
             ModelReplicasExceedServer,
             ModelMemoryExceedsServer,
-            ComponentVersionSkew,
-            ControllersOverlap,
-            DataflowUnavailable,
-            EnvoyNotReadyGated,
-            NamespaceNotWatched,
             ModelNotReady,
             ModelStuckTerminating,
+            ServingImageMutable,
             CanaryWeightsInvalid,
             InferenceServiceNotReady,
-            ServingImageMutable,
             ServerNoReadyReplicas,
             ServerOverAdvertisesCapabilities,
             ServerCapabilitiesDiverge,
             SharedSchedulerNameCollision,
-            SchedulerPortBlocked,
             ProbeFailures,
             LatencySloBreached,
             SplitOffWeights,

@@ -8,6 +8,9 @@ naming (DNS labels for Services and pod hostnames, the scheduler's Pipeline name
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.util
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +28,63 @@ CRD = "CustomResourceDefinition"
 # Custom resources the doctor reads; each is validated when its CRD is in the input.
 CUSTOM_KINDS = frozenset(info.kind for info in KINDS.values() if "." in info.group) - {CRD}
 MAX_ERRORS_PER_OBJECT = 20
+# Built-in kinds the checks read; validated (manifest mode only) when the optional package
+# kubernetes-validate, which ships the Kubernetes OpenAPI schemas, is installed.
+CORE_KINDS = (
+    "Service",
+    "Deployment",
+    "StatefulSet",
+    "Pod",
+    "NetworkPolicy",
+    "ConfigMap",
+    "Endpoints",
+    "EndpointSlice",
+    "Namespace",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CoreSchemas:
+    """The Kubernetes OpenAPI definitions of one release, indexed by group/version/kind."""
+
+    release: str
+    defs: Mapping[str, Any]
+    by_gvk: Mapping[tuple[str, str, str], str]
+
+
+@functools.cache
+def core_schemas() -> CoreSchemas | None:
+    """The newest release's definitions from kubernetes-validate, or None when not installed.
+
+    Only the package's data file is read (no import of its code, no jsonschema).
+    """
+    try:
+        spec = importlib.util.find_spec("kubernetes_validate")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    from pathlib import Path
+
+    root = Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+    releases = []
+    for folder in root.glob("v*-local"):
+        match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)-local", folder.name)
+        if match and (folder / "_definitions.json").is_file():
+            releases.append((tuple(int(g) for g in match.groups()), folder))
+    if not releases:
+        return None
+    version, folder = max(releases)
+    try:
+        defs = json.loads((folder / "_definitions.json").read_text())["$defs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    by_gvk: dict[tuple[str, str, str], str] = {}
+    for name, schema in defs.items():
+        for gvk in schema.get("x-kubernetes-group-version-kind") or ():
+            key = (str(gvk.get("group", "")), str(gvk.get("version", "")), str(gvk.get("kind")))
+            by_gvk.setdefault(key, name)
+    return CoreSchemas(".".join(str(v) for v in version), defs, by_gvk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +162,7 @@ class ManifestSchemaInvalid(Check):
     """SD003: a custom resource does not match the OpenAPI schema of its CRD."""
 
     id = "SD003"
-    reads = frozenset({CRD}) | CUSTOM_KINDS
+    reads = frozenset({CRD, *CORE_KINDS}) | CUSTOM_KINDS
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         graph = ctx.graph
@@ -119,12 +179,39 @@ class ManifestSchemaInvalid(Check):
                         unschema.add(kind)
                     continue
                 yield from self._validate(node, versions)
+        if not graph.observed:  # what an API server printed is valid by construction
+            yield from self._core(ctx, graph)
         if unschema:
             self.skip(
                 ctx,
                 f"no CRD schema for {', '.join(sorted(unschema))}: pass --crds PATH "
                 "(the chart's crds/) to validate",
             )
+
+    def _core(self, ctx: CheckContext, graph: DeploymentGraph) -> Iterator[Finding]:
+        nodes = [n for kind in CORE_KINDS for n in graph.nodes(kind) if n.obj is not None]
+        if not nodes:
+            return
+        schemas = core_schemas()
+        if schemas is None:
+            self.skip(
+                ctx,
+                "built-in kinds (Service, Deployment, …) not validated: install the optional "
+                "package kubernetes-validate, which ships the Kubernetes OpenAPI schemas",
+            )
+            return
+        validator = Validator(schemas.defs)
+        for node in nodes:
+            assert node.obj is not None
+            api = node.obj.api_version
+            group, _, version = api.rpartition("/")
+            name = schemas.by_gvk.get((group, version, node.kind))
+            if name is None:
+                continue  # an API version this release does not serve: other checks warn
+            body = {k: v for k, v in node.body.items() if k != "status"}
+            errors = validator.validate(body, {"$ref": f"#/$defs/{name}"})
+            for error in errors[:MAX_ERRORS_PER_OBJECT]:
+                yield self._finding(node, None, error, core=schemas.release)
 
     def _validate(self, node: Node, versions: Mapping[str, CrdVersion]) -> Iterator[Finding]:
         assert node.obj is not None
@@ -159,9 +246,16 @@ class ManifestSchemaInvalid(Check):
         for error in errors[:MAX_ERRORS_PER_OBJECT]:
             yield self._finding(node, found, error)
 
-    def _finding(self, node: Node, crd: CrdVersion | None, error: SchemaError) -> Finding:
+    def _finding(
+        self, node: Node, crd: CrdVersion | None, error: SchemaError, *, core: str = ""
+    ) -> Finding:
         assert node.obj is not None
         consequence = _CONSEQUENCE.get(error.problem, _REJECTED)
+        if core and error.problem == "unknown-field":
+            consequence = (
+                "kubectl's default strict field validation rejects it; clients that do not ask "
+                "for strict validation have it dropped silently, so it never takes effect."
+            )
         message = f"{node.kind} {node.namespace}/{node.name}: {error.message}. {consequence}"
         location = field_location(node, error.path)
         where = f" [{location.file}:{location.line}]" if location and location.line else ""
@@ -175,11 +269,13 @@ class ManifestSchemaInvalid(Check):
         ]
         if crd is not None:
             evidence.append(node_evidence(crd.crd, f"spec.versions[{crd.version}].schema"))
+        if core:
+            evidence.append(Evidence(f"Kubernetes {core} OpenAPI schema (kubernetes-validate)"))
         explain = ".".join(str(p) for p in error.path if isinstance(p, str))
         if error.problem == "unknown-field":
             explain = ".".join(str(p) for p in error.path[:-1] if isinstance(p, str))
         info = KINDS.get(node.kind)
-        resource = f"{info.plural}.{info.group}" if info else node.kind.lower()
+        resource = f"{info.plural}.{info.group}".rstrip(".") if info else node.kind.lower()
         finding = self.finding(
             node,
             message,
