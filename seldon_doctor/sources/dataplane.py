@@ -293,12 +293,17 @@ def xds_snapshot_from_dict(data: dict[str, Any]) -> Any:
 def observe_via_portforward(
     namespace: str, pod: str, remote_port: int, read: Callable[[str], Any], *, api: Any = None
 ) -> Any:
-    """Open a port-forward to ``pod:remote_port`` through the API server and call ``read``.
+    """Relay a local port to ``pod:remote_port`` through the API server and call ``read``.
 
-    ``read`` gets a local address (``127.0.0.1:<port>``) that relays to the pod's port, the way
+    ``read`` gets a local address (``127.0.0.1:<port>``) that relays to the pod's port the way
     ``kubectl port-forward`` does (it lands on the pod's loopback, so Envoy's admin bound to
-    127.0.0.1:9901 is reachable). Uses the kubernetes client's ``portforward`` stream; the relay
-    stops when ``read`` returns. Failures are :class:`DataplaneUnavailable`.
+    127.0.0.1:9901 is reachable). Each local connection gets its own stream from the kubernetes
+    client's ``portforward`` (``connect_get_namespaced_pod_portforward``), so several HTTP
+    requests or one long gRPC connection both work; the relay stops when ``read`` returns.
+    Failures to open a stream are :class:`DataplaneUnavailable` (raised from ``read``'s own
+    client as a refused connection). Live mode (``sources.live``) calls this per Envoy pod with
+    port 9901 and ``lambda addr: observe_envoy("http://" + addr, namespace, timeout=...)``.
+    Not exercised against a real API server by the test suite (no cluster in CI).
     """
     import socket
     import threading
@@ -311,52 +316,57 @@ def observe_via_portforward(
     except ImportError:
         raise DataplaneUnavailable("the kubernetes client is not installed") from None
     core = api or k8s_client.CoreV1Api()
-    try:
-        forward = portforward(
-            core.connect_get_namespaced_pod_portforward,
-            pod,
-            namespace,
-            ports=str(remote_port),
-        )
-        remote = forward.socket(remote_port)
-    except Exception as exc:
-        raise DataplaneUnavailable(
-            f"port-forward to {namespace}/{pod}:{remote_port} failed: {exc}".splitlines()[0]
-        ) from None
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
+    listener.listen(8)
+    listener.settimeout(0.2)
     port = listener.getsockname()[1]
     stop = threading.Event()
+    errors: list[str] = []
 
     def pump(src: Any, dst: Any) -> None:
-        try:
+        with contextlib.suppress(OSError):
             while not stop.is_set():
                 data = src.recv(65536)
                 if not data:
                     break
                 dst.sendall(data)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def serve(conn: socket.socket) -> None:
+        try:
+            forward = portforward(
+                core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(remote_port)
+            )
+            remote = forward.socket(remote_port)
+        except Exception as exc:
+            errors.append(f"port-forward to {namespace}/{pod}:{remote_port} failed: {exc}")
+            conn.close()
+            return
+        back = threading.Thread(target=pump, args=(remote, conn), daemon=True)
+        back.start()
+        pump(conn, remote)
+        back.join(timeout=1.0)
+        conn.close()
+        with contextlib.suppress(Exception):
+            forward.close()
 
     def accept() -> None:
-        # One connection at a time over the single forwarded stream (each admin call is one).
-        listener.settimeout(0.2)
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
             except OSError:
                 continue
-            threading.Thread(target=pump, args=(remote, conn), daemon=True).start()
-            pump(conn, remote)
-            conn.close()
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
+    threading.Thread(target=accept, daemon=True).start()
     try:
         return read(f"127.0.0.1:{port}")
+    except DataplaneUnavailable as exc:
+        if errors:
+            raise DataplaneUnavailable(errors[0].splitlines()[0]) from None
+        raise exc
     finally:
         stop.set()
         listener.close()
-        with contextlib.suppress(Exception):  # best effort
-            forward.close()

@@ -9,7 +9,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -255,3 +255,56 @@ def test_unreachable_or_hung_envoy_and_scheduler_are_gaps_never_hangs(
     assert code == 3, trace
     assert trace["whole"] is True
     assert {g["what"] for g in trace["gaps"]} == {f"envoy:{NS}", f"probe:{NS}"}
+
+
+class _FakePortForward:
+    """Stands in for ``kubernetes.stream.portforward``: each stream is a TCP connection to a
+    local port (here the real Envoy admin), as the API server's stream would reach the pod."""
+
+    opened: ClassVar[list[tuple[str, str, str]]] = []
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.sock: socket.socket | None = None
+
+    def __call__(self, method: Any, pod: str, namespace: str, ports: str) -> _FakePortForward:
+        self.opened.append((namespace, pod, ports))
+        clone = _FakePortForward(self.target_port)
+        clone.sock = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+        return clone
+
+    def socket(self, port: int) -> socket.socket:
+        assert self.sock is not None
+        return self.sock
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+
+
+def test_observe_via_portforward_relays_every_admin_request(
+    envoy: EnvoyHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kubernetes.stream
+
+    from seldon_doctor.sources.dataplane import observe_envoy, observe_via_portforward
+
+    admin_port = int(envoy.admin_url.rsplit(":", 1)[1])
+    fake = _FakePortForward(admin_port)
+    _FakePortForward.opened = []
+    monkeypatch.setattr(kubernetes.stream, "portforward", fake)
+
+    class Api:
+        connect_get_namespaced_pod_portforward = None
+
+    obs = observe_via_portforward(
+        NS,
+        "seldon-envoy-abc",
+        9901,
+        lambda addr: observe_envoy("http://" + addr, NS, timeout=5.0),
+        api=Api(),
+    )
+    assert obs.ready == "LIVE"
+    assert any(r.name == f"{MODEL}_http" for r in obs.config.routes_for_listener("seldon_http"))
+    # /ready, /config_dump and /stats: one stream each
+    assert _FakePortForward.opened == [(NS, "seldon-envoy-abc", "9901")] * 3
