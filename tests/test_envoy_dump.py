@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from seldon_doctor.sources import envoy_dump as ed
 from seldon_doctor.sources.envoy_dump import (
@@ -986,3 +988,50 @@ def test_many_identical_warnings_are_reported_once() -> None:
     assert len(cfg.warnings) == 4  # one per cluster, each distinct
     dup = parse_config_dump({"configs": [{"@type": "x"}, {"@type": "x"}]})
     assert dup.warnings == ("skipped unknown section x",)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fuzz: any value anywhere in a real dump gives a config (or a one-line DumpError), never a crash.
+
+_LEAF = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+_ANY = st.recursive(
+    _LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.data())
+def test_mutated_seldon_dump_never_crashes(data: st.DataObject) -> None:
+    raw = json.loads(_data(ENVOY, SELDON_DUMP).read_text(encoding="utf-8"))
+    slots: list[tuple[Any, Any]] = []
+
+    def walk(node: Any) -> None:
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            slots.append((node, key))
+            if isinstance(value, (dict, list)):
+                walk(value)
+
+    walk(raw)
+    for _ in range(data.draw(st.integers(1, 4))):
+        parent, key = data.draw(st.sampled_from(slots))
+        parent[key] = data.draw(_ANY)
+    try:
+        cfg = parse_config_dump(raw)
+    except DumpError as exc:
+        assert str(exc).strip() and "\n" not in str(exc)
+        return
+    for listener in cfg.listeners:
+        find_route(cfg, listener.name, "/v2/models/echo/infer", {"seldon-model": "echo"})
+    for routes in cfg.route_configs.values():
+        for route in routes:
+            route_matches(route, "/v2", {"seldon-model": "echo", "x": "y"}, "host")

@@ -261,8 +261,11 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str):  # protojson writes 64-bit integers as strings
+        try:
+            return int(value)
+        except ValueError:
+            return None
     if isinstance(value, dict):  # google.protobuf.UInt32Value written as a message
         return _int(value.get("value"))
     return None
@@ -322,7 +325,7 @@ def _string_matcher(sm: dict[str, Any]) -> tuple[str, str | None, bool]:
     regex = _dict(sm, "safe_regex")
     if regex:
         return "regex", _str(regex.get("regex")), ignore_case
-    return "other", json.dumps(sm, sort_keys=True), ignore_case
+    return "other", ",".join(sorted(str(k) for k in sm)) or None, ignore_case
 
 
 def _header_matcher(hm: dict[str, Any]) -> HeaderMatcher:
@@ -924,9 +927,13 @@ def parse_config_dump(data: Mapping[str, Any]) -> EnvoyConfig:
             elif kind == T_SCOPED_ROUTES:
                 if len(sec) > 1:
                     b.warn("scoped route configs present; they are not evaluated")
+            elif not isinstance(kind, str):
+                b.warn("skipped unknown section (no @type)")
             elif kind not in _IGNORED_SECTIONS:
-                b.warn(f"skipped unknown section {kind if isinstance(kind, str) else '(no @type)'}")
+                b.warn(f"skipped unknown section {kind}")
         return b.build()
+    except RecursionError:
+        raise DumpError("not an Envoy config dump: nested too deeply") from None
     finally:
         if was_enabled:
             gc.enable()
@@ -945,13 +952,16 @@ def parse_xds_resources(
             if not isinstance(item, Mapping):
                 raise DumpError(f"xDS {what}[{i}] is {_kind(item)}, not an object")
     b = _Builder()
-    for lst in listeners:
-        b.add_listener(dict(lst), "active", None)
-    for rc in routes:
-        b.add_route_config(dict(rc))
-    for c in clusters:
-        b.add_cluster(dict(c), "active", None)
-    return b.build()
+    try:
+        for lst in listeners:
+            b.add_listener(dict(lst), "active", None)
+        for rc in routes:
+            b.add_route_config(dict(rc))
+        for c in clusters:
+            b.add_cluster(dict(c), "active", None)
+        return b.build()
+    except RecursionError:
+        raise DumpError("xDS resources nested too deeply") from None
 
 
 def load_config_dump(path: str | Path) -> tuple[dict[str, Any], EnvoyConfig]:
