@@ -11,7 +11,8 @@ clusters ``<model>_<version>_http`` with request header ``seldon-internal-model`
 from __future__ import annotations
 
 import re
-from collections import Counter
+import weakref
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,11 +83,23 @@ def envoy_subject(graph: DeploymentGraph, obs: EnvoyObservation) -> Node | Resou
 
 def served_namespaces(graph: DeploymentGraph, envoy_namespace: str) -> set[str]:
     """Namespaces whose ``seldon-mesh`` leads to the Envoy in ``envoy_namespace``."""
-    out = {envoy_namespace}
-    for ns in graph.namespaces_with(*SELDON_KINDS):
-        if any(s.namespace == envoy_namespace for s in graph.envoys_serving(ns)):
-            out.add(ns)
-    return out
+    namespaces = graph.namespaces_with(*SELDON_KINDS)
+    index = _SERVED.get(graph)
+    if index is None:
+        # Built once per graph: asking every namespace again for every Envoy was quadratic.
+        index = defaultdict(set)
+        for ns in namespaces:
+            for serving in graph.envoys_serving(ns):
+                index[serving.namespace].add(ns)
+        _SERVED[graph] = index
+    else:
+        graph.envoys_serving(envoy_namespace)  # record the kinds the answer depends on
+    return {envoy_namespace} | index.get(envoy_namespace, set())
+
+
+_SERVED: weakref.WeakKeyDictionary[DeploymentGraph, dict[str, set[str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def dumps(graph: DeploymentGraph) -> list[EnvoyObservation]:

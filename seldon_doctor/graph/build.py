@@ -65,6 +65,7 @@ class DeploymentGraph:
         self._resolve_cache: dict[tuple[str, str], Resolution] = {}
         self._consumer_cache: dict[str, tuple[Consumer, ...]] = {}
         self._capabilities_cache: dict[str, seldon.Capabilities] = {}
+        self._namespaces_with_cache: dict[tuple[str, ...], list[str]] = {}
         self.envoys: dict[str, list[EnvoyObservation]] = defaultdict(list)
         for obs in snapshot.envoys:
             self.envoys[obs.namespace].append(obs)
@@ -635,7 +636,11 @@ class DeploymentGraph:
 
     def namespaces_with(self, *kinds: str) -> list[str]:
         self._record(*kinds)
-        return sorted({ns for (kind, ns) in self._by_kind_ns if kind in kinds and ns})
+        cached = self._namespaces_with_cache.get(kinds)
+        if cached is None:
+            cached = sorted({ns for (kind, ns) in self._by_kind_ns if kind in kinds and ns})
+            self._namespaces_with_cache[kinds] = cached
+        return list(cached)
 
 
 def build_graph(snapshot: Snapshot) -> DeploymentGraph:

@@ -6,18 +6,29 @@ Every string from the input goes through ``rich.text.Text`` (never markup), so a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
 from seldon_doctor.catalog import CheckDoc, Playbook
-from seldon_doctor.engine import Report
 from seldon_doctor.findings import Finding, Severity
 from seldon_doctor.plan import PlanEntry, build_plan, plan_for
 from seldon_doctor.render import RenderOptions
+
+if TYPE_CHECKING:  # the engine imports every check and networkx: too slow for `checks`
+    from seldon_doctor.engine import Report
+
+
+def _syntax(code: str, lexer: str, **kwargs: Any) -> RenderableType:
+    """rich's Syntax, imported on first use (pygments costs start-up time)."""
+    from rich.syntax import Syntax
+
+    return Syntax(code, lexer, **kwargs)
+
 
 _ICON = {Severity.ERROR: "✖", Severity.WARNING: "▲", Severity.INFO: "•"}
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "cyan"}
@@ -137,11 +148,11 @@ def render_plan(entries: list[PlanEntry], console: Console) -> None:
             console.print(Text(f"   {number}.{index} {step.title}"))
             if step.run:
                 console.print(
-                    Padding(Syntax(step.run, "bash", word_wrap=True), (0, 0, 0, 6), expand=False)
+                    Padding(_syntax(step.run, "bash", word_wrap=True), (0, 0, 0, 6), expand=False)
                 )
             if step.manifest:
                 console.print(
-                    Padding(Syntax(step.manifest.rstrip(), "yaml"), (0, 0, 0, 6), expand=False)
+                    Padding(_syntax(step.manifest.rstrip(), "yaml"), (0, 0, 0, 6), expand=False)
                 )
             if step.note:
                 console.print(Padding(Text(step.note, style="italic"), (0, 0, 0, 6), expand=False))
@@ -151,7 +162,7 @@ def render_plan(entries: list[PlanEntry], console: Console) -> None:
         if entry.plan.verify.run:
             console.print(
                 Padding(
-                    Syntax(entry.plan.verify.run, "bash", word_wrap=True),
+                    _syntax(entry.plan.verify.run, "bash", word_wrap=True),
                     (0, 0, 0, 6),
                     expand=False,
                 )
@@ -196,18 +207,18 @@ def render_explain(
         console.print(Text(f"{index}. {step.title}"))
         if step.run:
             console.print(
-                Padding(Syntax(step.run, "bash", word_wrap=True), (0, 0, 0, 3), expand=False)
+                Padding(_syntax(step.run, "bash", word_wrap=True), (0, 0, 0, 3), expand=False)
             )
         if step.manifest:
             console.print(
-                Padding(Syntax(step.manifest.rstrip(), "yaml"), (0, 0, 0, 3), expand=False)
+                Padding(_syntax(step.manifest.rstrip(), "yaml"), (0, 0, 0, 3), expand=False)
             )
         if step.note:
             console.print(Padding(Text(step.note, style="italic"), (0, 0, 0, 3), expand=False))
     console.print(Text(f"verify: {book.verify.title}", style="green"))
     if book.verify.run:
         console.print(
-            Padding(Syntax(book.verify.run, "bash", word_wrap=True), (0, 0, 0, 3), expand=False)
+            Padding(_syntax(book.verify.run, "bash", word_wrap=True), (0, 0, 0, 3), expand=False)
         )
     console.print(Text(f"risk: {book.risk}", style="dim"))
     console.print(Text(f"rollback: {book.rollback}", style="dim"))
