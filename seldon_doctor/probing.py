@@ -28,7 +28,14 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from seldon_doctor.dataplane.probe import OK, classify, seldon_model_header
+from seldon_doctor.dataplane.probe import (
+    BYPASSED_ENVOY,
+    ENVOY_NO_ROUTE,
+    MODEL_NOT_LOADED,
+    OK,
+    classify,
+    seldon_model_header,
+)
 from seldon_doctor.probe_stats import latency_summary
 from seldon_doctor.snapshot import Origin, ProbeObservation
 
@@ -101,6 +108,7 @@ class Sample:
     model_name: str | None = None
     model_version: str | None = None
     detail: str = ""
+    code: str | None = None  # gRPC status ("grpc:NOT_FOUND") when there is no HTTP status
 
 
 @dataclass(slots=True)
@@ -361,17 +369,23 @@ class _GrpcClient:
         except grpc.RpcError as err:
             code = err.code()
             metadata = dict(err.initial_metadata() or ()) | dict(err.trailing_metadata() or ())
-            verdict = TIMEOUT if code == grpc.StatusCode.DEADLINE_EXCEEDED else f"grpc_{code.name}"
-            if code == grpc.StatusCode.UNIMPLEMENTED and "x-seldon-route" not in metadata:
-                verdict = "envoy_no_route"  # Envoy's 404 surfaces as UNIMPLEMENTED
-            if code == grpc.StatusCode.UNAVAILABLE and not metadata:
+            route = metadata.get("x-seldon-route")
+            verdict = f"grpc_{code.name.lower()}"
+            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                verdict = TIMEOUT
+            elif code == grpc.StatusCode.UNIMPLEMENTED and route is None:
+                verdict = ENVOY_NO_ROUTE  # Envoy's 404 (NR) surfaces as UNIMPLEMENTED
+            elif code == grpc.StatusCode.NOT_FOUND:  # the model server's "model not found"
+                verdict = MODEL_NOT_LOADED if route is not None else BYPASSED_ENVOY
+            elif code == grpc.StatusCode.UNAVAILABLE and not metadata:
                 verdict = TRANSPORT_ERROR
             return Sample(
                 0,
                 verdict,
                 _ms(start),
-                metadata.get("x-seldon-route"),
-                detail=_one_line(Exception(f"{code.name}: {err.details()}")),
+                route,
+                detail=" ".join(f"gRPC {code.name}: {err.details()}".split())[:200],
+                code=f"grpc:{code.name}",
             )
         elapsed = _ms(start)
         metadata = dict(call.initial_metadata() or ())
@@ -456,7 +470,7 @@ def observation(
     """Fold a run into the figures the checks and reports use."""
     samples = run.samples
     ok = [s for s in samples if s.verdict == OK]
-    statuses = Counter(str(s.status) if s.status else "error" for s in samples)
+    statuses = Counter(str(s.status) if s.status else s.code or "error" for s in samples)
     return ProbeObservation(
         kind=KIND_NAMES[run.target.kind],
         namespace=run.target.namespace,

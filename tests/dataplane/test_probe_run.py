@@ -293,3 +293,46 @@ def test_scan_probe_joins_probe_findings(ab_route: EnvoyHandle, tmp_path: object
     assert fired == [("SD801", "ghost")], result.stderr
     prom = (Path(str(tmp_path)) / "m.prom").read_text()
     assert 'probe_requests{kind="Model",namespace="seldon-mesh",name="iris"} 5' in prom
+
+
+_HTTP2 = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+
+
+def test_grpc_model_infer_through_envoy(
+    envoy: EnvoyHandle, seldon_xds: XdsTestServer, mlserver: MLServerProcess
+) -> None:
+    """--grpc: ModelInfer with seldon-model metadata through an Envoy gRPC route (HTTP/2
+    cluster straight to MLServer's gRPC port; the harness has no gRPC agent to rewrite names)."""
+    import warnings
+
+    with warnings.catch_warnings():  # registers HttpProtocolOptions for the Any in the cluster
+        warnings.simplefilter("ignore")
+        from envoy_data_plane.envoy.extensions.upstreams.http import v3 as _http  # noqa: F401
+    cluster = seldon_cluster(f"{INTERNAL_MODEL}_grpc", "127.0.0.1", mlserver.grpc_port)
+    cluster["typed_extension_protocol_options"] = {
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": _HTTP2,
+            "explicit_http_config": {"http2_protocol_options": {}},
+        }
+    }
+    routes = []
+    for header in (INTERNAL_MODEL, MODEL):  # iris_1: served; iris: the server has no "iris"
+        route = seldon_model_route(header, {INTERNAL_MODEL: 100})
+        route["name"] = f"{header}_grpc"
+        route["match"]["prefix"] = "/inference.GRPCInferenceService"
+        for weighted in route["route"]["weighted_clusters"]["clusters"]:
+            weighted["name"] = f"{INTERNAL_MODEL}_grpc"
+        routes.append(route)
+    seldon_xds.put("cluster", cluster)
+    seldon_xds.put("route", seldon_route_config(routes))
+    seldon_xds.wait_acked()
+    settings = _settings(envoy, requests=6, concurrency=2, grpc=True)
+    ok = observation(run_probe(ProbeTarget(INTERNAL_MODEL), settings))
+    assert ok.ok == 6, ok
+    assert ok.routes == {INTERNAL_MODEL: 6} and ok.versions == {"1": 6}
+    assert ok.protocol == "grpc"
+    missing = observation(run_probe(ProbeTarget(MODEL), settings))
+    assert missing.verdicts == {p.MODEL_NOT_LOADED: 6}, missing
+    assert missing.statuses == {"grpc:NOT_FOUND": 6}
+    unrouted = observation(run_probe(ProbeTarget("nowhere"), settings))
+    assert unrouted.verdicts == {p.ENVOY_NO_ROUTE: 6}, unrouted
