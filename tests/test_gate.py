@@ -547,7 +547,11 @@ def test_helm_template_on_stdin_to_sarif(tmp_path: Path, monkeypatch: pytest.Mon
     chart.mkdir(parents=True)
     manifest = Path(SD102).read_text()
     (chart / "models.yaml").write_text(manifest)
-    rendered = "---\n# Source: fraud/templates/models.yaml\n" + manifest
+    # Helm prints a `# Source:` header before every document of a multi-document template.
+    rendered = "".join(
+        f"---\n# Source: fraud/templates/models.yaml\n{doc.strip()}\n"
+        for doc in manifest.split("\n---\n")
+    )
     monkeypatch.chdir(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "seldon_doctor", "scan", "-f", "-", "-o", "sarif=results.sarif",

@@ -20,7 +20,7 @@ from seldon_doctor.engine import run_checks, select_checks
 from seldon_doctor.findings import Finding
 from seldon_doctor.graph.build import build_graph
 from seldon_doctor.snapshot import KubeObject
-from seldon_doctor.sources.files import load_paths
+from seldon_doctor.sources.files import load_bytes, load_paths
 from seldon_doctor.sources.locate import format_path, locate
 from tests.conftest import FIXTURES, ROOT, shared_data
 
@@ -285,3 +285,64 @@ def test_checks_read_only_declared_kinds() -> None:
         graph.recorder = set()
         list(check.run(CheckContext(graph=graph)))
         assert graph.recorder <= check.reads
+
+
+def test_helm_source_comment_names_only_the_document_it_precedes() -> None:
+    """`helm template …; cat extra.yaml | seldon-doctor scan -f -`: a document without its own
+    `# Source:` comment is not attributed to the previous template."""
+    text = (
+        b"---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+        b"--- # a separator with a comment\n"
+        b"apiVersion: v1\nkind: Service\nmetadata: {name: b}\n"
+        b"---\n# Source: c/templates/c.yaml\n{apiVersion: v1, kind: Service, metadata: {name: c}}"
+    )
+    objects = load_bytes(text, "<stdin>", default_namespace="n")
+    assert [(o.name, o.origin.file, o.origin.line) for o in objects] == [
+        ("a", "c/templates/a.yaml", 3),
+        ("b", "<stdin>", 7),
+        ("c", "c/templates/c.yaml", 12),
+    ]
+
+
+def test_namespace_less_objects_take_the_namespace_flag() -> None:
+    text = (MANIFESTS / "kustomize-build.yaml").read_bytes()
+    objects = load_bytes(text, "k.yaml", default_namespace="fraud-prod")
+    assert {o.namespace for o in objects if o.kind != "Namespace"} == {"fraud-prod"}
+    assert next(o for o in objects if o.kind == "Namespace").namespace == ""
+    assert len(objects) == 5  # the empty document between two separators is skipped
+
+
+def test_core_kinds_validated_with_kubernetes_validate(tmp_path: Path) -> None:
+    pytest.importorskip("kubernetes_validate")
+    path = tmp_path / "core.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Service\n"
+        "metadata: {name: scorer, namespace: x, lables: {app: scorer}}\n"
+        "spec:\n  selector: {app: scorer}\n  ports:\n  - port: '80'\n"
+        "---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: scorer, namespace: x}\n"
+        "spec:\n  selector: {matchLabels: {app: scorer}}\n  template:\n"
+        "    metadata: {labels: {app: scorer}}\n    spec:\n      containers:\n"
+        "      - name: main\n        image: scorer:1.2\n"
+        "        resources: {limits: {memory: 1Gi, cpu: 0.5}}\n"
+        "        ports: [{containerPort: 8080, name: http}]\n"
+    )
+    findings = [f for f in _scan([str(path)]) if f.check_id == "SD003"]
+    got = sorted((dict(f.params)["field"], f.location.line if f.location else 0) for f in findings)
+    assert got == [("metadata.lables", 3), ("spec.ports[0].port", 7)]
+    assert "did you mean labels?" in next(f.message for f in findings if "lables" in f.message)
+
+
+def test_core_kinds_without_kubernetes_validate_say_so_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seldon_doctor.checks import manifests
+
+    monkeypatch.setattr(manifests, "core_schemas", lambda: None)
+    path = tmp_path / "svc.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 1}]}\n---\n"
+        "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {ports: [{port: 1}]}\n"
+    )
+    notes = [f for f in _scan([str(path)]) if f.check_id == "SD002"]
+    assert len(notes) == 1 and "kubernetes-validate" in notes[0].message

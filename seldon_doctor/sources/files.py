@@ -183,6 +183,7 @@ def _parse_yaml(text: str, name: str) -> list[_Document]:
         else []
     )
     line_starts: list[int] | None = None
+    previous_end = 0  # a "# Source:" comment names the document it precedes, not later ones
     out: list[_Document] = []
     loader = _FastSafeLoader(text)
     try:
@@ -198,7 +199,9 @@ def _parse_yaml(text: str, name: str) -> list[_Document]:
             if sources:
                 if line_starts is None:
                     line_starts = _line_offsets(text)
-                source = _helm_source_before(sources, line_starts[node.start_mark.line])
+                start = line_starts[node.start_mark.line]
+                source = _helm_source_before(sources, start, previous_end)
+                previous_end = line_starts[min(node.end_mark.line, len(line_starts) - 1)]
             item_lines = _list_item_lines(node) if _is_list(document) else None
             out.append((line, document, source, item_lines))
     except yaml.YAMLError as exc:
@@ -391,12 +394,13 @@ def _line_offsets(text: str) -> list[int]:
     return offsets
 
 
-def _helm_source_before(sources: list[tuple[int, str]], offset: int) -> str | None:
+def _helm_source_before(sources: list[tuple[int, str]], offset: int, lower: int = 0) -> str | None:
     chosen = None
     for start, path in sources:
         if start > offset:
             break
-        chosen = path
+        if start >= lower:
+            chosen = path
     return chosen
 
 
