@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 
@@ -184,7 +185,7 @@ def _mentions(obj: object, needle: str, depth: int = 0) -> bool:
         return False
     if isinstance(obj, str):
         return obj == needle
-    if isinstance(obj, dict):
+    if isinstance(obj, Mapping):  # dicts and the parser's read-only MappingProxyType
         return any(
             _mentions(k, needle, depth + 1) or _mentions(v, needle, depth + 1)
             for k, v in obj.items()
