@@ -103,3 +103,24 @@ def test_unreachable_endpoint_is_a_failed_probe_not_a_crash() -> None:
     )
     assert result.exit_code == 1, result.output
     assert '"transport_error": 3' in result.output and '"SD801"' in result.output
+
+
+def test_probe_metrics_parse_as_prometheus_text() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from seldon_doctor.probing import load_probe_files
+    from seldon_doctor.render.probe_report import metric_lines
+
+    observations = load_probe_files(sorted(FIXTURES.glob("checks/SD80*/fires/probes/*.json")))
+    for obs in observations:
+        if obs.kind == "Experiment":  # the fixture takes its weights from the CR
+            obs.configured_weights = {"iris": 70, "iris2": 30}
+    text = "\n".join(metric_lines(observations)) + "\n"
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert {"seldon_doctor_probe_requests", "seldon_doctor_probe_latency_ms"} <= set(families)
+    verdicts = {
+        s.labels["verdict"]: s.value for s in families["seldon_doctor_probe_verdicts"].samples
+    }
+    assert verdicts["envoy_no_route"] == 20
+    split = families["seldon_doctor_probe_split_consistent"].samples
+    assert [(s.labels["name"], s.value) for s in split] == [("ab-test", 0.0)]

@@ -89,7 +89,16 @@ def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
 
 def render(report: Report, options: RenderOptions) -> str:
     """Renderer entry point (see seldon_doctor.render.FORMATS)."""
-    return render_json(report, options.exit_code)
+    probes = getattr(getattr(options.graph, "snapshot", None), "probes", None)
+    if not probes:
+        return render_json(report, options.exit_code)
+    from seldon_doctor.render.probe_report import probe_dict  # scan --probe: the figures too
+
+    data = report_dict(report, options.exit_code)
+    data["probes"] = [
+        {k: v for k, v in probe_dict(obs).items() if k != "findings"} for obs in probes
+    ]
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def render_json(report: Report, exit_code: int) -> str:

@@ -159,7 +159,11 @@ def metric_lines(observations: Sequence[ProbeObservation]) -> list[str]:
         "seldon_doctor_probe_requests": ("Inference requests sent by the last probe.", []),
         "seldon_doctor_probe_success_ratio": ("Share of probe requests answered OK.", []),
         "seldon_doctor_probe_responses": (
-            "Probe responses by HTTP status (error = no answer) and verdict.",
+            "Probe responses by HTTP status (grpc:CODE for gRPC, error = no answer).",
+            [],
+        ),
+        "seldon_doctor_probe_verdicts": (
+            "Probe responses by verdict (ok, envoy_no_route, model_not_loaded, ...).",
             [],
         ),
         "seldon_doctor_probe_latency_ms": ("Probe latency quantiles in milliseconds.", []),
@@ -185,6 +189,8 @@ def metric_lines(observations: Sequence[ProbeObservation]) -> list[str]:
             add("seldon_doctor_probe_success_ratio", base, round(obs.ok / obs.requests, 6))
         for status, count in sorted(obs.statuses.items()):
             add("seldon_doctor_probe_responses", [*base, ("status", status)], count)
+        for verdict, count in sorted(obs.verdicts.items()):
+            add("seldon_doctor_probe_verdicts", [*base, ("verdict", verdict)], count)
         for quantile, value in obs.latency_ms.items():
             add("seldon_doctor_probe_latency_ms", [*base, ("quantile", quantile)], value)
         for route, count in sorted(obs.routes.items()):

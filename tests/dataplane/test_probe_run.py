@@ -291,6 +291,14 @@ def test_scan_probe_joins_probe_findings(ab_route: EnvoyHandle, tmp_path: object
     report = json.loads(result.stdout)
     fired = [(f["id"], f["resource"]["name"]) for f in report["findings"]]
     assert fired == [("SD801", "ghost")], result.stderr
+    probed = {e["observation"]["name"]: e for e in report["probes"]}
+    assert probed[MODEL]["success_rate"] == 1.0 and probed["ghost"]["success_rate"] == 0.0
+    # No route for ghost in Envoy: its own 404, classified as such in the scan's JSON.
+    assert probed["ghost"]["observation"]["verdicts"] == {p.ENVOY_NO_ROUTE: 5}
+    import jsonschema
+
+    schema = json.loads((REPO_ROOT / "seldon_doctor/schema/report.schema.json").read_text())
+    jsonschema.validate(report, schema)
     prom = (Path(str(tmp_path)) / "m.prom").read_text()
     assert 'probe_requests{kind="Model",namespace="seldon-mesh",name="iris"} 5' in prom
 
