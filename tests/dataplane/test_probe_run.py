@@ -112,8 +112,9 @@ def test_slow_model_breaches_the_latency_slo(ab_route: EnvoyHandle) -> None:
     slow = run_probe(
         ProbeTarget(SLOW_MODEL), _settings(ab_route, requests=12, concurrency=4, slo_p95_ms=100.0)
     )
+    # One at a time: the echo model answers in a few ms, far under the SLO even on a busy CI box.
     fast = run_probe(
-        ProbeTarget(MODEL), _settings(ab_route, requests=12, concurrency=4, slo_p95_ms=100.0)
+        ProbeTarget(MODEL), _settings(ab_route, requests=12, concurrency=1, slo_p95_ms=100.0)
     )
     slow_obs, fast_obs = observation(slow), observation(fast)
     assert slow_obs.ok == 12 and slow_obs.latency_ms["p95"] >= SLOW_DELAY_MS
@@ -164,7 +165,7 @@ def test_duration_bound_stops_a_long_run(ab_route: EnvoyHandle) -> None:
     assert run.stopped == "deadline"
     assert 0 < len(run.samples) < 10_000
     # No request starts after max_duration; one in flight ends within the delay.
-    assert elapsed < settings.max_duration + SLOW_DELAY_MS / 1000 + 0.5, elapsed
+    assert elapsed < settings.max_duration + SLOW_DELAY_MS / 1000 + 1.0, elapsed
 
 
 @pytest.fixture
