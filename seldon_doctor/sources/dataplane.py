@@ -370,3 +370,62 @@ def observe_via_portforward(
     finally:
         stop.set()
         listener.close()
+
+
+def observe_live(
+    snapshot: Snapshot,
+    *,
+    api: Any = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    node_id: str = "test-id",
+    namespaces: Sequence[str] | None = None,
+) -> Snapshot:
+    """Live mode: read every running Envoy and scheduler pod of the snapshot through the API
+    server (``observe_via_portforward``): Envoy admin 9901, scheduler status 9004 and xDS 9002.
+
+    Pods are found by ``app.kubernetes.io/name`` = ``seldon-envoy`` / ``seldon-scheduler``.
+    Each failure is a gap (``envoy:<ns>``, ``scheduler:<ns>``, ``scheduler-xds:<ns>``).
+    """
+    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+
+    wanted = set(namespaces) if namespaces is not None else None
+    pods = [
+        obj
+        for obj in snapshot.objects
+        if obj.kind == "Pod"
+        and (wanted is None or obj.namespace in wanted)
+        and str(obj.status.get("phase") or "Running") == "Running"
+        and not obj.metadata.get("deletionTimestamp")
+    ]
+    for pod in pods:
+        role = pod.labels.get("app.kubernetes.io/name")
+        ns, name = pod.namespace, pod.name
+        reads: list[tuple[str, int, Callable[[str], None]]] = []
+        if role == "seldon-envoy":
+
+            def envoy(addr: str, ns: str = ns, name: str = name) -> None:
+                obs = observe_envoy("http://" + addr, ns, timeout=timeout)
+                obs.pod = name
+                obs.origin = Origin(file=f"pod {ns}/{name}:{ENVOY_ADMIN_PORT}/config_dump")
+                snapshot.envoys.append(obs)
+
+            reads.append(("envoy", ENVOY_ADMIN_PORT, envoy))
+        elif role == "seldon-scheduler":
+
+            def status(addr: str, ns: str = ns) -> None:
+                snapshot.schedulers.append(observe_scheduler(addr, ns, timeout=timeout))
+
+            def served(addr: str, ns: str = ns) -> None:
+                snapshot.xds.append(observe_xds(addr, ns, timeout=timeout, node_id=node_id))
+
+            reads.append(("scheduler", SCHEDULER_API_PORT, status))
+            reads.append(("scheduler-xds", SCHEDULER_XDS_PORT, served))
+        for what, port, read in reads:
+            try:
+                observe_via_portforward(ns, name, port, read, api=api)
+            except DataplaneUnavailable as exc:
+                snapshot.gaps.append(Gap(f"{what}:{ns}", f"pod {name}: {exc.reason}", ns))
+            except Exception as exc:  # a client bug must not take the scan down
+                reason = f"pod {name}:{port}: {type(exc).__name__}: {exc}".splitlines()[0]
+                snapshot.gaps.append(Gap(f"{what}:{ns}", reason, ns))
+    return snapshot

@@ -308,3 +308,69 @@ def test_observe_via_portforward_relays_every_admin_request(
     assert any(r.name == f"{MODEL}_http" for r in obs.config.routes_for_listener("seldon_http"))
     # /ready, /config_dump and /stats: one stream each
     assert _FakePortForward.opened == [(NS, "seldon-envoy-abc", "9901")] * 3
+
+
+class _PortMap(_FakePortForward):
+    """A stand-in ``portforward`` whose streams reach a local port chosen by the remote port."""
+
+    def __init__(self, ports: dict[int, int]) -> None:
+        super().__init__(0)
+        self.ports = ports
+
+    def __call__(self, method: Any, pod: str, namespace: str, ports: str) -> _FakePortForward:
+        self.opened.append((namespace, pod, ports))
+        clone = _FakePortForward(self.ports[int(ports)])
+        clone.sock = socket.create_connection(("127.0.0.1", clone.target_port), timeout=5)
+        return clone
+
+
+def test_observe_live_reads_every_envoy_and_scheduler_pod(
+    envoy: EnvoyHandle,
+    seldon_xds: XdsTestServer,
+    scheduler_status_server: SchedulerStatusTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kubernetes.stream
+
+    from seldon_doctor.snapshot import KubeObject, Snapshot
+    from seldon_doctor.sources.dataplane import observe_live
+
+    def pod(name: str, role: str) -> KubeObject:
+        return KubeObject(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": name,
+                    "namespace": NS,
+                    "labels": {"app.kubernetes.io/name": role},
+                },
+                "status": {"phase": "Running"},
+            }
+        )
+
+    ports = {
+        9901: int(envoy.admin_url.rsplit(":", 1)[1]),
+        9004: int(scheduler_status_server.target.rsplit(":", 1)[1]),
+        9002: seldon_xds.port,
+    }
+    _FakePortForward.opened = []
+    monkeypatch.setattr(kubernetes.stream, "portforward", _PortMap(ports))
+
+    class Api:
+        connect_get_namespaced_pod_portforward = None
+
+    snapshot = Snapshot(
+        objects=[
+            pod("seldon-envoy-x", "seldon-envoy"),
+            pod("seldon-scheduler-0", "seldon-scheduler"),
+        ]
+    )
+    observe_live(snapshot, api=Api(), timeout=5.0)
+    assert snapshot.gaps == []
+    (obs,) = snapshot.envoys
+    assert obs.pod == "seldon-envoy-x" and obs.ready == "LIVE"
+    (sched,) = snapshot.schedulers
+    assert "iris" in sched.state.models
+    (served,) = snapshot.xds
+    assert "listener_0" in served.snapshot.routes

@@ -143,3 +143,35 @@ def test_trace_table_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert exc.value.code == 1
     out = capsys.readouterr().out
     assert "first broken hop" in out and "seldon-model: ranker-b" in out
+
+
+def test_observe_live_turns_a_failed_port_forward_into_a_gap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kubernetes.stream
+
+    from seldon_doctor.snapshot import KubeObject
+    from seldon_doctor.sources.dataplane import observe_live
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("pods/portforward is forbidden")
+
+    monkeypatch.setattr(kubernetes.stream, "portforward", refuse)
+
+    class Api:
+        connect_get_namespaced_pod_portforward = None
+
+    pod = KubeObject(
+        {
+            "kind": "Pod",
+            "metadata": {
+                "name": "seldon-envoy-x",
+                "namespace": "ns",
+                "labels": {"app.kubernetes.io/name": "seldon-envoy"},
+            },
+        }
+    )
+    snapshot = observe_live(Snapshot(objects=[pod]), api=Api(), timeout=2.0)
+    (gap,) = snapshot.gaps
+    assert gap.what == "envoy:ns"
+    assert "forbidden" in gap.reason, gap.reason
