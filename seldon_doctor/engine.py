@@ -6,6 +6,7 @@ import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from seldon_doctor.access import live_reads
 from seldon_doctor.catalog import load_docs
 from seldon_doctor.checks import ALL_CHECKS
 from seldon_doctor.checks.base import ENVOY, PROBE, Check, CheckContext, NotEvaluated
@@ -90,9 +91,8 @@ def run_checks(
     findings: list[Finding] = []
     gap_kinds = {g.what.split(":", 1)[1]: g for g in snapshot.gaps if g.what.startswith("kind:")}
     for check in checks:
-        missing = sorted(
-            k for k in check.reads if k in gap_kinds and gap_kinds[k].namespace is None
-        )
+        reads = live_reads(check) if snapshot.live else check.reads
+        missing = sorted(k for k in reads if k in gap_kinds and gap_kinds[k].namespace is None)
         if missing:
             reasons = "; ".join(f"{k}: {gap_kinds[k].reason}" for k in missing)
             ctx.not_evaluated.append(NotEvaluated(check.id, f"could not read {reasons}"))

@@ -40,6 +40,9 @@ class Check(ABC):
     id: ClassVar[str]
     # Kubernetes kinds read; the live source lists exactly these, and RBAC is derived from them.
     reads: ClassVar[frozenset[str]]
+    # Narrower set for a live API server, when some declared kinds matter only for manifests
+    # (SD003 validates built-in kinds only in manifest mode); None means ``reads``.
+    live_reads: ClassVar[frozenset[str] | None] = None
     # Observations beyond Kubernetes objects (``envoy``) without which the check cannot run.
     needs: ClassVar[frozenset[str]] = frozenset()
 
