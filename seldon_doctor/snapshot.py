@@ -202,6 +202,9 @@ class Snapshot:
     # are facts); False for manifests, where the doctor must infer what the controller creates.
     live: bool = False
     logs: dict[str, list[str]] = field(default_factory=dict)
+    # Live scans limited to some namespaces (-n): only these namespaces' objects were read, so
+    # an object absent elsewhere is unknown, not missing. None: every namespace was read.
+    listed_namespaces: frozenset[str] | None = None
 
     def of_kind(self, *kinds: str) -> Iterator[KubeObject]:
         wanted = set(kinds)

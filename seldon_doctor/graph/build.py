@@ -300,9 +300,20 @@ class DeploymentGraph:
         """True/False when the input can tell; None in manifest mode for unseen namespaces."""
         if self.namespace_known(namespace):
             return True
-        if self.observed and (self.known_namespaces or self.snapshot.live):
+        if self.observed and (self.known_namespaces or self._namespaces_listed()):
             return False
         return None
+
+    def _namespaces_listed(self) -> bool:
+        """A live scan that read the Namespace list (an empty list still says "none exist")."""
+        return self.snapshot.live and not any(
+            gap.what == "kind:Namespace" for gap in self.snapshot.gaps
+        )
+
+    def namespace_scanned(self, namespace: str) -> bool:
+        """Whether this namespace's objects were read (False outside a live scan's -n)."""
+        listed = self.snapshot.listed_namespaces
+        return listed is None or namespace in listed
 
     def pods_of(self, workload: Node) -> list[Node]:
         self._record("Pod")
@@ -381,6 +392,14 @@ class DeploymentGraph:
                 )
             service = self._nodes.get(node_id("Service", svc_ns, svc_name))
             if service is None:
+                if not self.namespace_scanned(svc_ns):
+                    return Resolution(
+                        host,
+                        from_namespace,
+                        ResolutionStatus.UNKNOWN,
+                        tuple(chain),
+                        detail=f"namespace {svc_ns} was not scanned (-n)",
+                    )
                 if not self.observed and not self._by_kind_ns.get(("Service", svc_ns)):
                     return Resolution(
                         host,
