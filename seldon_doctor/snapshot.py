@@ -201,6 +201,8 @@ class Snapshot:
     # True when the objects are what a live API server reported (pods, endpoints and statuses
     # are facts); False for manifests, where the doctor must infer what the controller creates.
     live: bool = False
+    # Container logs (scan --logs), keyed "<namespace>/<pod>/<container>", oldest line first;
+    # seldon_doctor.logs.log_targets says which containers, match_logs what the lines mean.
     logs: dict[str, list[str]] = field(default_factory=dict)
     # Live scans limited to some namespaces (-n): only these namespaces' objects were read, so
     # an object absent elsewhere is unknown, not missing. None: every namespace was read.

@@ -10,6 +10,7 @@ from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node, ResolutionStatus
 from seldon_doctor.graph.seldon import Capabilities, model_requirements
+from seldon_doctor.logs import attach
 
 TOPOLOGY_READS = frozenset(
     {
@@ -159,7 +160,10 @@ class ModelRequirementsUnsatisfied(Check):
                 continue
             if any(all(req in caps.values for req, _ in requirements) for _, caps in known):
                 continue
-            yield self._finding(model, requirements, known, how)
+            yield attach(
+                self._finding(model, requirements, known, how),
+                graph.log_evidence(self.id, model.namespace, model.name),
+            )
 
     def _finding(
         self,

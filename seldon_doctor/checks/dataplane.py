@@ -370,7 +370,8 @@ class ListenerRejected(Check):
                     "listener or none; a rejection like this usually means the scheduler and "
                     "the Envoy image come from incompatible releases.",
                     evidence=[
-                        Evidence(label, f"listener {listener.name} error_state", listener.error)
+                        Evidence(label, f"listener {listener.name} error_state", listener.error),
+                        *graph.log_evidence(self.id, obs.namespace),
                     ],
                     params={"listener": listener.name, "envoy_namespace": obs.namespace},
                     dedupe_key=f"{obs.namespace}/{listener.name}",
@@ -399,7 +400,8 @@ class ListenerRejected(Check):
                         label,
                         "listeners",
                         ", ".join(f"{i.name} ({i.state})" for i in config.listeners) or "none",
-                    )
+                    ),
+                    *graph.log_evidence(self.id, obs.namespace),
                 ],
                 params={"listener": MAIN_LISTENER, "envoy_namespace": obs.namespace},
                 dedupe_key=f"{obs.namespace}/{MAIN_LISTENER}",

@@ -35,6 +35,7 @@ from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node, Resolution, ResolutionStatus
 from seldon_doctor.graph.seldon import Capabilities, model_requirements
+from seldon_doctor.logs import attach
 from seldon_doctor.snapshot import JSONDict
 
 SCHEDULING_READS = TOPOLOGY_READS | {"Model", "Server", "ServerConfig", "Experiment", "Pipeline"}
@@ -456,7 +457,10 @@ class ModelServerNotFound(Check):
                         model.namespace,
                     )
                 continue
-            yield self._finding(model, problem)
+            yield attach(
+                self._finding(model, problem),
+                graph.log_evidence(self.id, model.namespace, model.name),
+            )
 
     def _finding(self, model: Node, problem: PinProblem) -> Finding:
         ns = model.namespace
@@ -556,7 +560,10 @@ class ModelReplicasExceedServer(Check):
                 self.skip(ctx, f"Model {model.name}: {problem}", model.namespace)
                 continue
             if problem is not None:
-                yield self._finding(model, problem)
+                yield attach(
+                    self._finding(model, problem),
+                    graph.log_evidence(self.id, model.namespace, model.name),
+                )
 
     def _finding(self, model: Node, p: ReplicaProblem) -> Finding:
         ns = model.namespace
@@ -660,7 +667,10 @@ class ModelMemoryExceedsServer(Check):
                 self.skip(ctx, f"Model {model.name}: {problem}", model.namespace)
                 continue
             if problem is not None:
-                yield self._finding(model, problem)
+                yield attach(
+                    self._finding(model, problem),
+                    graph.log_evidence(self.id, model.namespace, model.name),
+                )
 
     def _finding(self, model: Node, p: MemoryProblem) -> Finding:
         ns = model.namespace
@@ -886,7 +896,10 @@ class ModelNotReady(Check):
             state = model_state(model)
             if state is None:
                 continue
-            yield self._finding(graph, model, state, by_scheduler)
+            yield attach(
+                self._finding(graph, model, state, by_scheduler),
+                graph.log_evidence(self.id, model.namespace, model.name),
+            )
 
     def _finding(
         self,

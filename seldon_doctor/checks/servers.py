@@ -29,6 +29,7 @@ from seldon_doctor.graph.seldon import (
     model_requirements,
     split_capabilities,
 )
+from seldon_doctor.logs import attach
 
 # Containers of a Server pod that are Seldon's own, not the inference runtime.
 SIDECARS = frozenset({"agent", "rclone"})
@@ -105,7 +106,14 @@ class ServerNoReadyReplicas(Check):
                 stranded[server.id].append(model)
         for server_id in sorted(stranded):
             server, count = servers[server_id]
-            yield self._finding(server, count, stranded[server_id])
+            yield attach(
+                self._finding(server, count, stranded[server_id]),
+                graph.log_evidence(
+                    self.id,
+                    server.namespace,
+                    [server.name, *(m.name for m in stranded[server_id])],
+                ),
+            )
 
     def _no_server(self, model: Node, how: str) -> Finding:
         return self.finding(

@@ -84,7 +84,12 @@ class SchedulerSplitBrain(Check):
             yield self.finding(
                 namespace_anchor(graph, ns),
                 message,
-                evidence=[consumer_evidence(c) for c in consumers],
+                evidence=[
+                    *(consumer_evidence(c) for c in consumers),
+                    *graph.log_evidence(
+                        self.id, ns, [s.name for s in graph.nodes("Server", ns)], limit=5
+                    ),
+                ],
                 params={"schedulers": ", ".join(instances)},
                 dedupe_key=f"split-brain:{ns}",
             )
@@ -192,6 +197,7 @@ class SchedulerServiceMissing(Check):
                 evidence=[
                     Evidence(f"Service {ns}/seldon-scheduler", None, None, "not found"),
                     *(consumer_evidence(c) for c in dependents),
+                    *graph.log_evidence(self.id, ns),
                 ],
             )
 
@@ -238,6 +244,7 @@ class ServiceWithoutEndpoints(Check):
                 if service.id in c.resolution.chain
             ]
             evidence.extend(consumer_evidence(c) for c in users)
+            evidence.extend(graph.log_evidence(self.id, service.namespace))
             cause = ""
             owner = service.implied_by or replaced
             if owner:
@@ -334,6 +341,7 @@ class ExternalNameAliasDangling(Check):
                 evidence=[
                     node_evidence(service, "spec.externalName", target),
                     Evidence("resolution", None, resolution.describe()),
+                    *graph.log_evidence(self.id, service.namespace),
                 ],
                 params={
                     "service": service.name,

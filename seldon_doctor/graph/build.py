@@ -21,6 +21,8 @@ from typing import Any
 
 import networkx as nx
 
+from seldon_doctor import logs
+from seldon_doctor.findings import Evidence
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.model import (
     Backend,
@@ -66,6 +68,7 @@ class DeploymentGraph:
         self._consumer_cache: dict[str, tuple[Consumer, ...]] = {}
         self._capabilities_cache: dict[str, seldon.Capabilities] = {}
         self._namespaces_with_cache: dict[tuple[str, ...], list[str]] = {}
+        self._log_matches: list[logs.LogMatch] | None = None
         self.envoys: dict[str, list[EnvoyObservation]] = defaultdict(list)
         for obs in snapshot.envoys:
             self.envoys[obs.namespace].append(obs)
@@ -660,6 +663,36 @@ class DeploymentGraph:
             cached = sorted({ns for (kind, ns) in self._by_kind_ns if kind in kinds and ns})
             self._namespaces_with_cache[kinds] = cached
         return list(cached)
+
+    def log_evidence(
+        self,
+        check_id: str,
+        namespace: str | None = None,
+        subject: str | Iterable[str] | None = None,
+        *,
+        limit: int = 3,
+    ) -> list[Evidence]:
+        """Log lines (``scan --logs``) that support a ``check_id`` finding, as evidence.
+
+        ``namespace`` narrows to the pods of that namespace plus those its consumers reach or
+        are: the scheduler pods behind its ``seldon-scheduler``, its Envoy, its controller.
+        ``subject`` (resource names) drops lines about other Models/Servers. Empty without logs.
+        """
+        if not self.snapshot.logs:
+            return []
+        if self._log_matches is None:
+            self._log_matches = logs.match_logs(self.snapshot.logs)
+        namespaces: set[str] | None = None
+        if namespace is not None:
+            namespaces = {namespace}
+            for consumer in self.scheduler_consumers(namespace, record=False):
+                namespaces.update(b.namespace for b in consumer.resolution.backends)
+                parts = consumer.subject.split("/")
+                if len(parts) == 3:  # Kind/namespace/name: the dialling workload's namespace
+                    namespaces.add(parts[1])
+        subjects = [subject] if isinstance(subject, str) else subject
+        matches = logs.select(self._log_matches, check_id, namespaces, subjects)
+        return logs.evidence(matches, limit)
 
 
 def build_graph(snapshot: Snapshot) -> DeploymentGraph:
