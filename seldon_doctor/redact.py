@@ -55,3 +55,46 @@ def redact_value(value: Any, _depth: int = 0) -> Any:
         if match and is_credential_name(match.group(1)):
             return f"{match.group(1)}={REDACTED}"
     return value
+
+
+# Credentials recognisable by their shape, whatever they are called (log lines, env values).
+_SHAPES = re.compile(
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"  # AWS access key id
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # JWT
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"  # GitHub token
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"  # Slack token
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*",  # PEM private key (the rest of the line)
+)
+# "Authorization: Bearer abc", "Basic dXNlcjpwYXNz".
+_SCHEME = re.compile(r"\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+_SCHEMES = frozenset({"bearer", "basic", "token"})
+# scheme://user:password@host
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+(@)")
+# password=..., "token": "...", --secret-key value=...
+_KEY_VALUE = re.compile(
+    r"(?P<key>[A-Za-z0-9_.-]*(?:" + _CREDENTIAL.pattern + r")[A-Za-z0-9_.-]*)"
+    r"""(?P<sep>["']?\s*[:=]\s*["']?)(?P<value>[^\s"',;&]+)""",
+    re.IGNORECASE,
+)
+
+
+def redact_text(text: str) -> str:
+    """``text`` (a log line, an env value, a shell command) with credential-like parts masked.
+
+    Masks credentials recognisable by shape (AWS access key ids, JWTs, GitHub/Slack tokens,
+    PEM private keys), ``Bearer``/``Basic`` credentials, URL passwords and the values of
+    ``key=value`` / ``key: value`` pairs whose key looks like a credential name. Text with none
+    of these is returned unchanged (the same string).
+    """
+    out = _SHAPES.sub(REDACTED, text)
+    out = _SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", out)
+    out = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", out)
+    out = _KEY_VALUE.sub(
+        lambda m: (
+            m[0]
+            if m["value"] == REDACTED or m["value"].lower() in _SCHEMES
+            else f"{m['key']}{m['sep']}{REDACTED}"
+        ),
+        out,
+    )
+    return out if out != text else text

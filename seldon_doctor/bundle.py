@@ -1,0 +1,817 @@
+"""Snapshot bundles: what a live scan read, written to disk and read back for offline scans.
+
+``seldon-doctor snapshot -o PATH`` writes a bundle with :func:`write_bundle`; ``scan --snapshot
+PATH`` reads it with :func:`read_bundle` and gives the same findings as the live scan, byte for
+byte. A bundle is a directory, or the same tree as a gzip tarball when PATH ends in ``.tar.gz``
+or ``.tgz`` (deterministic: the same snapshot gives the same bytes). Layout (paths are POSIX,
+``<cluster>`` is a cluster name made safe for a path; the manifest maps it back)::
+
+    manifest.json                               format, format_version, tool, created, live,
+                                                clusters (context, server version, served
+                                                Seldon CRD versions, kinds read with counts),
+                                                the file lists below, gaps, warnings, logs
+    objects/<cluster>/<Kind>.json               a kubectl ``List`` of the objects of one kind,
+                                                sorted by namespace/name, plus ``origins``
+                                                (cluster, file, line, read order) item by item
+    envoy/<cluster>/<namespace>/<pod>.config_dump.json   an Envoy /config_dump as read
+    envoy/<cluster>/<namespace>/<pod>.meta.json          namespace, pod, /ready, counters, origin
+    schedulers/<cluster>/<namespace>/<n>.json   a scheduler's state (``SchedulerState.to_dict()``)
+    xds/<cluster>/<namespace>/<n>.json          what its xDS served (``XdsSnapshot.to_dict()``)
+    probes.json                                 inference probe observations
+    logs/<cluster>/<namespace>/<pod>/<container>.log     log lines, one per line
+
+Secrets are redacted before anything is written (a bundle gets attached to tickets): Secrets
+keep only ``apiVersion``, ``kind``, ``type`` and metadata; the annotation
+``kubectl.kubernetes.io/last-applied-configuration`` is dropped from every object; env values
+whose name looks like a credential become ``<redacted>`` and other env values, container args
+and commands lose credential-shaped parts (:func:`seldon_doctor.redact.redact_text`); so do
+log lines, and ConfigMap values under credential-like keys. Nothing else a check reads is
+changed. ``docs/snapshot-format.md`` documents the format for people.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import json
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from seldon_doctor import __version__
+from seldon_doctor.errors import InputError
+from seldon_doctor.redact import REDACTED, is_credential_name, redact_text
+from seldon_doctor.snapshot import (
+    EnvoyObservation,
+    Gap,
+    KubeObject,
+    Origin,
+    ProbeObservation,
+    SchedulerObservation,
+    Snapshot,
+    XdsObservation,
+)
+
+FORMAT = "seldon-doctor-snapshot"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+TARBALL_SUFFIXES = (".tar.gz", ".tgz")
+# Bounds on what a bundle may hold when read: a hostile tarball must not fill memory.
+MAX_TOTAL_BYTES = 2 * 1024**3
+MAX_MEMBER_BYTES = 512 * 1024**2
+MAX_MEMBERS = 100_000
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_NO_CLUSTER = "_local"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+JSONDict = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterMeta:
+    """What a live scan learnt about one cluster besides its objects (all optional)."""
+
+    context: str | None = None
+    server_version: str | None = None  # e.g. "v1.30.2"
+    # Served versions of the Seldon CRDs: CRD name (models.mlops.seldon.io) -> ["v1alpha1"].
+    crd_versions: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # Kinds the scan listed (counts in the manifest include kinds that had no objects).
+    kinds_read: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BundleMeta:
+    """What goes into ``manifest.json`` besides the snapshot itself."""
+
+    tool_version: str = __version__
+    created: str | None = None  # ISO 8601, given by the caller (bundles stay reproducible)
+    clusters: Mapping[str, ClusterMeta] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- redaction
+
+
+def redact_object(body: JSONDict) -> JSONDict:
+    """A copy of one object body fit for a bundle (see the module docstring); never mutates."""
+    out = dict(body)
+    meta = out.get("metadata")
+    if isinstance(meta, dict):
+        meta = dict(meta)
+        annotations = meta.get("annotations")
+        if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+            meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+        out["metadata"] = meta
+    if out.get("kind") == "Secret" and out.get("apiVersion") == "v1":
+        return {k: v for k, v in out.items() if k in ("apiVersion", "kind", "metadata", "type")}
+    if out.get("kind") == "ConfigMap":
+        for key in ("data", "binaryData"):
+            data = out.get(key)
+            if isinstance(data, dict):
+                out[key] = {
+                    k: REDACTED if isinstance(k, str) and is_credential_name(k) else v
+                    for k, v in data.items()
+                }
+    for key, value in out.items():
+        if key not in ("apiVersion", "kind", "metadata"):
+            out[key] = _redact_tree(value, 0)
+    return out
+
+
+def _redact_tree(value: Any, depth: int) -> Any:
+    if depth > 200:
+        return value
+    if isinstance(value, dict):
+        name = value.get("name")
+        if isinstance(name, str) and isinstance(value.get("value"), str):  # an env entry
+            secret = is_credential_name(name)
+            masked = REDACTED if secret else redact_text(value["value"])
+            if masked is not value["value"]:
+                value = {**value, "value": masked}
+        return {
+            k: (
+                _redact_args(v)
+                if k in ("args", "command") and isinstance(v, list)
+                else _redact_tree(v, depth + 1)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_tree(v, depth + 1) for v in value]
+    return value
+
+
+def _redact_args(args: list[Any]) -> list[Any]:
+    """``--password=x`` → ``--password=<redacted>``; ``--token x`` → ``--token <redacted>``."""
+    out: list[Any] = []
+    secret_next = False
+    for arg in args:
+        if not isinstance(arg, str):
+            out.append(arg)
+            secret_next = False
+            continue
+        if secret_next and not arg.startswith("-"):
+            out.append(REDACTED)
+            secret_next = False
+            continue
+        flag, eq, _ = arg.partition("=")
+        if flag.startswith("-") and is_credential_name(flag):
+            out.append(f"{flag}={REDACTED}" if eq else arg)
+            secret_next = not eq
+            continue
+        secret_next = False
+        out.append(redact_text(arg))
+    return out
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def is_tarball(path: str | Path) -> bool:
+    """Whether ``path`` names a tarball bundle (``.tar.gz`` / ``.tgz``) rather than a folder."""
+    return str(path).lower().endswith(TARBALL_SUFFIXES)
+
+
+def write_bundle(snapshot: Snapshot, path: str | Path, *, meta: BundleMeta) -> Path:
+    """Write ``snapshot`` (redacted) as a bundle at ``path``; return the path written.
+
+    A path ending in ``.tar.gz``/``.tgz`` gets a deterministic gzip tarball (an existing file is
+    replaced); anything else a directory, which must not exist yet or be empty.
+    """
+    target = Path(path)
+    files = bundle_files(snapshot, meta)
+    if is_tarball(target):
+        if target.is_dir():
+            raise InputError(f"{target}: is a directory; a tarball bundle needs a file path")
+        _write_tarball(files, target)
+    else:
+        _write_directory(files, target)
+    return target
+
+
+def bundle_files(snapshot: Snapshot, meta: BundleMeta) -> dict[str, bytes]:
+    """Every file of the bundle: POSIX relative path -> bytes (redacted, deterministic)."""
+    files: dict[str, bytes] = {}
+    names = _Names()
+    clusters = _cluster_names(snapshot, meta)
+    dirs = _cluster_dirs(clusters)
+
+    def dir_of(cluster: str | None) -> str:
+        # Live Envoy/scheduler origins name a pod, not a cluster: they go with the one cluster.
+        return dirs.get(cluster, dirs[None])
+
+    # objects/<cluster>/<Kind>.json
+    grouped: dict[tuple[str | None, str], list[tuple[int, KubeObject]]] = {}
+    for order, obj in enumerate(snapshot.objects):
+        grouped.setdefault((obj.origin.cluster, obj.kind), []).append((order, obj))
+    object_entries = []
+    for (cluster, kind), items in sorted(grouped.items(), key=lambda kv: _none_first(kv[0])):
+        items.sort(key=lambda it: (it[1].namespace, it[1].name, it[0]))
+        rel = names.unique(f"objects/{dir_of(cluster)}/{_safe(kind or 'Unknown')}", ".json")
+        rel += ".json"
+        files[rel] = _dump(
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": [redact_object(obj.body) for _, obj in items],
+                "origins": [{"order": order, **_origin_dict(obj.origin)} for order, obj in items],
+            }
+        )
+        object_entries.append({"path": rel, "cluster": cluster, "kind": kind, "count": len(items)})
+
+    # envoy/<cluster>/<namespace>/<pod>.config_dump.json + .meta.json
+    envoy_entries = []
+    for i, envoy in enumerate(snapshot.envoys):
+        stem = names.unique(
+            f"envoy/{dir_of(envoy.origin.cluster)}/{_safe(envoy.namespace)}/"
+            f"{_safe(envoy.pod) if envoy.pod else str(i)}",
+            ".config_dump.json",
+        )
+        dump_rel, meta_rel = f"{stem}.config_dump.json", f"{stem}.meta.json"
+        files[dump_rel] = _dump(envoy.raw)
+        files[meta_rel] = _dump(
+            {
+                "namespace": envoy.namespace,
+                "pod": envoy.pod,
+                "ready": envoy.ready,
+                "counters": envoy.counters,
+                "origin": _origin_dict(envoy.origin),
+            }
+        )
+        envoy_entries.append({"config_dump": dump_rel, "meta": meta_rel})
+
+    # schedulers/... and xds/...
+    observed: dict[str, list[str]] = {"schedulers": [], "xds": []}
+    pairs: list[tuple[str, Sequence[SchedulerObservation | XdsObservation]]] = [
+        ("schedulers", snapshot.schedulers),
+        ("xds", snapshot.xds),
+    ]
+    for folder, observations in pairs:
+        for i, obs in enumerate(observations):
+            inner = obs.state if isinstance(obs, SchedulerObservation) else obs.snapshot
+            stem = f"{folder}/{dir_of(obs.origin.cluster)}/{_safe(obs.namespace)}/{i}"
+            rel = names.unique(stem, ".json") + ".json"
+            files[rel] = _dump(
+                {
+                    "namespace": obs.namespace,
+                    "target": obs.target,
+                    "origin": _origin_dict(obs.origin),
+                    "state": inner.to_dict(),
+                }
+            )
+            observed[folder].append(rel)
+
+    # probes.json
+    if snapshot.probes:
+        from seldon_doctor.probing import observation_dict
+
+        files["probes.json"] = _dump(
+            [
+                {"observation": observation_dict(p), "origin": _origin_dict(p.origin)}
+                for p in snapshot.probes
+            ]
+        )
+
+    # logs/<cluster>/<namespace>/<pod>/<container>.log
+    log_entries = []
+    for key, lines in snapshot.logs.items():
+        parts = [p for p in key.split("/") if p]
+        cluster = parts.pop(0) if len(parts) == 4 else None
+        where = "/".join(_safe(p) for p in parts) if parts else "log"
+        rel = names.unique(f"logs/{dir_of(cluster)}/{where}", ".log") + ".log"
+        files[rel] = "".join(redact_text(line) + "\n" for line in lines).encode("utf-8")
+        log_entries.append({"key": key, "path": rel, "lines": len(lines)})
+
+    files[MANIFEST] = _dump(
+        _manifest(snapshot, meta, clusters, dirs, object_entries, envoy_entries, observed)
+        | {"probes": "probes.json" if snapshot.probes else None, "logs": log_entries},
+        sort_keys=True,
+    )
+    return files
+
+
+def _manifest(
+    snapshot: Snapshot,
+    meta: BundleMeta,
+    clusters: list[str | None],
+    dirs: dict[str | None, str],
+    object_entries: list[JSONDict],
+    envoy_entries: list[JSONDict],
+    observed: dict[str, list[str]],
+) -> JSONDict:
+    cluster_info: JSONDict = {}
+    for name in clusters:
+        info = meta.clusters.get(name) if name is not None else None
+        kinds = dict.fromkeys(info.kinds_read if info else (), 0)
+        for entry in object_entries:
+            if entry["cluster"] == name:
+                kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + entry["count"]
+        cluster_info[name if name is not None else ""] = {
+            "dir": dirs[name],
+            "context": info.context if info else None,
+            "server_version": info.server_version if info else None,
+            "crd_versions": ({k: list(v) for k, v in info.crd_versions.items()} if info else {}),
+            "kinds": kinds,
+        }
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "tool": {"name": "seldon-doctor", "version": meta.tool_version},
+        "created": meta.created,
+        "live": snapshot.live,
+        "clusters": cluster_info,
+        "objects": object_entries,
+        "envoys": envoy_entries,
+        "schedulers": observed["schedulers"],
+        "xds": observed["xds"],
+        "gaps": [
+            {"what": g.what, "reason": g.reason, "namespace": g.namespace} for g in snapshot.gaps
+        ],
+        "warnings": list(snapshot.warnings),
+        "redaction": (
+            "Secret data, last-applied-configuration annotations, credential-like env values, "
+            "args and log text replaced by " + REDACTED
+        ),
+    }
+
+
+def _cluster_names(snapshot: Snapshot, meta: BundleMeta) -> list[str | None]:
+    """Clusters of the bundle: named ones sorted, ``None`` first when some object has none."""
+    seen = {*meta.clusters, *(o.origin.cluster for o in snapshot.objects)}
+    named = sorted(c for c in seen if c is not None)
+    if not named or any(obj.origin.cluster is None for obj in snapshot.objects):
+        return [None, *named]
+    return list(named)
+
+
+def _cluster_dirs(clusters: list[str | None]) -> dict[str | None, str]:
+    dirs: dict[str | None, str] = {}
+    used: set[str] = set()
+    for name in clusters:
+        base = _NO_CLUSTER if name is None else _safe(name)
+        candidate, n = base, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{base}-{n}"
+        used.add(candidate)
+        dirs[name] = candidate
+    if None not in dirs:
+        dirs[None] = dirs[clusters[0]] if len(clusters) == 1 else _NO_CLUSTER
+    return dirs
+
+
+def _none_first(key: tuple[str | None, str]) -> tuple[str, str, str]:
+    return ("0" if key[0] is None else "1", key[0] or "", key[1])
+
+
+class _Names:
+    """Unique relative paths: a second ``x.json`` becomes ``x-2.json``."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def unique(self, stem: str, suffix: str) -> str:
+        """A stem not used yet with ``suffix`` (returned without the suffix)."""
+        candidate, n = stem, 1
+        while candidate + suffix in self.used:
+            n += 1
+            candidate = f"{stem}-{n}"
+        self.used.add(candidate + suffix)
+        return candidate
+
+
+def _safe(part: str) -> str:
+    """One path component: unsafe characters become ``_``; never empty, ``.`` or ``..``."""
+    cleaned = _UNSAFE.sub("_", part).strip(".") or "_"
+    return cleaned[:200]
+
+
+def _origin_dict(origin: Origin) -> JSONDict:
+    out: JSONDict = {}
+    if origin.cluster is not None:
+        out["cluster"] = origin.cluster
+    if origin.file is not None:
+        out["file"] = origin.file
+    if origin.line is not None:
+        out["line"] = origin.line
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    """YAML gives dates and bytes; an API server never does. Keep them readable."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        import base64
+
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"cannot write {type(value).__name__} to a snapshot bundle")
+
+
+def _dump(value: Any, *, sort_keys: bool = False) -> bytes:
+    text = json.dumps(
+        value, indent=2, ensure_ascii=False, sort_keys=sort_keys, default=_json_default
+    )
+    return (text + "\n").encode("utf-8")
+
+
+def _write_tarball(files: Mapping[str, bytes], target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with (
+            os.fdopen(fd, "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
+            for name in sorted(files):
+                data = files[name]
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mtime = 0
+                info.mode = 0o644
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                info.type = tarfile.REGTYPE
+                tar.addfile(info, io.BytesIO(data))
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _write_directory(files: Mapping[str, bytes], target: Path) -> None:
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target}: exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()):
+        raise InputError(
+            f"{target}: directory is not empty; give a new or empty directory, "
+            "or a path ending in .tar.gz"
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+    try:
+        for name in sorted(files):
+            dest = tmp.joinpath(*PurePosixPath(name).parts)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(files[name])
+        if target.is_dir():
+            target.rmdir()
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def read_bundle(path: str | Path) -> Snapshot:
+    """The Snapshot a bundle holds (directory or tarball); any problem is one-line InputError."""
+    return read_bundle_with_meta(path)[0]
+
+
+def read_bundle_with_meta(path: str | Path) -> tuple[Snapshot, BundleMeta]:
+    """The Snapshot and the :class:`BundleMeta` (tool version, created, clusters) of a bundle."""
+    source = Path(path)
+    files: _DirFiles | _TarFiles
+    if source.is_dir():
+        files = _DirFiles(source)
+    elif source.is_file():
+        files = _read_tarball(source)
+    else:
+        raise InputError(f"{source}: no such snapshot bundle (a directory or .tar.gz)")
+    return _Reader(str(source), files.get).snapshot()
+
+
+class _DirFiles:
+    """Files of a bundle directory, read on demand, inside the directory and within bounds."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.total = 0
+        if not (root / MANIFEST).is_file():
+            subdirs = [p for p in root.iterdir() if p.is_dir()]
+            if len(subdirs) == 1 and (subdirs[0] / MANIFEST).is_file():
+                self.root = subdirs[0]
+
+    def get(self, rel: str) -> bytes | None:
+        path = self.root.joinpath(*_check_rel(rel, str(self.root)).parts)
+        if path.is_symlink():
+            raise InputError(f"{self.root}: {rel} is a symbolic link; bundles hold only files")
+        if not path.is_file():
+            return None
+        size = path.stat().st_size
+        self.total += size
+        _check_size(str(self.root), rel, size, self.total)
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+class _TarFiles:
+    def __init__(self, members: dict[str, bytes]) -> None:
+        self.members = members
+        if MANIFEST not in members:
+            tops = {name.split("/", 1)[0] for name in members}
+            if len(tops) == 1:
+                top = next(iter(tops)) + "/"
+                self.members = {k[len(top) :]: v for k, v in members.items() if k.startswith(top)}
+
+    def get(self, rel: str) -> bytes | None:
+        return self.members.get(str(_check_rel(rel, "bundle")))
+
+
+def _read_tarball(source: Path) -> _TarFiles:
+    where = str(source)
+    members: dict[str, bytes] = {}
+    total = 0
+    try:
+        with tarfile.open(source, mode="r:*") as tar:
+            for count, member in enumerate(_iter_members(tar), 1):
+                if count > MAX_MEMBERS:
+                    raise InputError(f"{where}: more than {MAX_MEMBERS} members; not a bundle")
+                name = member.name
+                while name.startswith("./"):
+                    name = name[2:]
+                if member.isdir() or name in ("", "."):
+                    _check_rel(name.rstrip("/") or ".", where, allow_dot=True)
+                    continue
+                rel = str(_check_rel(name, where))
+                if not member.isreg():
+                    raise InputError(
+                        f"{where}: member {member.name} is a "
+                        f"{'link' if member.issym() or member.islnk() else 'special file'}; "
+                        "bundles hold only regular files"
+                    )
+                total += member.size
+                _check_size(where, member.name, member.size, total)
+                if rel in members:
+                    raise InputError(f"{where}: member {member.name} appears twice")
+                handle = tar.extractfile(member)
+                data = handle.read(member.size) if handle is not None else b""
+                if len(data) != member.size:
+                    raise InputError(f"{where}: truncated tarball (member {member.name})")
+                members[rel] = data
+    except InputError:
+        raise
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(f"{where}: not a readable snapshot bundle ({_one_line(exc)})") from None
+    except OSError as exc:
+        raise InputError(f"{where}: cannot read ({exc.strerror or _one_line(exc)})") from None
+    return _TarFiles(members)
+
+
+def _iter_members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    while True:
+        member = tar.next()
+        if member is None:
+            return
+        yield member
+
+
+def _check_rel(name: str, where: str, *, allow_dot: bool = False) -> PurePosixPath:
+    rel = PurePosixPath(name)
+    if (
+        not name
+        or "\\" in name
+        or "\x00" in name
+        or rel.is_absolute()
+        or ".." in rel.parts
+        or (not allow_dot and name in (".", ""))
+    ):
+        raise InputError(f"{where}: unsafe path {name!r} in bundle (absolute or with '..')")
+    return rel
+
+
+def _check_size(where: str, name: str, size: int, total: int) -> None:
+    if size > MAX_MEMBER_BYTES:
+        raise InputError(
+            f"{where}: {name} is {size} bytes, over the {MAX_MEMBER_BYTES} bytes a bundle "
+            "file may have"
+        )
+    if total > MAX_TOTAL_BYTES:
+        raise InputError(f"{where}: bundle holds over {MAX_TOTAL_BYTES} bytes; refusing to read")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+class _Reader:
+    """Turns a bundle's files back into a Snapshot, naming the file at fault in every error."""
+
+    def __init__(self, where: str, get: Callable[[str], bytes | None]) -> None:
+        self.where = where
+        self.get = get
+
+    def fail(self, rel: str, what: str) -> InputError:
+        return InputError(f"{self.where}: {rel}: {what}")
+
+    def json(self, rel: str, *, required: bool = True) -> Any:
+        if not isinstance(rel, str):
+            raise self.fail(MANIFEST, f"expected a file path, got {type(rel).__name__}")
+        data = self.get(rel)
+        if data is None:
+            if required:
+                raise self.fail(rel, "missing from the bundle")
+            return None
+        try:
+            return json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise self.fail(rel, "not UTF-8 text") from None
+        except ValueError as exc:
+            raise self.fail(rel, f"invalid JSON: {_one_line(exc)}") from None
+
+    def snapshot(self) -> tuple[Snapshot, BundleMeta]:
+        manifest = self.json(MANIFEST, required=False)
+        if manifest is None:
+            raise InputError(f"{self.where}: not a snapshot bundle (no {MANIFEST})")
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise InputError(f"{self.where}: not a seldon-doctor snapshot bundle ({MANIFEST})")
+        version = manifest.get("format_version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise self.fail(MANIFEST, f"bad format_version {version!r}")
+        if version > FORMAT_VERSION:
+            raise InputError(
+                f"{self.where}: snapshot format_version {version} is newer than this "
+                f"seldon-doctor reads ({FORMAT_VERSION}); upgrade seldon-doctor"
+            )
+        current = MANIFEST
+        try:
+            snapshot = Snapshot(live=bool(manifest.get("live")))
+            meta = self._meta(manifest)
+            snapshot.gaps = [
+                Gap(str(g["what"]), str(g["reason"]), _opt_str(g.get("namespace")))
+                for g in _list(manifest.get("gaps"))
+            ]
+            snapshot.warnings = [str(w) for w in _list(manifest.get("warnings"))]
+            ordered: list[tuple[int, int, KubeObject]] = []
+            for entry in _list(manifest.get("objects")):
+                current = entry["path"]
+                ordered.extend(self._objects(current, entry, len(ordered)))
+            ordered.sort(key=lambda t: (t[0], t[1]))
+            snapshot.objects = [obj for _, _, obj in ordered]
+            for entry in _list(manifest.get("envoys")):
+                current = entry["config_dump"]
+                snapshot.envoys.append(self._envoy(entry["config_dump"], entry["meta"]))
+            for current in _list(manifest.get("schedulers")):
+                snapshot.schedulers.append(self._scheduler(current))
+            for current in _list(manifest.get("xds")):
+                snapshot.xds.append(self._xds(current))
+            probes = manifest.get("probes")
+            if probes is not None:
+                current = probes
+                snapshot.probes = self._probes(probes)
+            for entry in _list(manifest.get("logs")):
+                current = entry["path"]
+                snapshot.logs[str(entry["key"])] = self._log(current)
+        except InputError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise self.fail(str(current), f"unexpected shape ({_one_line(exc)})") from None
+        return snapshot, meta
+
+    def _meta(self, manifest: JSONDict) -> BundleMeta:
+        clusters: dict[str, ClusterMeta] = {}
+        for name, info in _dict(manifest.get("clusters")).items():
+            if not name or not isinstance(info, dict):
+                continue
+            clusters[name] = ClusterMeta(
+                context=_opt_str(info.get("context")),
+                server_version=_opt_str(info.get("server_version")),
+                crd_versions={
+                    str(k): [str(x) for x in _list(v)]
+                    for k, v in _dict(info.get("crd_versions")).items()
+                },
+                kinds_read=sorted(_dict(info.get("kinds"))),
+            )
+        tool = _dict(manifest.get("tool"))
+        return BundleMeta(
+            tool_version=str(tool.get("version") or ""),
+            created=_opt_str(manifest.get("created")),
+            clusters=clusters,
+        )
+
+    def _objects(self, rel: str, entry: JSONDict, seq: int) -> list[tuple[int, int, KubeObject]]:
+        data = self.json(rel)
+        items = data.get("items") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise self.fail(rel, "expected a List with items")
+        origins = data.get("origins") if isinstance(data, dict) else None
+        if origins is not None and (not isinstance(origins, list) or len(origins) != len(items)):
+            raise self.fail(rel, "origins do not match items")
+        cluster = _opt_str(entry.get("cluster"))
+        out = []
+        for i, body in enumerate(items):
+            if not isinstance(body, dict):
+                raise self.fail(rel, f"item {i} is not an object")
+            if origins is not None:
+                o = origins[i]
+                order = int(o.get("order", seq + i))
+                origin = _origin(o)
+            else:
+                order, origin = seq + i, Origin(cluster=cluster)
+            out.append((order, seq + i, KubeObject(body, origin)))
+        return out
+
+    def _envoy(self, dump_rel: str, meta_rel: str) -> EnvoyObservation:
+        from seldon_doctor.sources.envoy_dump import DumpError, parse_config_dump
+
+        raw = self.json(dump_rel)
+        meta = self.json(meta_rel)
+        try:
+            config = parse_config_dump(raw)
+        except DumpError as exc:
+            raise self.fail(dump_rel, str(exc)) from None
+        counters = meta.get("counters")
+        return EnvoyObservation(
+            namespace=str(meta["namespace"]),
+            origin=_origin(_dict(meta.get("origin"))),
+            raw=raw,
+            config=config,
+            pod=_opt_str(meta.get("pod")),
+            ready=_opt_str(meta.get("ready")),
+            counters={str(k): int(v) for k, v in counters.items()} if counters else counters,
+        )
+
+    def _scheduler(self, rel: str) -> SchedulerObservation:
+        from seldon_doctor.sources.dataplane import scheduler_state_from_dict
+
+        data = _dict(self.json(rel))
+        state_data = _dict(data["state"])
+        state = scheduler_state_from_dict(state_data)
+        state.elapsed = float(state_data.get("elapsed") or 0.0)
+        origin = _origin(_dict(data.get("origin")))
+        return SchedulerObservation(str(data["namespace"]), str(data["target"]), state, origin)
+
+    def _xds(self, rel: str) -> XdsObservation:
+        from seldon_doctor.sources.dataplane import xds_snapshot_from_dict
+
+        data = _dict(self.json(rel))
+        state_data = _dict(data["state"])
+        snap = xds_snapshot_from_dict(state_data)
+        snap.elapsed = float(state_data.get("elapsed") or 0.0)
+        origin = _origin(_dict(data.get("origin")))
+        return XdsObservation(str(data["namespace"]), str(data["target"]), snap, origin)
+
+    def _probes(self, rel: str) -> list[ProbeObservation]:
+        from seldon_doctor.probing import observation_from_dict
+
+        return [
+            observation_from_dict(_dict(item["observation"]), _origin(_dict(item.get("origin"))))
+            for item in _list(self.json(rel))
+        ]
+
+    def _log(self, rel: str) -> list[str]:
+        data = self.get(rel)
+        if data is None:
+            raise self.fail(rel, "missing from the bundle")
+        text = data.decode("utf-8", errors="replace")
+        return text.split("\n")[:-1] if text else []
+
+
+def _origin(data: JSONDict) -> Origin:
+    line = data.get("line")
+    return Origin(
+        file=_opt_str(data.get("file")),
+        line=int(line) if line is not None else None,
+        cluster=_opt_str(data.get("cluster")),
+    )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _dict(value: Any) -> JSONDict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return value
