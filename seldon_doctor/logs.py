@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.seldon import controller_scope
-from seldon_doctor.redact import REDACTED, is_credential_name
+from seldon_doctor.redact import REDACTED, is_credential_name, redact_text
 from seldon_doctor.snapshot import KubeObject, Snapshot
 
 SCHEDULER = "scheduler"
@@ -409,8 +409,9 @@ _COMPILED: dict[str, re.Pattern[str]] = {p.id: re.compile(p.regex) for p in LOG_
 
 
 def scrub(line: str) -> str:
-    """A log line with credentials masked: credential-like ``key=value`` pairs, bearer
-    tokens and passwords in URLs."""
+    """A log line with credentials masked: credential-like ``key=value`` pairs (quoted values
+    whole), bearer tokens, passwords in URLs, then :func:`redact.redact_text` (tokens
+    recognisable by shape: JWTs, AWS key ids, PEM keys)."""
     line = _USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", line)
     line = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", line)
 
@@ -420,7 +421,7 @@ def scrub(line: str) -> str:
             return m.group(0)
         return f"{m.group('key')}{m.group('sep')}{REDACTED}"
 
-    return _PAIR.sub(pair, line)
+    return redact_text(_PAIR.sub(pair, line))
 
 
 def _unquote(value: str) -> str:
