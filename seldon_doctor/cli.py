@@ -18,6 +18,7 @@ import click
 
 from seldon_doctor import __version__
 from seldon_doctor.errors import ExitCode, InputError
+from seldon_doctor.live_cli import live_options, parse_duration
 from seldon_doctor.render import FORMATS, RenderOptions, get_renderer
 
 if TYPE_CHECKING:
@@ -102,9 +103,11 @@ def _input_options(func: Any) -> Any:
         click.option(
             "-n",
             "--namespace",
-            default="default",
-            show_default=True,
-            help="Namespace for objects that name none (as kubectl apply -n).",
+            "namespaces",
+            multiple=True,
+            metavar="NS",
+            help="Files: the namespace of objects that name none (as kubectl apply -n; default "
+            "'default'). Live: scan only these namespaces (repeatable; default all).",
         ),
         click.option("--demo", is_flag=True, help="Scan the bundled demo cluster instead."),
         click.option(
@@ -219,6 +222,20 @@ def cli() -> None:
 @cli.command()
 @_input_options
 @_dataplane_options
+@live_options
+@click.option(
+    "--snapshot",
+    "snapshot_path",
+    metavar="PATH",
+    help="Scan a bundle written by 'seldon-doctor snapshot' (directory or .tar.gz), offline.",
+)
+@click.option(
+    "--wait",
+    "wait_for",
+    metavar="DURATION",
+    help="Live: re-read until transient states (ModelProgressing, pods starting, rollouts, "
+    "Envoy not LIVE) settle or DURATION (e.g. 5m) ends, then judge. For post-deploy gates.",
+)
 @click.option(
     "-o",
     "--output",
@@ -261,7 +278,9 @@ def cli() -> None:
 )
 @click.option("--plan", "show_plan", is_flag=True, help="Print the full remediation plan.")
 @click.option(
-    "--probe", "probe_targets", is_flag=True,
+    "--probe",
+    "probe_targets",
+    is_flag=True,
     help="Also send a few inference requests to every Ready Model and Experiment (SD801-804).",
 )
 @click.option("--probe-endpoint", metavar="URL", help="seldon-mesh base URL for --probe.")
@@ -269,18 +288,26 @@ def cli() -> None:
 @click.option("--ignore", multiple=True, metavar="ID|SLUG", help="Skip these checks.")
 @click.option("--debug", is_flag=True, help="Include tracebacks of failed checks (SD001).")
 @click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too).")
-@click.option("-q", "--quiet", is_flag=True, help="No notes on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="No notes or progress on stderr.")
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 def scan(
     files: tuple[str, ...],
     envoy_dumps: tuple[str, ...],
-    namespace: str,
+    namespaces: tuple[str, ...],
     demo: bool,
     crds: tuple[str, ...],
     envoy_admin: tuple[str, ...],
     schedulers: tuple[str, ...],
     scheduler_xds: tuple[str, ...],
     dataplane_timeout: float,
+    kubeconfig: str | None,
+    contexts: tuple[str, ...],
+    all_contexts: bool,
+    timeout: float,
+    logs: bool,
+    dataplane: bool,
+    snapshot_path: str | None,
+    wait_for: str | None,
     outputs: tuple[str, ...],
     fail_on: str,
     min_severity: str,
@@ -297,9 +324,14 @@ def scan(
     quiet: bool,
     paths: tuple[str, ...],
 ) -> None:
-    """Scan manifests or captured cluster state (and Envoy dumps) and report problems.
+    """Scan a cluster, manifests, captured state or a snapshot bundle, and report problems.
 
-    PATHs after the options are scanned like -f PATH (so pre-commit can pass file names).
+    \b
+    Where it reads from:
+      -f PATH / PATH...   manifests or captured YAML/JSON (offline)
+      --demo              the bundled broken demo cluster
+      --snapshot PATH     a bundle written by 'seldon-doctor snapshot'
+      (none of these)     the live cluster of the current kube context (read-only)
 
     \b
     Exit codes (the same for every output format):
@@ -308,8 +340,7 @@ def scan(
       2  usage or input error
       3  the analysis was incomplete and nothing reached --fail-on
     """
-    from seldon_doctor.engine import run_checks, select_checks
-    from seldon_doctor.graph.build import build_graph
+    from seldon_doctor.engine import merge_reports, select_checks
     from seldon_doctor.suppress import resolve_config
 
     started = time.monotonic()
@@ -319,26 +350,74 @@ def scan(
     if config is not None:
         select = select or config.select
         ignore = (*ignore, *config.ignore)
-    snapshot = _snapshot((*files, *paths), envoy_dumps, namespace, demo, crds)
-    _observe_dataplane(
-        snapshot, namespace, envoy_admin, schedulers, scheduler_xds, dataplane_timeout
-    )
     checks = select_checks(select, ignore)
     if not checks:
         raise click.UsageError("--select/--ignore left no checks to run (see seldon-doctor checks)")
-    if not quiet:
-        for warning in snapshot.warnings:
-            _err(f"note: {warning}")
-    if probe_targets:
-        from seldon_doctor.probe_cli import scan_probes
+    offline = bool(files or paths or demo or snapshot_path)
+    live_flags = kubeconfig or contexts or all_contexts or logs or dataplane or wait_for
+    if offline and live_flags:
+        raise click.UsageError(
+            "--kubeconfig/--context/--all-contexts/--logs/--dataplane/--wait read a live "
+            "cluster; do not combine them with -f, --demo or --snapshot"
+        )
+    if snapshot_path and (files or paths or demo):
+        raise click.UsageError("--snapshot scans a bundle; do not combine it with -f or --demo")
+    if offline and len(namespaces) > 1:
+        raise click.UsageError("with files, -n names one namespace (for objects that name none)")
+    wait_seconds = parse_duration(wait_for) if wait_for else 0.0
 
-        snapshot.probes.extend(scan_probes(snapshot, probe_endpoint))
-    graph = build_graph(snapshot)
-    report = run_checks(graph, checks, debug=debug)
-    report = _gate_report(report, graph, config, strict, baselined)
+    def read() -> dict[str, Snapshot]:
+        if snapshot_path:
+            from seldon_doctor.bundle import read_bundle
+
+            return {"": read_bundle(snapshot_path)}
+        if offline:
+            namespace = namespaces[0] if namespaces else "default"
+            return {"": _snapshot((*files, *paths), envoy_dumps, namespace, demo, crds)}
+        from seldon_doctor.access import kinds_read
+        from seldon_doctor.live_cli import LiveRequest, read_clusters
+
+        request = LiveRequest(
+            kubeconfig=kubeconfig,
+            contexts=contexts,
+            all_contexts=all_contexts,
+            namespaces=namespaces,
+            timeout=timeout,
+            logs=logs,
+            dataplane=dataplane,
+            envoy_dumps=envoy_dumps,
+            kinds=tuple(kinds_read(checks)),
+            quiet=quiet,
+        )
+        return read_clusters(request)[0]
+
+    snapshots = read()
+    if wait_seconds:
+        snapshots = _wait_until_settled(snapshots, read, wait_seconds, quiet)
+    for snapshot in snapshots.values():
+        namespace = namespaces[0] if namespaces else "default"
+        _observe_dataplane(
+            snapshot, namespace, envoy_admin, schedulers, scheduler_xds, dataplane_timeout
+        )
+        if not quiet:
+            for warning in snapshot.warnings:
+                _err(f"note: {warning}")
+        if probe_targets:
+            from seldon_doctor.probe_cli import scan_probes
+
+            snapshot.probes.extend(scan_probes(snapshot, probe_endpoint))
+    graphs, reports = {}, {}
+    for name, snapshot in snapshots.items():
+        graphs[name], reports[name] = _analyse(snapshot, checks, debug, config, strict, baselined)
+    if len(reports) == 1:
+        (graph,), (report,) = graphs.values(), reports.values()
+    else:
+        graph, report = None, merge_reports(reports)
     code = exit_code_for(report, fail_on)
     if not quiet and baseline is not None:
         _err(f"note: {report.baselined} finding(s) already in {baseline} are not reported")
+    if not quiet and report.gaps and not offline:
+        _err(f"note: the scan is partial: {len(report.gaps)} input(s) could not be read")
     if min_severity != "info":
         from seldon_doctor.suppress import filter_min_severity
 
@@ -354,6 +433,46 @@ def scan(
     for fmt, path in targets:
         _emit(fmt, path, report, options, no_color)
     raise SystemExit(int(code))
+
+
+def _analyse(
+    snapshot: Snapshot, checks: Any, debug: bool, config: Any, strict: bool, baselined: Any
+) -> tuple[Any, Report]:
+    from seldon_doctor.engine import run_checks
+    from seldon_doctor.graph.build import build_graph
+
+    graph = build_graph(snapshot)
+    report = run_checks(graph, checks, debug=debug)
+    return graph, _gate_report(report, graph, config, strict, baselined)
+
+
+def _wait_until_settled(
+    snapshots: dict[str, Snapshot],
+    read: Any,
+    seconds: float,
+    quiet: bool,
+    interval: float = 5.0,
+) -> dict[str, Snapshot]:
+    """Re-read until no transient state is left or ``seconds`` have passed."""
+    from seldon_doctor.settle import transient_states
+
+    deadline = time.monotonic() + seconds
+    while True:
+        settling = [s for snap in snapshots.values() for s in transient_states(snap)]
+        left = deadline - time.monotonic()
+        if not settling:
+            return snapshots
+        if left <= 0:
+            if not quiet:
+                _err(
+                    f"note: --wait ended with {len(settling)} object(s) still settling "
+                    f"(e.g. {settling[0]}); judging what is there now"
+                )
+            return snapshots
+        if not quiet:
+            _err(f"waiting: {len(settling)} object(s) settling, e.g. {settling[0]}")
+        time.sleep(min(interval, left))
+        snapshots = read()
 
 
 def _load_baseline(path: str | None) -> Any:
@@ -449,7 +568,7 @@ def explain(check: str) -> None:
 def graph(
     files: tuple[str, ...],
     envoy_dumps: tuple[str, ...],
-    namespace: str,
+    namespaces: tuple[str, ...],
     demo: bool,
     crds: tuple[str, ...],
     fmt: str,
@@ -470,6 +589,9 @@ def graph(
                 "graph -o svg needs Graphviz's dot on PATH (apt-get install graphviz); "
                 "-o dot, -o mermaid and -o json work without it"
             )
+    if len(namespaces) > 1:
+        raise click.UsageError("-n names one namespace (for objects that name none)")
+    namespace = namespaces[0] if namespaces else "default"
     snapshot = _snapshot(files, envoy_dumps, namespace, demo, crds)
     built = build_graph(snapshot)
     findings = run_checks(built).findings
@@ -536,9 +658,7 @@ def _dot_to_svg(built: Any, findings: Any) -> str:
 @click.option(
     "-f", "--filename", "files", multiple=True, metavar="PATH", help="Manifests or captured state."
 )
-@click.option(
-    "-o", "--output", type=click.Choice(("table", "json", "prometheus")), default="table"
-)
+@click.option("-o", "--output", type=click.Choice(("table", "json", "prometheus")), default="table")
 def probe(
     name: str,
     namespace: str,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from seldon_doctor.access import live_reads
@@ -81,6 +81,11 @@ def select_checks(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> lis
     ]
 
 
+# Kinds whose absence the graph itself accounts for: without the Namespace list a live scan
+# treats unseen namespaces as unknown (as in manifest mode) instead of skipping every check.
+DEGRADES_GRACEFULLY = frozenset({"Namespace"})
+
+
 def run_checks(
     graph: DeploymentGraph, checks: Sequence[Check] | None = None, *, debug: bool = False
 ) -> Report:
@@ -92,7 +97,11 @@ def run_checks(
     gap_kinds = {g.what.split(":", 1)[1]: g for g in snapshot.gaps if g.what.startswith("kind:")}
     for check in checks:
         reads = live_reads(check) if snapshot.live else check.reads
-        missing = sorted(k for k in reads if k in gap_kinds and gap_kinds[k].namespace is None)
+        missing = sorted(
+            k
+            for k in reads
+            if k in gap_kinds and gap_kinds[k].namespace is None and k not in DEGRADES_GRACEFULLY
+        )
         if missing:
             reasons = "; ".join(f"{k}: {gap_kinds[k].reason}" for k in missing)
             ctx.not_evaluated.append(NotEvaluated(check.id, f"could not read {reasons}"))
@@ -184,3 +193,35 @@ def _dedupe_not_evaluated(items: Iterable[NotEvaluated]) -> list[Finding]:
             )
         )
     return sorted(out, key=Finding.sort_key)
+
+
+def merge_reports(reports: Mapping[str, Report]) -> Report:
+    """One report over several clusters: findings keep their cluster, gaps and notes name it."""
+    import dataclasses
+
+    def tagged(finding: Finding, cluster: str) -> Finding:
+        if finding.resource.cluster:
+            return finding
+        return dataclasses.replace(
+            finding, resource=dataclasses.replace(finding.resource, cluster=cluster)
+        )
+
+    merged = Report(findings=[], not_evaluated=[], gaps=[], checks_run=[], mode="observed")
+    for cluster, report in sorted(reports.items()):
+        merged.findings.extend(tagged(f, cluster) for f in report.findings)
+        merged.not_evaluated.extend(tagged(f, cluster) for f in report.not_evaluated)
+        merged.gaps.extend(Gap(g.what, f"{cluster}: {g.reason}", g.namespace) for g in report.gaps)
+        merged.warnings.extend(f"{cluster}: {w}" for w in report.warnings)
+        merged.namespaces.extend(f"{cluster}/{ns}" for ns in report.namespaces)
+        merged.object_count += report.object_count
+        merged.suppressed.extend(report.suppressed)
+        merged.baselined += report.baselined
+        merged.hidden += report.hidden
+        for check_id in report.checks_run:
+            if check_id not in merged.checks_run:
+                merged.checks_run.append(check_id)
+        if report.mode != "observed":
+            merged.mode = report.mode
+    merged.findings.sort(key=Finding.sort_key)
+    merged.not_evaluated.sort(key=Finding.sort_key)
+    return merged

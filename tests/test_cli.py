@@ -90,9 +90,17 @@ def test_bad_input_exits_2_with_one_line(
     assert fragment in err and str(path) in err
 
 
-def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_usage_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No input and no kubeconfig: the live scan has nothing to read.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     code, _, err = run(capsys, "scan")
-    assert code == 2 and "nothing to scan" in err
+    assert code == 2 and "no kubeconfig" in err and "-f PATH" in err
+    code, _, err = run(capsys, "scan", "--demo", "--context", "x")
+    assert code == 2 and "do not combine" in err
     code, _, err = run(capsys, "scan", "-f", str(tmp_path / "missing.yaml"))
     assert code == 2 and "no such file" in err
     code, _, err = run(capsys, "scan", "-f", SD102_FIRES, "-o", "xml")

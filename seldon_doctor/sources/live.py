@@ -1,0 +1,657 @@
+"""Live source: read a cluster through its API server with the official ``kubernetes`` client.
+
+Read-only by construction: the only verb this module sends is GET (discovery, LIST with
+``limit``/``continue``, and pod logs when asked). It never asks for Secrets and never watches.
+
+* **What**: exactly the kinds the selected checks declare (:func:`seldon_doctor.access.kinds_read`),
+  at the version the API server serves (discovered once per cluster from ``/apis``).
+* **How many requests**: one paginated LIST per kind for the whole cluster; per namespace only
+  when ``-n`` was given or the cluster-wide LIST was forbidden (the fallback). Requests grow with
+  kinds and pages, not with namespaces.
+* **Failures become gaps**: a 403, a missing CRD group, a timeout, a reset connection or a
+  truncated body (after bounded retries with backoff on 429/5xx and transport errors) is a
+  :class:`~seldon_doctor.snapshot.Gap`, and the engine reports the checks that needed that kind
+  as not evaluated (SD002). Nothing here raises for a cluster-side problem.
+* **Deadline**: ``timeout`` bounds the whole read. Every request's socket timeout is capped by
+  what is left, requests not finished by then are abandoned and reported as gaps.
+* **Raw JSON**: responses are parsed with :mod:`json`, never into the client's model classes
+  (slow, and strict enough to reject real clusters' objects).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from seldon_doctor.errors import InputError
+from seldon_doctor.kinds import KINDS, KindInfo
+from seldon_doctor.snapshot import Gap, KubeObject, Origin, Snapshot
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_PAGE_SIZE = 500
+DEFAULT_WORKERS = 12
+DEFAULT_TAIL_LINES = 500
+MAX_ATTEMPTS = 4
+MAX_BACKOFF = 4.0
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+# (cluster, kind, objects so far, state) where state is "reading", "done" or "failed".
+ProgressCallback = Callable[[str, str, int, str], None]
+
+
+class ReadFailed(Exception):
+    """One request (after its retries) failed; ``status`` is the HTTP status, 0 for transport."""
+
+    def __init__(self, reason: str, status: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class DeadlineExceeded(ReadFailed):
+    """The scan's --timeout ran out before this request could finish."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    """What the user asked a live scan to read."""
+
+    kubeconfig: str | None = None
+    contexts: tuple[str, ...] = ()
+    all_contexts: bool = False
+    namespaces: tuple[str, ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+    page_size: int = DEFAULT_PAGE_SIZE
+    workers: int = DEFAULT_WORKERS
+    kinds: tuple[KindInfo, ...] | None = None  # default: what every registered check reads
+    logs: bool = False
+    tail_lines: int = DEFAULT_TAIL_LINES
+
+
+@dataclass(slots=True)
+class ClusterInfo:
+    """What a live scan learnt about one cluster, beyond its objects (for reports and bundles)."""
+
+    name: str
+    server: str = ""
+    version: str | None = None
+    # Group -> versions the API server serves, for the groups the doctor reads.
+    served: dict[str, list[str]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # kind -> objects read
+    requests: int = 0
+    duration: float = 0.0
+
+
+@dataclass(slots=True)
+class LiveScan:
+    """One snapshot per cluster, with what was learnt about each."""
+
+    snapshots: dict[str, Snapshot]
+    clusters: dict[str, ClusterInfo]
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One cluster to read: the context name (or ``in-cluster``) and a client configuration."""
+
+    name: str
+    configuration: Any
+
+
+def resolve_targets(options: LiveOptions) -> list[Target]:
+    """Client configurations for the contexts asked for; an unusable kubeconfig is an InputError."""
+    import os
+
+    from kubernetes import client
+    from kubernetes import config as kube_config
+    from kubernetes.config.config_exception import ConfigException
+
+    config: Any = kube_config  # untyped module
+
+    kubeconfig = options.kubeconfig or os.environ.get("KUBECONFIG") or None
+    default_path = os.path.expanduser("~/.kube/config")
+    in_cluster = (
+        kubeconfig is None
+        and not options.contexts
+        and not options.all_contexts
+        and not os.path.exists(default_path)
+        and bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+    )
+    if in_cluster:
+        configuration = client.Configuration()
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+        except ConfigException as exc:
+            raise InputError(f"in-cluster configuration: {_one_line(exc)}") from None
+        return [Target("in-cluster", configuration)]
+
+    path = kubeconfig.split(os.pathsep)[0] if kubeconfig else default_path
+    if not os.path.exists(path):
+        raise InputError(
+            f"no kubeconfig at {path}: pass --kubeconfig PATH, set KUBECONFIG, or scan files "
+            "with -f PATH"
+        )
+    try:
+        contexts, active = config.list_kube_config_contexts(config_file=path)
+    except (ConfigException, OSError, ValueError, TypeError, AttributeError) as exc:
+        raise InputError(f"kubeconfig {path}: {_one_line(exc)}") from None
+    known = [str(c.get("name")) for c in contexts or []]
+    if options.all_contexts:
+        names = known
+    elif options.contexts:
+        names = list(dict.fromkeys(options.contexts))
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise InputError(
+                f"kubeconfig {path} has no context {', '.join(unknown)} "
+                f"(it has: {', '.join(known) or 'none'})"
+            )
+    elif active:
+        names = [str(active.get("name"))]
+    else:
+        raise InputError(f"kubeconfig {path} has no current context: pass --context NAME")
+    if not names:
+        raise InputError(f"kubeconfig {path} has no contexts")
+    targets = []
+    for name in names:
+        configuration = client.Configuration()
+        try:
+            config.load_kube_config(
+                config_file=path,
+                context=name,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+        except (ConfigException, OSError, ValueError, TypeError, AttributeError) as exc:
+            raise InputError(f"kubeconfig {path}, context {name}: {_one_line(exc)}") from None
+        targets.append(Target(name, configuration))
+    return targets
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- requests
+
+
+class ApiReader:
+    """GETs against one API server, with retries, backoff and the scan's deadline."""
+
+    def __init__(self, target: Target, deadline: float, workers: int) -> None:
+        from kubernetes import client
+
+        configuration = target.configuration
+        # Retries are ours (status-aware, deadline-bound); urllib3's own would multiply
+        # timeouts against a hung server.
+        configuration.retries = 0
+        configuration.connection_pool_maxsize = max(workers, 1)
+        self.api = client.ApiClient(configuration)
+        self.api.user_agent = "seldon-doctor (read-only)"
+        self.target = target
+        self.deadline = deadline
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.api.rest_client.close()
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def get_json(self, path: str, query: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+        """GET ``path`` and return its JSON object; ReadFailed after the retries."""
+        body = self._get(path, query, accept="application/json")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise ReadFailed(f"GET {path}: the response is not JSON (truncated?)") from None
+        if not isinstance(data, dict):
+            raise ReadFailed(f"GET {path}: the response is not a JSON object")
+        return data
+
+    def get_text(self, path: str, query: Sequence[tuple[str, str]] = ()) -> str:
+        return self._get(path, query, accept="text/plain").decode("utf-8", errors="replace")
+
+    def _get(self, path: str, query: Sequence[tuple[str, str]], *, accept: str) -> bytes:
+        last = ReadFailed(f"GET {path}: not attempted")
+        for attempt in range(MAX_ATTEMPTS):
+            left = self.remaining()
+            if left <= 0 or self._stop.is_set():
+                raise DeadlineExceeded(f"GET {path}: not finished before the deadline")
+            try:
+                status, headers, body = self._once(path, query, accept, left)
+            except ReadFailed as exc:  # transport: reset, refused, timed out
+                last = exc
+                retry_after = None
+            else:
+                if 200 <= status < 300:
+                    return body
+                last = ReadFailed(f"GET {path}: {_status_reason(status, body)}", status)
+                if status not in RETRYABLE_STATUSES:
+                    raise last
+                retry_after = _retry_after(headers)
+            if attempt + 1 < MAX_ATTEMPTS:
+                pause = retry_after if retry_after is not None else _backoff(attempt)
+                if pause >= self.remaining():
+                    break
+                self._stop.wait(pause)
+        raise last
+
+    def _once(
+        self, path: str, query: Sequence[tuple[str, str]], accept: str, left: float
+    ) -> tuple[int, dict[str, str], bytes]:
+        import urllib3
+
+        with self._lock:
+            self.requests += 1
+        method, url, headers, body, post = self.api.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=list(query),
+            header_params={"Accept": accept},
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = self.api.call_api(
+                method,
+                url,
+                header_params=headers,
+                body=body,
+                post_params=post,
+                _request_timeout=max(0.05, left),
+            )
+            raw = response.response
+            try:
+                data = raw.read(decode_content=True)
+            finally:
+                raw.release_conn()
+        except urllib3.exceptions.HTTPError as exc:
+            raise ReadFailed(f"GET {path}: {_transport_reason(exc)}") from None
+        except OSError as exc:
+            raise ReadFailed(f"GET {path}: {type(exc).__name__}: {exc}") from None
+        return int(response.status), {k.lower(): v for k, v in raw.headers.items()}, data
+
+
+def _transport_reason(exc: BaseException) -> str:
+    import urllib3
+
+    cause: BaseException = exc
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
+        cause = exc.reason
+    if isinstance(cause, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.TimeoutError)):
+        return "timed out"
+    if isinstance(cause, urllib3.exceptions.ProtocolError):
+        return "connection reset (protocol error)"
+    if isinstance(cause, urllib3.exceptions.NewConnectionError):
+        return "connection refused"
+    if isinstance(cause, urllib3.exceptions.IncompleteRead):
+        return "response cut short"
+    return _one_line(cause)
+
+
+def _status_reason(status: int, body: bytes) -> str:
+    message = ""
+    try:
+        data = json.loads(body)
+        if isinstance(data, dict):
+            message = str(data.get("message") or data.get("reason") or "")
+    except ValueError:
+        message = body[:200].decode("utf-8", errors="replace").strip()
+    text = f"HTTP {status}"
+    return f"{text}: {message}" if message else text
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return min(max(float(value), 0.0), MAX_BACKOFF)
+    except ValueError:
+        return None
+
+
+def _backoff(attempt: int) -> float:
+    base = min(0.1 * (2.0**attempt), MAX_BACKOFF)
+    return base * (0.5 + random.random() / 2)  # jitter: clients retrying together spread out
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass(slots=True)
+class _KindResult:
+    kind: KindInfo
+    api_version: str = ""
+    items: list[dict[str, Any]] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def list_path(info: KindInfo, version: str, namespace: str | None = None) -> str:
+    prefix = f"/apis/{info.group}/{version}" if info.group else f"/api/{version}"
+    if namespace is not None and info.namespaced:
+        return f"{prefix}/namespaces/{namespace}/{info.plural}"
+    return f"{prefix}/{info.plural}"
+
+
+def _pages(
+    reader: ApiReader, path: str, page_size: int, on_page: Callable[[int], None]
+) -> Iterator[dict[str, Any]]:
+    """Every item of a paginated LIST, restarting once if the continue token expires (410)."""
+    restarted = False
+    token: str | None = None
+    while True:
+        query = [("limit", str(page_size))]
+        if token:
+            query.append(("continue", token))
+        try:
+            page = reader.get_json(path, query)
+        except ReadFailed as exc:
+            if exc.status == 410 and token and not restarted:
+                restarted, token = True, None
+                continue
+            raise
+        items = page.get("items")
+        if not isinstance(items, list):
+            raise ReadFailed(f"GET {path}: a list response without items")
+        for item in items:
+            if isinstance(item, dict):
+                yield item
+        on_page(len(items))
+        meta = page.get("metadata")
+        token = str(meta.get("continue") or "") if isinstance(meta, dict) else ""
+        if not token:
+            return
+
+
+class ClusterScan:
+    """Read one cluster: discovery, the Namespace list, then every other kind in parallel."""
+
+    def __init__(
+        self,
+        target: Target,
+        options: LiveOptions,
+        kinds: Sequence[KindInfo],
+        deadline: float,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.target = target
+        self.options = options
+        self.kinds = list(kinds)
+        self.deadline = deadline
+        self.progress = progress
+        self.info = ClusterInfo(target.name, server=str(getattr(target.configuration, "host", "")))
+        self.snapshot = Snapshot(live=True)
+        if options.namespaces:
+            self.snapshot.listed_namespaces = frozenset(options.namespaces)
+        self.reader: ApiReader | None = None
+        # Namespaces to fall back to when a cluster-wide LIST is forbidden.
+        self.fallback_namespaces: list[str] = list(options.namespaces)
+
+    # -- driver ----------------------------------------------------------------------------
+    def run(self) -> Snapshot:
+        started = time.monotonic()
+        self.reader = ApiReader(self.target, self.deadline, self.options.workers)
+        try:
+            self._run(self.reader)
+        finally:
+            self.info.requests = self.reader.requests
+            self.info.duration = time.monotonic() - started
+            self.reader.close()
+        return self.snapshot
+
+    def _run(self, reader: ApiReader) -> None:
+        versions = self._discover(reader)
+        if versions is None:
+            return
+        pending = [(info, versions[info.kind]) for info in self.kinds if info.kind in versions]
+        namespace_kind = [p for p in pending if p[0].kind == "Namespace"]
+        others = [p for p in pending if p[0].kind != "Namespace"]
+        for info, version in namespace_kind:  # first: the fallback needs the namespaces
+            self._absorb(self._list_kind(reader, info, version))
+        if not self.options.namespaces:
+            self.fallback_namespaces = sorted(
+                obj.name for obj in self.snapshot.objects if obj.kind == "Namespace"
+            )
+        pool = ThreadPoolExecutor(
+            max_workers=max(1, self.options.workers), thread_name_prefix="seldon-doctor-list"
+        )
+        futures: dict[Future[_KindResult], KindInfo] = {
+            pool.submit(self._list_kind, reader, info, version): info for info, version in others
+        }
+        try:
+            waiting = set(futures)
+            while waiting:
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    break
+                done, waiting = wait(waiting, timeout=left, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._absorb(future.result())
+            for future in waiting:  # abandoned at the deadline
+                info = futures[future]
+                self._gap(
+                    Gap(f"kind:{info.kind}", "not read before the deadline (--timeout)"), info
+                )
+        finally:
+            reader.close()  # wakes retries that are backing off; sockets time out by the deadline
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- discovery -------------------------------------------------------------------------
+    def _discover(self, reader: ApiReader) -> dict[str, str] | None:
+        """Kind -> version to read; records gaps for groups the server does not serve."""
+        try:
+            version = reader.get_json("/version")
+            self.info.version = str(version.get("gitVersion") or "") or None
+        except ReadFailed as exc:
+            if exc.status == 0:  # the API server cannot be reached at all
+                reason = f"the API server {self.info.server} could not be reached: {exc.reason}"
+                self.snapshot.gaps.append(Gap(f"cluster:{self.target.name}", reason))
+                for info in self.kinds:
+                    self.snapshot.gaps.append(Gap(f"kind:{info.kind}", reason))
+                return None
+        groups: dict[str, tuple[list[str], str]] = {}
+        needs_groups = any(info.group for info in self.kinds)
+        if needs_groups:
+            try:
+                listing = reader.get_json("/apis")
+            except ReadFailed as exc:
+                reason = f"API discovery (/apis) failed: {exc.reason}"
+                for info in self.kinds:
+                    if info.group:
+                        self.snapshot.gaps.append(Gap(f"kind:{info.kind}", reason))
+                return {info.kind: info.version for info in self.kinds if not info.group}
+            for group in listing.get("groups") or []:
+                if not isinstance(group, dict):
+                    continue
+                served = [
+                    str(v.get("version"))
+                    for v in group.get("versions") or []
+                    if isinstance(v, dict) and v.get("version")
+                ]
+                preferred = group.get("preferredVersion")
+                pref = str(preferred.get("version")) if isinstance(preferred, dict) else ""
+                groups[str(group.get("name"))] = (served, pref or (served[0] if served else ""))
+        chosen: dict[str, str] = {}
+        for info in self.kinds:
+            if not info.group:
+                chosen[info.kind] = info.version
+                continue
+            served, preferred = groups.get(info.group, ([], ""))
+            if not served:
+                if not info.optional:
+                    self.snapshot.gaps.append(
+                        Gap(
+                            f"kind:{info.kind}",
+                            f"the API server does not serve {info.group} "
+                            "(its CustomResourceDefinitions are not installed?)",
+                        )
+                    )
+                continue
+            self.info.served[info.group] = served
+            if info.version in served:
+                chosen[info.kind] = info.version
+            else:
+                chosen[info.kind] = preferred
+                self.snapshot.warnings.append(
+                    f"{self.target.name}: {info.kind} is served as {info.group}/{preferred}, "
+                    f"not {info.api_version}; read as {info.api_version} (fields it does not "
+                    "recognise are ignored)"
+                )
+        return chosen
+
+    # -- listing ---------------------------------------------------------------------------
+    def _list_kind(self, reader: ApiReader, info: KindInfo, version: str) -> _KindResult:
+        """All objects of one kind: cluster-wide, or per namespace (-n, or the 403 fallback)."""
+        result = _KindResult(info, api_version=f"{info.group}/{version}" if info.group else version)
+        count = 0
+        self._progress(info.kind, 0, "reading")
+
+        def on_page(n: int) -> None:
+            nonlocal count
+            count += n
+            self._progress(info.kind, count, "reading")
+
+        def read(path: str) -> list[dict[str, Any]]:
+            return list(_pages(reader, path, self.options.page_size, on_page))
+
+        namespaces: Sequence[str] | None = self.options.namespaces or None
+        if namespaces is None or not info.namespaced:
+            try:
+                result.items = read(list_path(info, version))
+                return result
+            except ReadFailed as exc:
+                fallback = self.fallback_namespaces
+                if exc.status != 403 or not info.namespaced or not fallback:
+                    result.gaps.append(Gap(f"kind:{info.kind}", exc.reason))
+                    return result
+                namespaces = fallback
+                result.warnings.append(
+                    f"{self.target.name}: listing {info.plural} cluster-wide is forbidden; "
+                    f"read them per namespace ({len(fallback)} namespaces)"
+                )
+        for namespace in namespaces:
+            try:
+                result.items.extend(read(list_path(info, version, namespace)))
+            except DeadlineExceeded as exc:
+                result.gaps.append(Gap(f"kind:{info.kind}", exc.reason))
+                return result
+            except ReadFailed as exc:
+                result.gaps.append(Gap(f"kind:{info.kind}", exc.reason, namespace))
+        return result
+
+    def _absorb(self, result: _KindResult) -> None:
+        info = result.kind
+        origin = Origin(cluster=self.target.name)
+        for item in result.items:
+            # A LIST's items carry no kind/apiVersion: the list's type says it.
+            item.setdefault("kind", info.kind)
+            item.setdefault("apiVersion", result.api_version)
+            self.snapshot.objects.append(KubeObject(item, origin))
+        self.info.counts[info.kind] = self.info.counts.get(info.kind, 0) + len(result.items)
+        self.snapshot.warnings.extend(result.warnings)
+        for gap in result.gaps:
+            self._gap(gap, info)
+        failed = any(g.namespace is None for g in result.gaps)
+        self._progress(info.kind, len(result.items), "failed" if failed else "done")
+
+    def _gap(self, gap: Gap, info: KindInfo) -> None:
+        self.snapshot.gaps.append(gap)
+        if info.kind == "Namespace" or gap.namespace is not None:
+            return
+        self._progress(info.kind, self.info.counts.get(info.kind, 0), "failed")
+
+    def _progress(self, kind: str, count: int, state: str) -> None:
+        if self.progress is not None:
+            self.progress(self.target.name, kind, count, state)
+
+    # -- logs ------------------------------------------------------------------------------
+    def read_logs(self, reader: ApiReader) -> None:
+        """Tail the containers whose log lines are evidence (``seldon_doctor.logs``)."""
+        from seldon_doctor.logs import log_targets
+
+        targets = log_targets(self.snapshot)
+        if not targets:
+            return
+        tail = str(max(1, self.options.tail_lines))
+
+        def fetch(target: Any) -> tuple[Any, str | ReadFailed]:
+            path = f"/api/v1/namespaces/{target.namespace}/pods/{target.pod}/log"
+            try:
+                return target, reader.get_text(
+                    path, [("container", target.container), ("tailLines", tail)]
+                )
+            except ReadFailed as exc:
+                return target, exc
+
+        failed: dict[str, str] = {}
+        with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
+            for target, text in pool.map(fetch, targets):
+                key = f"{target.namespace}/{target.pod}/{target.container}"
+                if isinstance(text, ReadFailed):
+                    failed.setdefault(target.namespace, text.reason)
+                    continue
+                self.snapshot.logs[key] = text.splitlines()
+        for namespace, reason in sorted(failed.items()):
+            self.snapshot.gaps.append(Gap(f"logs:{namespace}", reason, namespace))
+
+    def finish(self) -> None:
+        """Deterministic order, whatever order the parallel LISTs finished in."""
+        order = {kind: index for index, kind in enumerate(KINDS)}
+        self.snapshot.objects.sort(
+            key=lambda o: (order.get(o.kind, len(order)), o.kind, o.namespace, o.name)
+        )
+        self.snapshot.gaps.sort(key=lambda g: (g.what, g.namespace or "", g.reason))
+        self.snapshot.warnings = sorted(set(self.snapshot.warnings))
+
+
+def collect_live(options: LiveOptions, progress: ProgressCallback | None = None) -> LiveScan:
+    """Read every cluster asked for, concurrently, within one deadline."""
+    from seldon_doctor.access import kinds_read
+
+    targets = resolve_targets(options)
+    kinds = options.kinds if options.kinds is not None else tuple(kinds_read())
+    deadline = time.monotonic() + options.timeout
+    scans = [ClusterScan(t, options, kinds, deadline, progress) for t in targets]
+
+    def run(scan: ClusterScan) -> None:
+        scan.run()
+        if options.logs and scan.reader is not None:
+            reader = ApiReader(scan.target, deadline, options.workers)
+            try:
+                scan.read_logs(reader)
+            finally:
+                scan.info.requests += reader.requests
+                reader.close()
+        scan.finish()
+
+    if len(scans) == 1:
+        run(scans[0])
+    else:
+        with ThreadPoolExecutor(max_workers=len(scans)) as pool:
+            list(pool.map(run, scans))
+    return LiveScan(
+        snapshots={s.target.name: s.snapshot for s in scans},
+        clusters={s.target.name: s.info for s in scans},
+    )
+
+
+def api_client_for(target: Target) -> Any:
+    """A ``kubernetes`` ApiClient for port-forwards (``sources.dataplane.observe_live``)."""
+    from kubernetes import client
+
+    return client.CoreV1Api(client.ApiClient(target.configuration))
