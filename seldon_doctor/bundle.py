@@ -23,10 +23,13 @@ or ``.tgz`` (deterministic: the same snapshot gives the same bytes). Layout (pat
 Secrets are redacted before anything is written (a bundle gets attached to tickets): Secrets
 keep only ``apiVersion``, ``kind``, ``type`` and metadata; the annotation
 ``kubectl.kubernetes.io/last-applied-configuration`` is dropped from every object; env values
-whose name looks like a credential become ``<redacted>`` and other env values, container args
-and commands lose credential-shaped parts (:func:`seldon_doctor.redact.redact_text`); so do
-log lines, and ConfigMap values under credential-like keys. Nothing else a check reads is
-changed. ``docs/snapshot-format.md`` documents the format for people.
+whose name looks like a credential become ``<redacted>``, other env values, container args and
+commands lose credential-shaped parts (:func:`seldon_doctor.redact.redact_text`), and so do
+ConfigMap values under credential-like keys. Log lines are scrubbed as log evidence prints them
+(:func:`seldon_doctor.logs.scrub`, so findings read the same) plus credentials known by their
+shape (AWS key ids, JWTs, PEM keys). Nothing else a check reads is changed; Envoy dumps,
+scheduler and xDS observations are written as read (Envoy masks its own secrets in
+/config_dump). ``docs/snapshot-format.md`` documents the format for people.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from typing import Any
 
 from seldon_doctor import __version__
 from seldon_doctor.errors import InputError
-from seldon_doctor.redact import REDACTED, is_credential_name, redact_text
+from seldon_doctor.redact import REDACTED, is_credential_name, redact_shapes, redact_text
 from seldon_doctor.snapshot import (
     EnvoyObservation,
     Gap,
@@ -123,6 +126,14 @@ def redact_object(body: JSONDict) -> JSONDict:
         if key not in ("apiVersion", "kind", "metadata"):
             out[key] = _redact_tree(value, 0)
     return out
+
+
+def scrub_log_line(line: str) -> str:
+    """A log line as a bundle stores it: :func:`seldon_doctor.logs.scrub` (what log evidence
+    prints, so findings read the same from the bundle) plus credentials known by their shape."""
+    from seldon_doctor.logs import scrub
+
+    return redact_shapes(scrub(line))
 
 
 def _redact_tree(value: Any, depth: int) -> Any:
@@ -216,13 +227,9 @@ def bundle_files(snapshot: Snapshot, meta: BundleMeta) -> dict[str, bytes]:
         items.sort(key=lambda it: (it[1].namespace, it[1].name, it[0]))
         rel = names.unique(f"objects/{dir_of(cluster)}/{_safe(kind or 'Unknown')}", ".json")
         rel += ".json"
-        files[rel] = _dump(
-            {
-                "apiVersion": "v1",
-                "kind": "List",
-                "items": [redact_object(obj.body) for _, obj in items],
-                "origins": [{"order": order, **_origin_dict(obj.origin)} for order, obj in items],
-            }
+        files[rel] = _dump_list(
+            [redact_object(obj.body) for _, obj in items],
+            [{"order": order, **_origin_dict(obj.origin)} for order, obj in items],
         )
         object_entries.append({"path": rel, "cluster": cluster, "kind": kind, "count": len(items)})
 
@@ -243,7 +250,8 @@ def bundle_files(snapshot: Snapshot, meta: BundleMeta) -> dict[str, bytes]:
                 "ready": envoy.ready,
                 "counters": envoy.counters,
                 "origin": _origin_dict(envoy.origin),
-            }
+            },
+            pretty=True,
         )
         envoy_entries.append({"config_dump": dump_rel, "meta": meta_rel})
 
@@ -286,13 +294,13 @@ def bundle_files(snapshot: Snapshot, meta: BundleMeta) -> dict[str, bytes]:
         cluster = parts.pop(0) if len(parts) == 4 else None
         where = "/".join(_safe(p) for p in parts) if parts else "log"
         rel = names.unique(f"logs/{dir_of(cluster)}/{where}", ".log") + ".log"
-        files[rel] = "".join(redact_text(line) + "\n" for line in lines).encode("utf-8")
+        files[rel] = "".join(scrub_log_line(line) + "\n" for line in lines).encode("utf-8")
         log_entries.append({"key": key, "path": rel, "lines": len(lines)})
 
     files[MANIFEST] = _dump(
         _manifest(snapshot, meta, clusters, dirs, object_entries, envoy_entries, observed)
         | {"probes": "probes.json" if snapshot.probes else None, "logs": log_entries},
-        sort_keys=True,
+        pretty=True,
     )
     return files
 
@@ -412,16 +420,32 @@ def _json_default(value: Any) -> Any:
         import base64
 
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
     raise TypeError(f"cannot write {type(value).__name__} to a snapshot bundle")
 
 
-def _dump(value: Any, *, sort_keys: bool = False) -> bytes:
+def _dump(value: Any, *, pretty: bool = False) -> bytes:
+    """JSON text: ``pretty`` (indented, sorted keys) for the small files people read first,
+    else on one line in the object's own key order (the C encoder; large dumps stay fast)."""
     text = json.dumps(
-        value, indent=2, ensure_ascii=False, sort_keys=sort_keys, default=_json_default
+        value,
+        indent=2 if pretty else None,
+        ensure_ascii=False,
+        sort_keys=pretty,
+        default=_json_default,
     )
     return (text + "\n").encode("utf-8")
+
+
+def _dump_list(items: Sequence[Any], origins: Sequence[Any]) -> bytes:
+    """A kubectl ``List`` with one item per line (grep finds an object, jq reads the file)."""
+    lines = ['{"apiVersion": "v1", "kind": "List", "items": [']
+    lines.append(",\n".join(_dump(item).decode("utf-8").rstrip("\n") for item in items))
+    lines.append('], "origins": [')
+    lines.append(",\n".join(_dump(o).decode("utf-8").rstrip("\n") for o in origins))
+    lines.append("]}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def _write_tarball(files: Mapping[str, bytes], target: Path) -> None:
@@ -569,6 +593,7 @@ def _read_tarball(source: Path) -> _TarFiles:
                 if len(data) != member.size:
                     raise InputError(f"{where}: truncated tarball (member {member.name})")
                 members[rel] = data
+            _drain(tar, where, total)
     except InputError:
         raise
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -576,6 +601,19 @@ def _read_tarball(source: Path) -> _TarFiles:
     except OSError as exc:
         raise InputError(f"{where}: cannot read ({exc.strerror or _one_line(exc)})") from None
     return _TarFiles(members)
+
+
+def _drain(tar: tarfile.TarFile, where: str, total: int) -> None:
+    """Read to the end of the stream, so a truncated or corrupt gzip (CRC) is noticed."""
+    stream = tar.fileobj
+    if stream is None:
+        return
+    while chunk := stream.read(1 << 20):
+        total += len(chunk)
+        if total > MAX_TOTAL_BYTES + (1 << 20):
+            raise InputError(
+                f"{where}: bundle holds over {MAX_TOTAL_BYTES} bytes; refusing to read"
+            )
 
 
 def _iter_members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:

@@ -78,6 +78,13 @@ _KEY_VALUE = re.compile(
 )
 
 
+def redact_shapes(text: str) -> str:
+    """``text`` with credentials recognisable by shape alone masked (AWS access key ids, JWTs,
+    GitHub/Slack tokens, PEM private keys); unchanged (the same string) when it has none."""
+    out = _SHAPES.sub(REDACTED, text)
+    return out if out != text else text
+
+
 def redact_text(text: str) -> str:
     """``text`` (a log line, an env value, a shell command) with credential-like parts masked.
 
@@ -86,7 +93,7 @@ def redact_text(text: str) -> str:
     ``key=value`` / ``key: value`` pairs whose key looks like a credential name. Text with none
     of these is returned unchanged (the same string).
     """
-    out = _SHAPES.sub(REDACTED, text)
+    out = redact_shapes(text)
     out = _SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", out)
     out = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(2)}", out)
     out = _KEY_VALUE.sub(
