@@ -323,6 +323,7 @@ class _Server(http.server.ThreadingHTTPServer):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
     server: _Server
     server_version = "KubeApiDouble"
 
@@ -351,6 +352,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _write_verb
 
 
+# (namespace, pod, container) or (namespace, pod, container, "previous").
+LogKey = tuple[str, str, str] | tuple[str, str, str, str]
 # Plural|(plural, namespace|None) as accepted by the fault-set options.
 ResourceSpec = str | tuple[str, str | None]
 
@@ -421,7 +424,7 @@ class KubeApiDouble:
         hang: Iterable[ResourceSpec] = (),
         hang_seconds: float = 3600.0,
         page_size_cap: int | None = None,
-        logs: Mapping[tuple[str, ...], str] | None = None,
+        logs: Mapping[LogKey, str] | None = None,
         server_version: str = "v1.31.4",
         synthesize_crds: bool = False,
         synthesize_namespaces: bool = False,
@@ -433,7 +436,7 @@ class KubeApiDouble:
         self.hang_seconds = hang_seconds
         self.page_size_cap = page_size_cap
         self.server_version = server_version
-        self.logs: dict[tuple[str, ...], str] = dict(logs or {})
+        self.logs: dict[LogKey, str] = dict(logs or {})
         self.forbidden = _normalise(forbidden)
         self.cluster_scope_forbidden = set(cluster_scope_forbidden)
 
@@ -770,7 +773,6 @@ class KubeApiDouble:
         body = reply.body
         if reply.action == "truncate":
             body = body[: max(1, len(body) // 2)]
-            handler.close_connection = True
         handler.send_response(reply.status)
         handler.send_header("Content-Type", reply.content_type)
         handler.send_header("Content-Length", str(len(body)))
@@ -778,8 +780,9 @@ class KubeApiDouble:
         handler.send_header("Audit-Id", str(uuid.uuid4()))
         for key, value in reply.headers.items():
             handler.send_header(key, value)
-        if self._stopping.is_set():
-            handler.close_connection = True
+        if reply.action == "truncate" or self._stopping.is_set():
+            # Announced, so a pooling client does not reuse a socket that is about to close.
+            handler.send_header("Connection", "close")
         handler.end_headers()
         handler.wfile.write(body)
         handler.wfile.flush()
@@ -1268,6 +1271,7 @@ __all__ = [
     "KSERVE_GROUP",
     "Fault",
     "KubeApiDouble",
+    "LogKey",
     "RecordedRequest",
     "Requirement",
     "Resource",
