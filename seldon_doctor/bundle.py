@@ -529,14 +529,18 @@ class _DirFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.total = 0
-        if not (root / MANIFEST).is_file():
-            subdirs = [p for p in root.iterdir() if p.is_dir()]
-            if len(subdirs) == 1 and (subdirs[0] / MANIFEST).is_file():
-                self.root = subdirs[0]
+        try:
+            if not (root / MANIFEST).is_file():
+                subdirs = [p for p in root.iterdir() if p.is_dir()]
+                if len(subdirs) == 1 and (subdirs[0] / MANIFEST).is_file():
+                    self.root = subdirs[0]
+            self.real = self.root.resolve()
+        except OSError as exc:
+            raise InputError(f"{root}: cannot read ({exc.strerror or exc})") from None
 
     def get(self, rel: str) -> bytes | None:
         path = self.root.joinpath(*_check_rel(rel, str(self.root)).parts)
-        if path.is_symlink():
+        if path.is_symlink() or (path.exists() and not path.resolve().is_relative_to(self.real)):
             raise InputError(f"{self.root}: {rel} is a symbolic link; bundles hold only files")
         if not path.is_file():
             return None
@@ -550,7 +554,10 @@ class _DirFiles:
 
 
 class _TarFiles:
-    def __init__(self, members: dict[str, bytes]) -> None:
+    """Members of a bundle tarball, read and checked up front (see :func:`_read_tarball`)."""
+
+    def __init__(self, where: str, members: dict[str, bytes]) -> None:
+        self.where = where
         self.members = members
         if MANIFEST not in members:
             tops = {name.split("/", 1)[0] for name in members}
@@ -559,7 +566,7 @@ class _TarFiles:
                 self.members = {k[len(top) :]: v for k, v in members.items() if k.startswith(top)}
 
     def get(self, rel: str) -> bytes | None:
-        return self.members.get(str(_check_rel(rel, "bundle")))
+        return self.members.get(str(_check_rel(rel, self.where)))
 
 
 def _read_tarball(source: Path) -> _TarFiles:
@@ -600,7 +607,7 @@ def _read_tarball(source: Path) -> _TarFiles:
         raise InputError(f"{where}: not a readable snapshot bundle ({_one_line(exc)})") from None
     except OSError as exc:
         raise InputError(f"{where}: cannot read ({exc.strerror or _one_line(exc)})") from None
-    return _TarFiles(members)
+    return _TarFiles(where, members)
 
 
 def _drain(tar: tarfile.TarFile, where: str, total: int) -> None:
@@ -675,7 +682,7 @@ class _Reader:
             return json.loads(data.decode("utf-8"))
         except UnicodeDecodeError:
             raise self.fail(rel, "not UTF-8 text") from None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise self.fail(rel, f"invalid JSON: {_one_line(exc)}") from None
 
     def snapshot(self) -> tuple[Snapshot, BundleMeta]:
@@ -723,7 +730,7 @@ class _Reader:
                 snapshot.logs[str(entry["key"])] = self._log(current)
         except InputError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise self.fail(str(current), f"unexpected shape ({_one_line(exc)})") from None
         return snapshot, meta
 
@@ -790,23 +797,28 @@ class _Reader:
             counters={str(k): int(v) for k, v in counters.items()} if counters else counters,
         )
 
+    def _observed(self, rel: str, from_dict: Callable[[JSONDict], Any]) -> tuple[JSONDict, Any]:
+        """A scheduler/xDS observation file: its fields and the inner state, ``elapsed`` too."""
+        data = _dict(self.json(rel))
+        state_data = _dict(data["state"])
+        try:
+            inner = from_dict(state_data)
+        except InputError as exc:
+            raise self.fail(rel, exc.message) from None
+        inner.elapsed = float(state_data.get("elapsed") or 0.0)
+        return data, inner
+
     def _scheduler(self, rel: str) -> SchedulerObservation:
         from seldon_doctor.sources.dataplane import scheduler_state_from_dict
 
-        data = _dict(self.json(rel))
-        state_data = _dict(data["state"])
-        state = scheduler_state_from_dict(state_data)
-        state.elapsed = float(state_data.get("elapsed") or 0.0)
+        data, state = self._observed(rel, scheduler_state_from_dict)
         origin = _origin(_dict(data.get("origin")))
         return SchedulerObservation(str(data["namespace"]), str(data["target"]), state, origin)
 
     def _xds(self, rel: str) -> XdsObservation:
         from seldon_doctor.sources.dataplane import xds_snapshot_from_dict
 
-        data = _dict(self.json(rel))
-        state_data = _dict(data["state"])
-        snap = xds_snapshot_from_dict(state_data)
-        snap.elapsed = float(state_data.get("elapsed") or 0.0)
+        data, snap = self._observed(rel, xds_snapshot_from_dict)
         origin = _origin(_dict(data.get("origin")))
         return XdsObservation(str(data["namespace"]), str(data["target"]), snap, origin)
 

@@ -385,3 +385,22 @@ def test_secret_payload_never_reaches_manifest_counts(tmp_path: Path) -> None:
         "metadata": {"name": "s", "namespace": "ns"},
     }
     assert back.objects[0].origin == Origin()
+
+
+def test_directory_symlinks_are_refused(tmp_path: Path) -> None:
+    folder = write_bundle(_live_like(SCENARIOS[0]), tmp_path / "b", meta=META)
+    (tmp_path / "outside.json").write_text('{"items": []}')
+    target = folder / "objects" / CLUSTER / "Pod.json"
+    target.unlink()
+    target.symlink_to(tmp_path / "outside.json")
+    with pytest.raises(InputError, match="symbolic link"):
+        read_bundle(folder)
+
+
+def test_objects_files_are_scannable_lists(tmp_path: Path) -> None:
+    from seldon_doctor.sources.files import load_paths
+
+    snapshot = _live_like(SCENARIOS[0])
+    folder = write_bundle(snapshot, tmp_path / "b", meta=META)
+    loaded = load_paths([str(folder / "objects")], default_namespace="default")
+    assert sorted(o.ref() for o in loaded.objects) == sorted(o.ref() for o in snapshot.objects)
