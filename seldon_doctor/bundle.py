@@ -334,6 +334,10 @@ def _manifest(
         "tool": {"name": "seldon-doctor", "version": meta.tool_version},
         "created": meta.created,
         "live": snapshot.live,
+        "listed_namespaces": (
+            sorted(snapshot.listed_namespaces) if snapshot.listed_namespaces is not None else None
+        ),
+        "captured_at": getattr(snapshot, "captured_at", None),
         "clusters": cluster_info,
         "objects": object_entries,
         "envoys": envoy_entries,
@@ -702,6 +706,13 @@ class _Reader:
         current = MANIFEST
         try:
             snapshot = Snapshot(live=bool(manifest.get("live")))
+            listed = manifest.get("listed_namespaces")
+            if listed is not None:
+                snapshot.listed_namespaces = frozenset(str(ns) for ns in _list(listed))
+            captured = manifest.get("captured_at")
+            if captured is not None and hasattr(snapshot, "captured_at"):
+                # "now" for age-based checks: the offline scan judges ages as the live one did.
+                setattr(snapshot, "captured_at", float(captured))  # noqa: B010
             meta = self._meta(manifest)
             snapshot.gaps = [
                 Gap(str(g["what"]), str(g["reason"]), _opt_str(g.get("namespace")))

@@ -404,3 +404,34 @@ def test_objects_files_are_scannable_lists(tmp_path: Path) -> None:
     folder = write_bundle(snapshot, tmp_path / "b", meta=META)
     loaded = load_paths([str(folder / "objects")], default_namespace="default")
     assert sorted(o.ref() for o in loaded.objects) == sorted(o.ref() for o in snapshot.objects)
+
+
+# Every Snapshot field the bundle writes; a new field must be added to bundle.py and here.
+ROUND_TRIPPED = {
+    "objects",
+    "envoys",
+    "schedulers",
+    "xds",
+    "probes",
+    "gaps",
+    "warnings",
+    "live",
+    "logs",
+    "listed_namespaces",
+    "captured_at",
+}
+
+
+def test_every_snapshot_field_is_bundled() -> None:
+    assert set(Snapshot.__dataclass_fields__) <= ROUND_TRIPPED
+
+
+def test_scan_scope_and_capture_time_round_trip(tmp_path: Path) -> None:
+    snapshot = _live_like(SCENARIOS[0])
+    snapshot.listed_namespaces = frozenset({"b", "a"})
+    if hasattr(snapshot, "captured_at"):
+        setattr(snapshot, "captured_at", 1767323045.125)  # noqa: B010
+    back = read_bundle(write_bundle(snapshot, tmp_path / "b.tgz", meta=META))
+    assert back.listed_namespaces == frozenset({"a", "b"})
+    assert getattr(back, "captured_at", None) == getattr(snapshot, "captured_at", None)
+    assert _report(back) == _report(snapshot)
