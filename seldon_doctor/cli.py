@@ -19,6 +19,7 @@ import click
 from seldon_doctor import __version__
 from seldon_doctor.errors import ExitCode, InputError
 from seldon_doctor.live_cli import live_options, parse_duration
+from seldon_doctor.rbac import rbac_command
 from seldon_doctor.render import FORMATS, RenderOptions, get_renderer
 
 if TYPE_CHECKING:
@@ -340,7 +341,7 @@ def scan(
       2  usage or input error
       3  the analysis was incomplete and nothing reached --fail-on
     """
-    from seldon_doctor.engine import merge_reports, select_checks
+    from seldon_doctor.engine import merge_reports, select_checks, tag_cluster
     from seldon_doctor.suppress import resolve_config
 
     started = time.monotonic()
@@ -410,7 +411,9 @@ def scan(
     for name, snapshot in snapshots.items():
         graphs[name], reports[name] = _analyse(snapshot, checks, debug, config, strict, baselined)
     if len(reports) == 1:
-        (graph,), (report,) = graphs.values(), reports.values()
+        (name,), (graph,), (report,) = reports.keys(), graphs.values(), reports.values()
+        if name:
+            report = tag_cluster(report, name)
     else:
         graph, report = None, merge_reports(reports)
     code = exit_code_for(report, fail_on)
@@ -812,6 +815,11 @@ def trace_command(
     else:
         render_tree(result, _console(no_color=no_color))
     raise SystemExit(result.exit_code())
+
+
+# `seldon-doctor rbac`: the minimal read-only RBAC from the checks' declared reads (rbac.py
+# imports only click at import time).
+cli.add_command(rbac_command)
 
 
 @cli.command()

@@ -195,16 +195,26 @@ def _dedupe_not_evaluated(items: Iterable[NotEvaluated]) -> list[Finding]:
     return sorted(out, key=Finding.sort_key)
 
 
-def merge_reports(reports: Mapping[str, Report]) -> Report:
-    """One report over several clusters: findings keep their cluster, gaps and notes name it."""
+def _tagged(finding: Finding, cluster: str) -> Finding:
     import dataclasses
 
-    def tagged(finding: Finding, cluster: str) -> Finding:
-        if finding.resource.cluster:
-            return finding
-        return dataclasses.replace(
-            finding, resource=dataclasses.replace(finding.resource, cluster=cluster)
-        )
+    if finding.resource.cluster:
+        return finding
+    return dataclasses.replace(
+        finding, resource=dataclasses.replace(finding.resource, cluster=cluster)
+    )
+
+
+def tag_cluster(report: Report, cluster: str) -> Report:
+    """Name the cluster on every finding (namespace-level findings have no object to carry it)."""
+    report.findings = [_tagged(f, cluster) for f in report.findings]
+    report.not_evaluated = [_tagged(f, cluster) for f in report.not_evaluated]
+    return report
+
+
+def merge_reports(reports: Mapping[str, Report]) -> Report:
+    """One report over several clusters: findings keep their cluster, gaps and notes name it."""
+    tagged = _tagged
 
     merged = Report(findings=[], not_evaluated=[], gaps=[], checks_run=[], mode="observed")
     for cluster, report in sorted(reports.items()):

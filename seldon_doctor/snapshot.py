@@ -207,6 +207,9 @@ class Snapshot:
     # Live scans limited to some namespaces (-n): only these namespaces' objects were read, so
     # an object absent elsewhere is unknown, not missing. None: every namespace was read.
     listed_namespaces: frozenset[str] | None = None
+    # When a live scan read the cluster (epoch seconds): "now" for age-based checks, so a
+    # snapshot bundle scanned later gives the same findings. None for files.
+    captured_at: float | None = None
 
     def of_kind(self, *kinds: str) -> Iterator[KubeObject]:
         wanted = set(kinds)

@@ -1024,6 +1024,9 @@ def _times(value: Any, out: list[datetime]) -> None:
 def reference_time(graph: DeploymentGraph) -> tuple[datetime, str] | None:
     """'Now' for the input: the clock in a live scan, else the newest time the input records."""
     if graph.snapshot.live:
+        captured = graph.snapshot.captured_at
+        if captured is not None:
+            return datetime.fromtimestamp(captured, UTC), "now"
         return datetime.now(UTC), "now"
     stamps: list[datetime] = []
     for obj in graph.snapshot.objects:

@@ -142,7 +142,7 @@ def resolve_targets(options: LiveOptions) -> list[Target]:
         )
     try:
         contexts, active = config.list_kube_config_contexts(config_file=path)
-    except (ConfigException, OSError, ValueError, TypeError, AttributeError) as exc:
+    except Exception as exc:  # the kubeconfig is user input: any parse failure is theirs
         raise InputError(f"kubeconfig {path}: {_one_line(exc)}") from None
     known = [str(c.get("name")) for c in contexts or []]
     if options.all_contexts:
@@ -171,7 +171,7 @@ def resolve_targets(options: LiveOptions) -> list[Target]:
                 client_configuration=configuration,
                 persist_config=False,
             )
-        except (ConfigException, OSError, ValueError, TypeError, AttributeError) as exc:
+        except Exception as exc:  # user input, as above
             raise InputError(f"kubeconfig {path}, context {name}: {_one_line(exc)}") from None
         targets.append(Target(name, configuration))
     return targets
@@ -213,36 +213,46 @@ class ApiReader:
 
     def get_json(self, path: str, query: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
         """GET ``path`` and return its JSON object; ReadFailed after the retries."""
-        body = self._get(path, query, accept="application/json")
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise ReadFailed(f"GET {path}: the response is not JSON (truncated?)") from None
-        if not isinstance(data, dict):
-            raise ReadFailed(f"GET {path}: the response is not a JSON object")
+        data = self._get(path, query, accept="application/json", parse=_json_object)
+        assert isinstance(data, dict)
         return data
 
     def get_text(self, path: str, query: Sequence[tuple[str, str]] = ()) -> str:
-        return self._get(path, query, accept="text/plain").decode("utf-8", errors="replace")
+        text = self._get(path, query, accept="text/plain", parse=_text)
+        assert isinstance(text, str)
+        return text
 
-    def _get(self, path: str, query: Sequence[tuple[str, str]], *, accept: str) -> bytes:
+    def _get(
+        self,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        *,
+        accept: str,
+        parse: Callable[[bytes], object],
+    ) -> object:
+        """One GET with bounded retries: on 429/5xx, transport errors and unparsable bodies
+        (a connection cut mid-list), with backoff (or Retry-After), never past the deadline."""
         last = ReadFailed(f"GET {path}: not attempted")
         for attempt in range(MAX_ATTEMPTS):
             left = self.remaining()
             if left <= 0 or self._stop.is_set():
                 raise DeadlineExceeded(f"GET {path}: not finished before the deadline")
+            retry_after = None
             try:
                 status, headers, body = self._once(path, query, accept, left)
             except ReadFailed as exc:  # transport: reset, refused, timed out
                 last = exc
-                retry_after = None
             else:
                 if 200 <= status < 300:
-                    return body
-                last = ReadFailed(f"GET {path}: {_status_reason(status, body)}", status)
-                if status not in RETRYABLE_STATUSES:
-                    raise last
-                retry_after = _retry_after(headers)
+                    try:
+                        return parse(body)
+                    except ValueError as exc:
+                        last = ReadFailed(f"GET {path}: {exc}")
+                else:
+                    last = ReadFailed(f"GET {path}: {_status_reason(status, body)}", status)
+                    if status not in RETRYABLE_STATUSES:
+                        raise last
+                    retry_after = _retry_after(headers)
             if attempt + 1 < MAX_ATTEMPTS:
                 pause = retry_after if retry_after is not None else _backoff(attempt)
                 if pause >= self.remaining():
@@ -283,6 +293,20 @@ class ApiReader:
         except OSError as exc:
             raise ReadFailed(f"GET {path}: {type(exc).__name__}: {exc}") from None
         return int(response.status), {k.lower(): v for k, v in raw.headers.items()}, data
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ValueError("the response is not valid JSON (cut short?)") from None
+    if not isinstance(data, dict):
+        raise ValueError("the response is not a JSON object")
+    return data
+
+
+def _text(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace")
 
 
 def _transport_reason(exc: BaseException) -> str:
@@ -395,7 +419,7 @@ class ClusterScan:
         self.deadline = deadline
         self.progress = progress
         self.info = ClusterInfo(target.name, server=str(getattr(target.configuration, "host", "")))
-        self.snapshot = Snapshot(live=True)
+        self.snapshot = Snapshot(live=True, captured_at=round(time.time(), 3))
         if options.namespaces:
             self.snapshot.listed_namespaces = frozenset(options.namespaces)
         self.reader: ApiReader | None = None
@@ -544,6 +568,7 @@ class ClusterScan:
                     f"{self.target.name}: listing {info.plural} cluster-wide is forbidden; "
                     f"read them per namespace ({len(fallback)} namespaces)"
                 )
+        failed: list[Gap] = []
         for namespace in namespaces:
             try:
                 result.items.extend(read(list_path(info, version, namespace)))
@@ -551,7 +576,13 @@ class ClusterScan:
                 result.gaps.append(Gap(f"kind:{info.kind}", exc.reason))
                 return result
             except ReadFailed as exc:
-                result.gaps.append(Gap(f"kind:{info.kind}", exc.reason, namespace))
+                failed.append(Gap(f"kind:{info.kind}", exc.reason, namespace))
+        if failed and len(failed) == len(namespaces) and not self.options.namespaces:
+            # The fallback read nothing either: one gap for the kind, not one per namespace.
+            result.warnings = []
+            result.gaps.append(Gap(f"kind:{info.kind}", failed[0].reason))
+        else:
+            result.gaps.extend(failed)
         return result
 
     def _absorb(self, result: _KindResult) -> None:

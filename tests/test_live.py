@@ -1,0 +1,319 @@
+"""Live mode: the real ``kubernetes`` client against the HTTP API server double.
+
+What the issue asks to prove: a live scan gives the file-mode findings for the same objects;
+requests grow with kinds and pages, not namespaces; only read verbs are sent (no Secrets, no
+per-object GETs, no watches); a 403 on one kind leaves every other finding intact; faults
+(429/5xx, truncated bodies, resets, hangs) become retries or gaps within the deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from seldon_doctor.cli import cli
+from tests.conftest import FIXTURES
+from tests.kube_api_double import Fault, KubeApiDouble, write_kubeconfig
+
+SCENARIOS = sorted(p.parent for p in (FIXTURES / "clusters").glob("*/scenario.yaml"))
+READ_VERBS = {"GET"}
+
+
+def _envoy_args(folder: Path) -> list[str]:
+    meta = yaml.safe_load((folder / "scenario.yaml").read_text())
+    args = []
+    for ns, path in (meta.get("envoy_dumps") or {}).items():
+        args += ["--envoy-config-dump", f"{ns}={folder / path}"]
+    return args
+
+
+def _scan(args: list[str]) -> tuple[int, dict[str, Any], str]:
+    result = CliRunner().invoke(cli, ["scan", "-o", "json", "--quiet", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    try:
+        data = json.loads(result.stdout)
+    except ValueError:
+        data = {}
+    return result.exit_code, data, result.stderr
+
+
+# A live scan knows the time, so SD105 says how long a Model has been progressing; from files
+# it cannot (the input's own newest timestamp is its clock). That sentence is all that differs.
+_AGE = re.compile(r" (It has been \w+ for \d+ minutes|If this persists)[^.]*\.")
+
+
+def _comparable(report: dict[str, Any]) -> list[tuple[str, ...]]:
+    """What a finding says, without where it was read from (file:line vs cluster)."""
+    out = []
+    for f in report["findings"]:
+        res = f["resource"]
+        message = _AGE.sub("", f["message"])
+        out.append((f["id"], res["kind"], res["namespace"], res["name"], message))
+    return sorted(out)
+
+
+@pytest.fixture
+def kubeconfig(tmp_path: Path) -> Iterator[Any]:
+    doubles: list[KubeApiDouble] = []
+
+    def make(double: KubeApiDouble, **contexts: KubeApiDouble) -> str:
+        started = [double, *contexts.values()]
+        for d in started:
+            d.start()
+            doubles.append(d)
+        path = tmp_path / "kubeconfig"
+        write_kubeconfig(path, contexts or double)
+        return str(path)
+
+    yield make
+    for double in doubles:
+        double.stop()
+
+
+@pytest.mark.parametrize("folder", SCENARIOS, ids=lambda p: p.name)
+def test_live_scan_reproduces_file_mode_findings(folder: Path, kubeconfig: Any) -> None:
+    double = KubeApiDouble.from_paths([folder], name="scenario")
+    config = kubeconfig(double)
+    file_code, file_report, _ = _scan(["-f", str(folder), *_envoy_args(folder)])
+    live_code, live_report, err = _scan(["--kubeconfig", config, *_envoy_args(folder)])
+    assert live_code == file_code, err
+    assert _comparable(live_report) == _comparable(file_report)
+    assert live_report["summary"]["mode"] == "observed" or "mode" not in live_report["summary"]
+    # Every finding names the cluster it came from.
+    assert all(f["resource"].get("cluster") == "scenario" for f in live_report["findings"])
+    methods = {r.method for r in double.requests}
+    assert methods <= READ_VERBS, methods
+    resources = {r.resource for r in double.requests}
+    assert "secrets" not in resources and "configmaps" not in resources
+    assert not [r for r in double.requests if r.verb in ("get", "watch", "write")], (
+        "per-object GETs, watches or writes were sent"
+    )
+
+
+def _estate_objects(namespaces: int) -> list[dict[str, Any]]:
+    """A small multi-namespace cluster: a runtime's Services plus a Server/Model per namespace."""
+    objects: list[dict[str, Any]] = []
+    for i in range(namespaces):
+        ns = f"team-{i:03d}"
+        objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        objects.append(
+            {
+                "apiVersion": "mlops.seldon.io/v1alpha1",
+                "kind": "Model",
+                "metadata": {"name": f"m{i}", "namespace": ns},
+                "spec": {"storageUri": "gs://x", "requirements": ["sklearn"]},
+            }
+        )
+    return objects
+
+
+def test_requests_grow_with_kinds_and_pages_not_namespaces(kubeconfig: Any) -> None:
+    small = KubeApiDouble(_estate_objects(5), name="small")
+    big = KubeApiDouble(_estate_objects(200), name="big")
+    config = kubeconfig(small, small=small, big=big)
+    _scan(["--kubeconfig", config, "--context", "small"])
+    _scan(["--kubeconfig", config, "--context", "big"])
+    lists_small = [r for r in small.requests if r.verb == "list"]
+    lists_big = [r for r in big.requests if r.verb == "list"]
+    # 200 models and 200 namespaces fit one 500-item page: exactly one LIST per kind either way.
+    assert len(lists_small) == len(lists_big)
+    assert len({r.path for r in lists_big}) == len(lists_big)
+    assert not any("/namespaces/" in r.path for r in lists_big)
+
+
+def test_pagination_follows_continue_tokens(kubeconfig: Any) -> None:
+    double = KubeApiDouble(_estate_objects(30), name="paged", page_size_cap=7)
+    config = kubeconfig(double)
+    code, report, err = _scan(["--kubeconfig", config])
+    assert code in (0, 1), err
+    model_lists = [r for r in double.requests if r.resource == "models" and r.verb == "list"]
+    assert len(model_lists) == 5  # 30 models, 7 per page
+    assert sum(1 for r in model_lists if "continue" in r.query) == 4
+    assert report["summary"]["objects"] == 60 if "objects" in report["summary"] else True
+
+
+def test_forbidden_kind_leaves_every_other_finding_intact(kubeconfig: Any) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-split-brain"
+    full = KubeApiDouble.from_paths([folder], name="full")
+    denied = KubeApiDouble.from_paths([folder], name="denied", forbidden={"networkpolicies"})
+    config = kubeconfig(full, full=full, denied=denied)
+    _, whole, _ = _scan(["--kubeconfig", config, "--context", "full", *_envoy_args(folder)])
+    code, partial, _ = _scan(["--kubeconfig", config, "--context", "denied", *_envoy_args(folder)])
+    gaps = partial["gaps"]
+    assert [g["what"] for g in gaps] == ["kind:NetworkPolicy"]
+    assert "forbidden" in gaps[0]["reason"]
+    not_evaluated = {f["id"] for f in partial.get("not_evaluated", [])}
+    skipped = {f["check"] if "check" in f else f["id"] for f in partial.get("not_evaluated", [])}
+    assert not_evaluated or skipped  # the checks that read NetworkPolicy say why they did not run
+    # Every finding of a check that does not read NetworkPolicy is still there.
+    from seldon_doctor.checks import ALL_CHECKS
+
+    netpol_checks = {c.id for c in ALL_CHECKS if "NetworkPolicy" in c.reads}
+    kept = [f for f in _comparable(whole) if f[0] not in netpol_checks]
+    assert kept and set(kept) <= set(_comparable(partial))
+    assert code == 1  # errors were still found; the partial scan says so in the summary
+    assert partial["summary"]["gaps"] == 1
+
+
+def test_cluster_wide_forbidden_falls_back_to_per_namespace_lists(kubeconfig: Any) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-healthy"
+    double = KubeApiDouble.from_paths(
+        [folder], name="scoped", cluster_scope_forbidden={"pods", "services"}
+    )
+    config = kubeconfig(double)
+    file_code, file_report, _ = _scan(["-f", str(folder), *_envoy_args(folder)])
+    code, report, err = _scan(["--kubeconfig", config, *_envoy_args(folder)])
+    assert code == file_code, err
+    assert _comparable(report) == _comparable(file_report)
+    assert report["gaps"] == []
+    per_ns = [r for r in double.requests if r.resource == "pods" and r.namespace]
+    namespaces = {r.namespace for r in per_ns}
+    assert len(per_ns) == len(namespaces) > 1
+
+
+def test_retries_429_and_5xx_then_succeeds(kubeconfig: Any) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-split-brain"
+    double = KubeApiDouble.from_paths(
+        [folder],
+        name="flaky",
+        faults=[
+            Fault(plural="models", status=429, times=2, retry_after=0.05),
+            Fault(plural="services", status=503, times=1),
+        ],
+    )
+    config = kubeconfig(double)
+    _, file_report, _ = _scan(["-f", str(folder), *_envoy_args(folder)])
+    _, report, _ = _scan(["--kubeconfig", config, *_envoy_args(folder)])
+    assert report["gaps"] == [], report["gaps"]
+    assert _comparable(report) == _comparable(file_report)
+    statuses = [r.status for r in double.requests if r.resource == "models"]
+    assert statuses[:3] == [429, 429, 200]
+
+
+@pytest.mark.parametrize("fault", ["truncate", "reset"])
+def test_garbage_mid_list_is_a_gap_not_a_crash(kubeconfig: Any, fault: str) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-healthy"
+    double = KubeApiDouble.from_paths([folder], name="broken", **{fault: {"endpoints"}})
+    config = kubeconfig(double)
+    code, report, err = _scan(["--kubeconfig", config])
+    assert code in (1, 3), err
+    whats = [g["what"] for g in report["gaps"]]
+    assert whats == ["kind:Endpoints"], report["gaps"]
+    attempts = [r for r in double.requests if r.resource == "endpoints"]
+    assert 1 < len(attempts) <= 4  # retried, boundedly
+
+
+def test_timeout_is_a_real_deadline(kubeconfig: Any) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-healthy"
+    double = KubeApiDouble.from_paths([folder], name="hung", hang={"statefulsets"})
+    config = kubeconfig(double)
+    started = time.monotonic()
+    code, report, err = _scan(["--kubeconfig", config, "--timeout", "1.5"])
+    elapsed = time.monotonic() - started
+    assert elapsed < 5.0, elapsed
+    assert code in (1, 3), err
+    gap = next(g for g in report["gaps"] if g["what"] == "kind:StatefulSet")
+    assert "deadline" in gap["reason"] or "timed out" in gap["reason"]
+    assert report["summary"]["gaps"] >= 1
+
+
+def test_missing_seldon_crds_are_gaps(kubeconfig: Any) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-healthy"
+    double = KubeApiDouble.from_paths([folder], name="nocrd", crds_installed=False)
+    config = kubeconfig(double)
+    code, report, _ = _scan(["--kubeconfig", config])
+    assert code == 3
+    whats = {g["what"] for g in report["gaps"]}
+    assert {"kind:Model", "kind:Server", "kind:SeldonRuntime"} <= whats
+    assert all("mlops.seldon.io" in g["reason"] for g in report["gaps"])
+
+
+def test_unreachable_api_server_is_a_gap_with_exit_3(tmp_path: Path) -> None:
+    double = KubeApiDouble([], name="gone")
+    double.start()
+    config = write_kubeconfig(tmp_path / "kubeconfig", double)
+    double.stop()
+    started = time.monotonic()
+    code, report, err = _scan(["--kubeconfig", str(config), "--timeout", "5"])
+    assert time.monotonic() - started < 8
+    assert code == 3, err
+    assert any(g["what"] == "cluster:gone" for g in report["gaps"])
+
+
+def test_several_contexts_are_scanned_concurrently_and_findings_name_their_cluster(
+    kubeconfig: Any,
+) -> None:
+    broken = KubeApiDouble.from_paths(
+        [FIXTURES / "clusters" / "capability-mismatch"], name="prod", latency=0.05
+    )
+    healthy = KubeApiDouble.from_paths(
+        [FIXTURES / "clusters" / "dedicated-mlserver-healthy"], name="staging", latency=0.05
+    )
+    config = kubeconfig(broken, prod=broken, staging=healthy)
+    code, report, err = _scan(["--kubeconfig", config, "--context", "prod", "--context", "staging"])
+    assert code == 1, err
+    clusters = {f["resource"].get("cluster") for f in report["findings"]}
+    assert clusters == {"prod"}
+    _, report_all, _ = _scan(["--kubeconfig", config, "--all-contexts"])
+    assert _comparable(report_all) == _comparable(report)
+
+
+def test_unknown_context_and_bad_kubeconfig_are_one_line_errors(
+    kubeconfig: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_cli import run
+
+    config = kubeconfig(KubeApiDouble([], name="only"))
+    code, out, err = run(capsys, "scan", "--kubeconfig", config, "--context", "nope")
+    assert code == 2 and out == ""
+    assert "no context nope" in err and len(err.strip().splitlines()) == 1
+    bad = tmp_path / "bad"
+    bad.write_text("clusters: [1, 2\n")
+    code, out, err = run(capsys, "scan", "--kubeconfig", str(bad))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    code, _, err = run(capsys, "scan", "--kubeconfig", str(tmp_path / "absent"))
+    assert code == 2 and "no kubeconfig" in err
+
+
+def test_namespace_scope_lists_only_those_namespaces(kubeconfig: Any) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-split-brain"
+    double = KubeApiDouble.from_paths([folder], name="scoped")
+    config = kubeconfig(double)
+    code, report, err = _scan(["--kubeconfig", config, "-n", "app-a"])
+    assert code in (0, 1, 3), err
+    namespaced = [r for r in double.requests if r.verb == "list" and r.namespace]
+    assert namespaced and {r.namespace for r in namespaced} == {"app-a"}
+    # Findings stay within what was read; nothing claims seldon-mesh objects are missing.
+    assert all(f["resource"]["namespace"] in ("app-a", "") for f in report["findings"])
+
+
+def test_logs_are_read_only_when_asked(kubeconfig: Any) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-split-brain"
+    line = (
+        'time="2026-12-01T10:00:00Z" level=info msg="Received control-plane subscribe request '
+        'from seldon manager" func=SubscribeControlPlane'
+    )
+    double = KubeApiDouble.from_paths(
+        [folder], name="logs", logs={("app-a", "seldon-scheduler-0", "scheduler"): line}
+    )
+    config = kubeconfig(double)
+    _scan(["--kubeconfig", config, *_envoy_args(folder)])
+    assert not [r for r in double.requests if r.resource == "pods/log"]
+    _, report, _ = _scan(["--kubeconfig", config, "--logs", *_envoy_args(folder)])
+    log_reads = [r for r in double.requests if r.resource == "pods/log"]
+    assert log_reads and all(r.method == "GET" for r in log_reads)
+    assert all(r.query.get("tailLines") for r in log_reads)
+    evidence = [
+        e for f in report["findings"] for e in f["evidence"] if e["subject"].startswith("log ")
+    ]
+    assert evidence, "the scheduler's log line should be evidence for a finding"
