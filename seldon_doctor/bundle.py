@@ -84,7 +84,7 @@ class ClusterMeta:
 
     context: str | None = None
     server_version: str | None = None  # e.g. "v1.30.2"
-    # Served versions of the Seldon CRDs: CRD name (models.mlops.seldon.io) -> ["v1alpha1"].
+    # Served versions per Seldon API group or CRD name: mlops.seldon.io -> ["v1alpha1"].
     crd_versions: Mapping[str, Sequence[str]] = field(default_factory=dict)
     # Kinds the scan listed (counts in the manifest include kinds that had no objects).
     kinds_read: Sequence[str] = ()
@@ -190,9 +190,11 @@ def is_tarball(path: str | Path) -> bool:
     return str(path).lower().endswith(TARBALL_SUFFIXES)
 
 
-def write_bundle(snapshot: Snapshot, path: str | Path, *, meta: BundleMeta) -> Path:
+def write_bundle(snapshot: Snapshots, path: str | Path, *, meta: BundleMeta) -> Path:
     """Write ``snapshot`` (redacted) as a bundle at ``path``; return the path written.
 
+    ``snapshot`` is one Snapshot, or one per cluster name for a scan of several contexts
+    (``LiveScan.snapshots``; read them back with :func:`read_bundle_clusters`).
     A path ending in ``.tar.gz``/``.tgz`` gets a deterministic gzip tarball (an existing file is
     replaced); anything else a directory, which must not exist yet or be empty.
     """
@@ -207,16 +209,73 @@ def write_bundle(snapshot: Snapshot, path: str | Path, *, meta: BundleMeta) -> P
     return target
 
 
-def bundle_files(snapshot: Snapshot, meta: BundleMeta) -> dict[str, bytes]:
-    """Every file of the bundle: POSIX relative path -> bytes (redacted, deterministic)."""
+Snapshots = Snapshot | Mapping[str, Snapshot]
+
+
+def bundle_files(snapshots: Snapshots, meta: BundleMeta) -> dict[str, bytes]:
+    """Every file of the bundle: POSIX relative path -> bytes (redacted, deterministic).
+
+    ``snapshots`` is one Snapshot or, for a scan of several contexts, one per cluster name.
+    """
     files: dict[str, bytes] = {}
     names = _Names()
-    clusters = _cluster_names(snapshot, meta)
+    sections = _sections(snapshots)
+    clusters = _cluster_names(sections, meta)
     dirs = _cluster_dirs(clusters)
+    written = [_write_section(snapshot, name, files, names, dirs) for name, snapshot in sections]
+    cluster_info: JSONDict = {}
+    for name in clusters:
+        info = meta.clusters.get(name) if name is not None else None
+        kinds = dict.fromkeys(info.kinds_read if info else (), 0)
+        for section in written:
+            for entry in section["objects"]:
+                if entry["cluster"] == name:
+                    kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + entry["count"]
+        cluster_info[name if name is not None else ""] = {
+            "dir": dirs[name],
+            "context": info.context if info else None,
+            "server_version": info.server_version if info else None,
+            "crd_versions": ({k: list(v) for k, v in info.crd_versions.items()} if info else {}),
+            "kinds": kinds,
+        }
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "tool": {"name": "seldon-doctor", "version": meta.tool_version},
+        "created": meta.created,
+        "clusters": cluster_info,
+        "snapshots": written,
+        "redaction": (
+            "Secret data, last-applied-configuration annotations, credential-like env values, "
+            "args and log text replaced by " + REDACTED
+        ),
+    }
+    files[MANIFEST] = _dump(manifest, pretty=True)
+    return files
+
+
+def _sections(snapshots: Snapshots) -> list[tuple[str | None, Snapshot]]:
+    """(cluster name, snapshot) pairs; one Snapshot is named after its objects' one cluster."""
+    if isinstance(snapshots, Snapshot):
+        named = {o.origin.cluster for o in snapshots.objects}
+        name = next(iter(named)) if len(named) == 1 else None
+        return [(name, snapshots)]
+    return sorted(snapshots.items())
+
+
+def _write_section(
+    snapshot: Snapshot,
+    section: str | None,
+    files: dict[str, bytes],
+    names: _Names,
+    dirs: dict[str | None, str],
+) -> JSONDict:
+    """Write one snapshot's files; return its manifest entry."""
+    home = dirs[section]
 
     def dir_of(cluster: str | None) -> str:
-        # Live Envoy/scheduler origins name a pod, not a cluster: they go with the one cluster.
-        return dirs.get(cluster, dirs[None])
+        # Live Envoy/scheduler origins name a pod, not a cluster: they go with the snapshot's.
+        return dirs[cluster] if cluster is not None and cluster in dirs else home
 
     # objects/<cluster>/<Kind>.json
     grouped: dict[tuple[str | None, str], list[tuple[int, KubeObject]]] = {}
@@ -277,10 +336,12 @@ def bundle_files(snapshot: Snapshot, meta: BundleMeta) -> dict[str, bytes]:
             observed[folder].append(rel)
 
     # probes.json
+    probes = None
     if snapshot.probes:
         from seldon_doctor.probing import observation_dict
 
-        files["probes.json"] = _dump(
+        probes = names.unique("probes", ".json") + ".json"
+        files[probes] = _dump(
             [
                 {"observation": observation_dict(p), "origin": _origin_dict(p.origin)}
                 for p in snapshot.probes
@@ -291,76 +352,43 @@ def bundle_files(snapshot: Snapshot, meta: BundleMeta) -> dict[str, bytes]:
     log_entries = []
     for key, lines in snapshot.logs.items():
         parts = [p for p in key.split("/") if p]
-        cluster = parts.pop(0) if len(parts) == 4 else None
         where = "/".join(_safe(p) for p in parts) if parts else "log"
-        rel = names.unique(f"logs/{dir_of(cluster)}/{where}", ".log") + ".log"
+        rel = names.unique(f"logs/{home}/{where}", ".log") + ".log"
         files[rel] = "".join(scrub_log_line(line) + "\n" for line in lines).encode("utf-8")
         log_entries.append({"key": key, "path": rel, "lines": len(lines)})
 
-    files[MANIFEST] = _dump(
-        _manifest(snapshot, meta, clusters, dirs, object_entries, envoy_entries, observed)
-        | {"probes": "probes.json" if snapshot.probes else None, "logs": log_entries},
-        pretty=True,
-    )
-    return files
-
-
-def _manifest(
-    snapshot: Snapshot,
-    meta: BundleMeta,
-    clusters: list[str | None],
-    dirs: dict[str | None, str],
-    object_entries: list[JSONDict],
-    envoy_entries: list[JSONDict],
-    observed: dict[str, list[str]],
-) -> JSONDict:
-    cluster_info: JSONDict = {}
-    for name in clusters:
-        info = meta.clusters.get(name) if name is not None else None
-        kinds = dict.fromkeys(info.kinds_read if info else (), 0)
-        for entry in object_entries:
-            if entry["cluster"] == name:
-                kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + entry["count"]
-        cluster_info[name if name is not None else ""] = {
-            "dir": dirs[name],
-            "context": info.context if info else None,
-            "server_version": info.server_version if info else None,
-            "crd_versions": ({k: list(v) for k, v in info.crd_versions.items()} if info else {}),
-            "kinds": kinds,
-        }
     return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "tool": {"name": "seldon-doctor", "version": meta.tool_version},
-        "created": meta.created,
+        "cluster": section,
         "live": snapshot.live,
         "listed_namespaces": (
             sorted(snapshot.listed_namespaces) if snapshot.listed_namespaces is not None else None
         ),
         "captured_at": getattr(snapshot, "captured_at", None),
-        "clusters": cluster_info,
         "objects": object_entries,
         "envoys": envoy_entries,
         "schedulers": observed["schedulers"],
         "xds": observed["xds"],
+        "probes": probes,
+        "logs": log_entries,
         "gaps": [
             {"what": g.what, "reason": g.reason, "namespace": g.namespace} for g in snapshot.gaps
         ],
         "warnings": list(snapshot.warnings),
-        "redaction": (
-            "Secret data, last-applied-configuration annotations, credential-like env values, "
-            "args and log text replaced by " + REDACTED
-        ),
     }
 
 
-def _cluster_names(snapshot: Snapshot, meta: BundleMeta) -> list[str | None]:
-    """Clusters of the bundle: named ones sorted, ``None`` first when some object has none."""
-    seen = {*meta.clusters, *(o.origin.cluster for o in snapshot.objects)}
+def _cluster_names(
+    sections: list[tuple[str | None, Snapshot]], meta: BundleMeta
+) -> list[str | None]:
+    """Clusters of the bundle: named ones sorted, ``None`` first when something has none."""
+    seen: set[str | None] = set(meta.clusters)
+    for name, snapshot in sections:
+        seen.add(name)
+        seen.update(o.origin.cluster for o in snapshot.objects)
     named = sorted(c for c in seen if c is not None)
-    if not named or any(obj.origin.cluster is None for obj in snapshot.objects):
+    if None in seen or not named:
         return [None, *named]
-    return list(named)
+    return [*named]
 
 
 def _cluster_dirs(clusters: list[str | None]) -> dict[str | None, str]:
@@ -510,12 +538,26 @@ def _write_directory(files: Mapping[str, bytes], target: Path) -> None:
 
 
 def read_bundle(path: str | Path) -> Snapshot:
-    """The Snapshot a bundle holds (directory or tarball); any problem is one-line InputError."""
+    """The Snapshot a bundle holds (directory or tarball); any problem is one-line InputError.
+
+    A bundle of several clusters is refused here: read it with :func:`read_bundle_clusters`.
+    """
+    snapshots, _ = read_bundle_with_meta(path)
+    if len(snapshots) != 1:
+        raise InputError(
+            f"{path}: the bundle holds {len(snapshots)} clusters "
+            f"({', '.join(sorted(snapshots))}); read it with read_bundle_clusters"
+        )
+    return next(iter(snapshots.values()))
+
+
+def read_bundle_clusters(path: str | Path) -> dict[str, Snapshot]:
+    """Every snapshot of a bundle by cluster name (``""`` for one that names no cluster)."""
     return read_bundle_with_meta(path)[0]
 
 
-def read_bundle_with_meta(path: str | Path) -> tuple[Snapshot, BundleMeta]:
-    """The Snapshot and the :class:`BundleMeta` (tool version, created, clusters) of a bundle."""
+def read_bundle_with_meta(path: str | Path) -> tuple[dict[str, Snapshot], BundleMeta]:
+    """The snapshots (by cluster name) and the :class:`BundleMeta` of a bundle."""
     source = Path(path)
     files: _DirFiles | _TarFiles
     if source.is_dir():
@@ -524,7 +566,7 @@ def read_bundle_with_meta(path: str | Path) -> tuple[Snapshot, BundleMeta]:
         files = _read_tarball(source)
     else:
         raise InputError(f"{source}: no such snapshot bundle (a directory or .tar.gz)")
-    return _Reader(str(source), files.get).snapshot()
+    return _Reader(str(source), files.get).snapshots()
 
 
 class _DirFiles:
@@ -670,6 +712,7 @@ class _Reader:
     def __init__(self, where: str, get: Callable[[str], bytes | None]) -> None:
         self.where = where
         self.get = get
+        self.current: Any = MANIFEST
 
     def fail(self, rel: str, what: str) -> InputError:
         return InputError(f"{self.where}: {rel}: {what}")
@@ -689,7 +732,7 @@ class _Reader:
         except (ValueError, RecursionError) as exc:
             raise self.fail(rel, f"invalid JSON: {_one_line(exc)}") from None
 
-    def snapshot(self) -> tuple[Snapshot, BundleMeta]:
+    def snapshots(self) -> tuple[dict[str, Snapshot], BundleMeta]:
         manifest = self.json(MANIFEST, required=False)
         if manifest is None:
             raise InputError(f"{self.where}: not a snapshot bundle (no {MANIFEST})")
@@ -703,47 +746,59 @@ class _Reader:
                 f"{self.where}: snapshot format_version {version} is newer than this "
                 f"seldon-doctor reads ({FORMAT_VERSION}); upgrade seldon-doctor"
             )
-        current = MANIFEST
+        out: dict[str, Snapshot] = {}
         try:
-            snapshot = Snapshot(live=bool(manifest.get("live")))
-            listed = manifest.get("listed_namespaces")
-            if listed is not None:
-                snapshot.listed_namespaces = frozenset(str(ns) for ns in _list(listed))
-            captured = manifest.get("captured_at")
-            if captured is not None and hasattr(snapshot, "captured_at"):
-                # "now" for age-based checks: the offline scan judges ages as the live one did.
-                setattr(snapshot, "captured_at", float(captured))  # noqa: B010
             meta = self._meta(manifest)
-            snapshot.gaps = [
-                Gap(str(g["what"]), str(g["reason"]), _opt_str(g.get("namespace")))
-                for g in _list(manifest.get("gaps"))
-            ]
-            snapshot.warnings = [str(w) for w in _list(manifest.get("warnings"))]
-            ordered: list[tuple[int, int, KubeObject]] = []
-            for entry in _list(manifest.get("objects")):
-                current = entry["path"]
-                ordered.extend(self._objects(current, entry, len(ordered)))
-            ordered.sort(key=lambda t: (t[0], t[1]))
-            snapshot.objects = [obj for _, _, obj in ordered]
-            for entry in _list(manifest.get("envoys")):
-                current = entry["config_dump"]
-                snapshot.envoys.append(self._envoy(entry["config_dump"], entry["meta"]))
-            for current in _list(manifest.get("schedulers")):
-                snapshot.schedulers.append(self._scheduler(current))
-            for current in _list(manifest.get("xds")):
-                snapshot.xds.append(self._xds(current))
-            probes = manifest.get("probes")
-            if probes is not None:
-                current = probes
-                snapshot.probes = self._probes(probes)
-            for entry in _list(manifest.get("logs")):
-                current = entry["path"]
-                snapshot.logs[str(entry["key"])] = self._log(current)
+            for section in _list(manifest.get("snapshots")):
+                self.current = MANIFEST
+                name = _opt_str(_dict(section).get("cluster")) or ""
+                if name in out:
+                    raise self.fail(MANIFEST, f"cluster {name!r} appears twice")
+                out[name] = self._section(section)
         except InputError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
-            raise self.fail(str(current), f"unexpected shape ({_one_line(exc)})") from None
-        return snapshot, meta
+            raise self.fail(str(self.current), f"unexpected shape ({_one_line(exc)})") from None
+        if not out:
+            raise self.fail(MANIFEST, "holds no snapshot")
+        return out, meta
+
+    def _section(self, section: JSONDict) -> Snapshot:
+        """One entry of the manifest's ``snapshots`` (``self.current``: the file being read)."""
+        snapshot = Snapshot(live=bool(section.get("live")))
+        listed = section.get("listed_namespaces")
+        if listed is not None:
+            snapshot.listed_namespaces = frozenset(str(ns) for ns in _list(listed))
+        captured = section.get("captured_at")
+        if captured is not None and hasattr(snapshot, "captured_at"):
+            # "now" for age-based checks: the offline scan judges ages as the live one did.
+            setattr(snapshot, "captured_at", float(captured))  # noqa: B010
+        snapshot.gaps = [
+            Gap(str(g["what"]), str(g["reason"]), _opt_str(g.get("namespace")))
+            for g in _list(section.get("gaps"))
+        ]
+        snapshot.warnings = [str(w) for w in _list(section.get("warnings"))]
+        ordered: list[tuple[int, int, KubeObject]] = []
+        for entry in _list(section.get("objects")):
+            self.current = entry["path"]
+            ordered.extend(self._objects(self.current, entry, len(ordered)))
+        ordered.sort(key=lambda t: (t[0], t[1]))
+        snapshot.objects = [obj for _, _, obj in ordered]
+        for entry in _list(section.get("envoys")):
+            self.current = entry["config_dump"]
+            snapshot.envoys.append(self._envoy(entry["config_dump"], entry["meta"]))
+        for self.current in _list(section.get("schedulers")):
+            snapshot.schedulers.append(self._scheduler(self.current))
+        for self.current in _list(section.get("xds")):
+            snapshot.xds.append(self._xds(self.current))
+        probes = section.get("probes")
+        if probes is not None:
+            self.current = probes
+            snapshot.probes = self._probes(probes)
+        for entry in _list(section.get("logs")):
+            self.current = entry["path"]
+            snapshot.logs[str(entry["key"])] = self._log(self.current)
+        return snapshot
 
     def _meta(self, manifest: JSONDict) -> BundleMeta:
         clusters: dict[str, ClusterMeta] = {}

@@ -18,6 +18,7 @@ from seldon_doctor.bundle import (
     BundleMeta,
     ClusterMeta,
     read_bundle,
+    read_bundle_clusters,
     read_bundle_with_meta,
     redact_object,
     write_bundle,
@@ -196,6 +197,7 @@ def test_round_trip_is_byte_identical_and_redacted(case: Path, tmp_path: Path) -
     assert manifest["format"] == "seldon-doctor-snapshot"
     assert manifest["format_version"] == 1
     assert manifest["created"] == META.created
+    assert [section["cluster"] for section in manifest["snapshots"]] == [CLUSTER]
     assert manifest["clusters"][CLUSTER]["server_version"] == "v1.30.0"
     assert manifest["clusters"][CLUSTER]["kinds"]["Secret"] == 1
     assert "ConfigMap" in manifest["clusters"][CLUSTER]["kinds"]
@@ -318,6 +320,8 @@ def test_truncated_and_garbage_tarballs_are_input_errors(tmp_path: Path) -> None
 
 def test_format_version_and_shape_are_checked(tmp_path: Path) -> None:
     newer = json.dumps({"format": "seldon-doctor-snapshot", "format_version": 2}).encode()
+    with pytest.raises(InputError, match="holds no snapshot"):
+        read_bundle(_tarball(tmp_path / "empty.tgz", [("manifest.json", MANIFEST)]))
     with pytest.raises(InputError, match="newer"):
         read_bundle(_tarball(tmp_path / "newer.tgz", [("manifest.json", newer)]))
     other = json.dumps({"format": "something-else", "format_version": 1}).encode()
@@ -329,7 +333,7 @@ def test_format_version_and_shape_are_checked(tmp_path: Path) -> None:
         {
             "format": "seldon-doctor-snapshot",
             "format_version": 1,
-            "objects": [{"path": "objects/a.json"}],
+            "snapshots": [{"cluster": "c", "objects": [{"path": "objects/a.json"}]}],
         }
     ).encode()
     with pytest.raises(InputError, match=r"objects/a\.json"):
@@ -435,3 +439,25 @@ def test_scan_scope_and_capture_time_round_trip(tmp_path: Path) -> None:
     assert back.listed_namespaces == frozenset({"a", "b"})
     assert getattr(back, "captured_at", None) == getattr(snapshot, "captured_at", None)
     assert _report(back) == _report(snapshot)
+
+
+def test_several_clusters_round_trip_separately(tmp_path: Path) -> None:
+    """A scan of several contexts: one snapshot per cluster, each checked on its own."""
+    snapshots = {}
+    for name, case in (("prod/eu", SCENARIOS[0]), ("staging", SCENARIOS[1])):
+        snapshot = _live_like(case)
+        for obj in snapshot.objects:
+            obj.origin = Origin(cluster=name)
+        snapshots[name] = snapshot
+    meta = BundleMeta(clusters={"prod/eu": ClusterMeta(server_version="v1.29.1")})
+    path = write_bundle(snapshots, tmp_path / "multi.tgz", meta=meta)
+    back = read_bundle_clusters(path)
+    assert sorted(back) == ["prod/eu", "staging"]
+    for name, snapshot in snapshots.items():
+        assert _report(back[name]) == _report(snapshot)
+    names = {name for name, _ in _bundle_bytes(path)}
+    assert "objects/prod_eu/Pod.json" in names and "objects/staging/Pod.json" in names
+    with pytest.raises(InputError, match="read_bundle_clusters"):
+        read_bundle(path)
+    _, read_meta = read_bundle_with_meta(path)
+    assert read_meta.clusters["prod/eu"].server_version == "v1.29.1"
