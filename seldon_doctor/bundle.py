@@ -99,6 +99,23 @@ class BundleMeta:
     clusters: Mapping[str, ClusterMeta] = field(default_factory=dict)
 
 
+def meta_from_live(clusters: Mapping[str, Any], *, created: str | None = None) -> BundleMeta:
+    """BundleMeta from a live scan's ``LiveScan.clusters`` (``sources.live.ClusterInfo``:
+    ``version``, ``served`` group -> versions, ``counts`` kind -> objects read)."""
+    return BundleMeta(
+        created=created,
+        clusters={
+            name: ClusterMeta(
+                context=name,
+                server_version=getattr(info, "version", None),
+                crd_versions={k: list(v) for k, v in (getattr(info, "served", None) or {}).items()},
+                kinds_read=tuple(sorted(getattr(info, "counts", None) or ())),
+            )
+            for name, info in clusters.items()
+        },
+    )
+
+
 # ---------------------------------------------------------------------------- redaction
 
 

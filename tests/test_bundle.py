@@ -17,6 +17,7 @@ from seldon_doctor import bundle
 from seldon_doctor.bundle import (
     BundleMeta,
     ClusterMeta,
+    meta_from_live,
     read_bundle,
     read_bundle_clusters,
     read_bundle_with_meta,
@@ -461,3 +462,19 @@ def test_several_clusters_round_trip_separately(tmp_path: Path) -> None:
         read_bundle(path)
     _, read_meta = read_bundle_with_meta(path)
     assert read_meta.clusters["prod/eu"].server_version == "v1.29.1"
+
+
+def test_meta_from_live_cluster_info() -> None:
+    from types import SimpleNamespace
+
+    info = SimpleNamespace(
+        version="v1.30.2", served={"mlops.seldon.io": ["v1alpha1"]}, counts={"Pod": 3, "Model": 0}
+    )
+    meta = meta_from_live({"prod": info}, created="2026-01-01T00:00:00Z")
+    assert meta.created == "2026-01-01T00:00:00Z"
+    assert meta.clusters["prod"] == ClusterMeta(
+        context="prod",
+        server_version="v1.30.2",
+        crd_versions={"mlops.seldon.io": ["v1alpha1"]},
+        kinds_read=("Model", "Pod"),
+    )
