@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import contextlib
 import copy
 import http.server
@@ -430,6 +431,9 @@ class KubeApiDouble:
         synthesize_namespaces: bool = False,
     ) -> None:
         self.token = secrets.token_urlsafe(16) if token == "" else token
+        # id(obj) -> (obj, cached value); the obj reference keeps the id from being reused.
+        self._json_cache: dict[int, tuple[JSONDict, bytes]] = {}
+        self._keys_cache: dict[int, tuple[Mapping[_ObjKey, JSONDict], list[_ObjKey]]] = {}
         self.name = name
         self.user = user
         self.latency = latency
@@ -1107,13 +1111,13 @@ class KubeApiDouble:
                     return _status_reply(410, "Expired", _EXPIRED_MESSAGE)
                 store = self._snapshots[rv]
         bucket = store.get((target.resource.group, target.resource.plural), {})
-        keys = sorted(
-            k
-            for k in bucket
-            if (target.namespace is None or k[0] == target.namespace)
-            and (start is None or k > start)
-        )
+        # Sorted keys and serialised items are cached per stored body, so serving a large
+        # estate page by page costs the double little CPU (benchmarks measure the client).
+        all_keys = self._sorted_keys(bucket)
+        first = 0 if start is None else bisect.bisect_right(all_keys, start)
+        keys = [k for k in all_keys[first:] if target.namespace is None or k[0] == target.namespace]
         items: list[JSONDict] = []
+        encoded: list[bytes] = []
         more = False
         remaining = 0
         for index, key in enumerate(keys):
@@ -1124,19 +1128,39 @@ class KubeApiDouble:
                 more = True
                 remaining = len(keys) - index
                 break
-            items.append({k: v for k, v in body.items() if k not in ("kind", "apiVersion")})
+            items.append(body)
+            encoded.append(self._item_json(body))
         metadata: JSONDict = {"resourceVersion": str(rv)}
         if more:
             metadata["continue"] = _encode_continue(rv, _sort_key(_last_key(items)))
             if not predicates:
                 metadata["remainingItemCount"] = remaining
-        body = {
+        head = {
             "kind": f"{target.resource.kind}List",
             "apiVersion": _api_version(target.resource.group, target.version),
             "metadata": metadata,
-            "items": items,
         }
-        return _Reply(200, _json(body))
+        return _Reply(200, _json(head)[:-1] + b',"items":[' + b",".join(encoded) + b"]}")
+
+    def _sorted_keys(self, bucket: Mapping[_ObjKey, JSONDict]) -> list[_ObjKey]:
+        with self._lock:
+            cached = self._keys_cache.get(id(bucket))
+            if cached is not None and cached[0] is bucket:
+                return cached[1]
+        keys = sorted(bucket)
+        with self._lock:
+            self._keys_cache[id(bucket)] = (bucket, keys)
+        return keys
+
+    def _item_json(self, body: JSONDict) -> bytes:
+        """A list item as JSON: without kind/apiVersion, as a real API server sends it."""
+        cached = self._json_cache.get(id(body))
+        if cached is not None and cached[0] is body:
+            return cached[1]
+        data = _json({k: v for k, v in body.items() if k not in ("kind", "apiVersion")})
+        with self._lock:
+            self._json_cache[id(body)] = (body, data)
+        return data
 
     def _log(self, target: _Target, query: dict[str, str]) -> _Reply:
         ns, pod = target.namespace or "", target.name or ""
