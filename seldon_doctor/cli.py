@@ -369,9 +369,9 @@ def scan(
 
     def read() -> dict[str, Snapshot]:
         if snapshot_path:
-            from seldon_doctor.bundle import read_bundle
+            from seldon_doctor.bundle import read_bundle_clusters
 
-            return {"": read_bundle(snapshot_path)}
+            return read_bundle_clusters(snapshot_path)
         if offline:
             namespace = namespaces[0] if namespaces else "default"
             return {"": _snapshot((*files, *paths), envoy_dumps, namespace, demo, crds)}
@@ -454,9 +454,13 @@ def _wait_until_settled(
     read: Any,
     seconds: float,
     quiet: bool,
-    interval: float = 5.0,
 ) -> dict[str, Snapshot]:
-    """Re-read until no transient state is left or ``seconds`` have passed."""
+    """Re-read until no transient state is left or ``seconds`` have passed.
+
+    Re-reads every tenth of the wait (0.5 s to 5 s apart): often enough to end soon after the
+    rollout settles, rarely enough not to load the API server.
+    """
+    interval = min(5.0, max(0.5, seconds / 10))
     from seldon_doctor.settle import transient_states
 
     deadline = time.monotonic() + seconds
@@ -815,6 +819,79 @@ def trace_command(
     else:
         render_tree(result, _console(no_color=no_color))
     raise SystemExit(result.exit_code())
+
+
+@cli.command("snapshot")
+@live_options
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    metavar="PATH",
+    help="Where to write: a directory (new or empty), or PATH.tar.gz for one file.",
+)
+@click.option(
+    "-n",
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Capture only these namespaces (repeatable; default all).",
+)
+@click.option(
+    "--created",
+    metavar="ISO-8601",
+    help="Timestamp recorded in the bundle (default: now, or SOURCE_DATE_EPOCH when set).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No notes or progress on stderr.")
+def snapshot_command(
+    kubeconfig: str | None,
+    contexts: tuple[str, ...],
+    all_contexts: bool,
+    timeout: float,
+    logs: bool,
+    dataplane: bool,
+    output: str,
+    namespaces: tuple[str, ...],
+    created: str | None,
+    quiet: bool,
+) -> None:
+    """Capture what a live scan reads, to scan it later offline with 'scan --snapshot PATH'.
+
+    Objects (the kinds the checks read), logs (--logs), Envoy and scheduler views
+    (--dataplane), gaps and versions. Secret payloads and credential-like values are redacted
+    before anything is written. Exit 0 when everything was read, 3 when the capture is partial.
+    """
+    from datetime import UTC, datetime
+
+    from seldon_doctor.access import kinds_read
+    from seldon_doctor.bundle import meta_from_live, write_bundle
+    from seldon_doctor.live_cli import LiveRequest, read_clusters
+
+    request = LiveRequest(
+        kubeconfig=kubeconfig,
+        contexts=contexts,
+        all_contexts=all_contexts,
+        namespaces=namespaces,
+        timeout=timeout,
+        logs=logs,
+        dataplane=dataplane,
+        kinds=tuple(kinds_read()),
+        quiet=quiet,
+    )
+    snapshots, clusters = read_clusters(request)
+    if created is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+        created = moment.isoformat(timespec="seconds")
+    written = write_bundle(snapshots, output, meta=meta_from_live(clusters, created=created))
+    gaps = sum(len(s.gaps) for s in snapshots.values())
+    objects = sum(len(s.objects) for s in snapshots.values())
+    if not quiet:
+        partial = f"; {gaps} input(s) could not be read (partial)" if gaps else ""
+        _err(f"wrote {written}: {len(snapshots)} cluster(s), {objects} objects{partial}")
+    raise SystemExit(int(ExitCode.INCOMPLETE if gaps else ExitCode.OK))
 
 
 # `seldon-doctor rbac`: the minimal read-only RBAC from the checks' declared reads (rbac.py

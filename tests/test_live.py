@@ -317,3 +317,128 @@ def test_logs_are_read_only_when_asked(kubeconfig: Any) -> None:
         e for f in report["findings"] for e in f["evidence"] if e["subject"].startswith("log ")
     ]
     assert evidence, "the scheduler's log line should be evidence for a finding"
+
+
+def test_snapshot_round_trips_byte_for_byte(
+    kubeconfig: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_cli import run
+
+    folder = FIXTURES / "clusters" / "central-scheduler-split-brain"
+    line = 'time="2026-12-01T10:00:00Z" level=info msg="Subscribed to scheduler" token=abc123secret'
+    double = KubeApiDouble.from_paths(
+        [folder], name="prod", logs={("app-a", "mlserver-a-0", "agent"): line}
+    )
+    config = kubeconfig(double)
+    for target in (tmp_path / "bundle", tmp_path / "bundle.tar.gz"):
+        code, _, err = run(capsys, "snapshot", "--kubeconfig", config, "--logs", "-o", str(target))
+        assert code == 0, err
+        assert "wrote" in err
+        # The clock of age-based checks is the capture time, recorded in the bundle; a live
+        # scan at the same instant says the same (its own capture time differs by a second
+        # at most, so compare on what does not depend on the minute).
+        _, offline, _ = _scan(["--snapshot", str(target)])
+        _, again, _ = _scan(["--snapshot", str(target)])
+        assert json.dumps(offline, sort_keys=True) == json.dumps(again, sort_keys=True)
+        _, live, _ = _scan(["--kubeconfig", config, "--logs"])
+        strip = lambda r: {k: v for k, v in r.items() if k != "summary"}  # noqa: E731
+        assert _comparable(offline) == _comparable(live)
+        assert strip(offline)["gaps"] == strip(live)["gaps"]
+        bundle_bytes = (
+            b"".join(p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file())
+            if target.is_dir()
+            else target.read_bytes()
+        )
+        assert b"abc123secret" not in bundle_bytes
+
+
+def test_snapshot_of_a_partial_read_exits_3(
+    kubeconfig: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_cli import run
+
+    folder = FIXTURES / "clusters" / "central-scheduler-healthy"
+    double = KubeApiDouble.from_paths([folder], name="p", forbidden={"networkpolicies"})
+    config = kubeconfig(double)
+    code, _, err = run(capsys, "snapshot", "--kubeconfig", config, "-o", str(tmp_path / "b"))
+    assert code == 3 and "partial" in err
+    _, report, _ = _scan(["--snapshot", str(tmp_path / "b")])
+    assert [g["what"] for g in report["gaps"]] == ["kind:NetworkPolicy"]
+
+
+def _first_model(folder: Path) -> dict[str, Any]:
+    from seldon_doctor.sources.files import load_paths
+
+    return next(o.body for o in load_paths([str(folder)]).objects if o.kind == "Model")
+
+
+def _progressing(body: dict[str, Any]) -> dict[str, Any]:
+    model = json.loads(json.dumps(body))
+    model["status"]["conditions"] = [
+        {"type": t, "status": "False", "message": "ModelProgressing", "reason": "loading"}
+        for t in ("ModelReady", "Ready")
+    ]
+    return model
+
+
+def test_wait_rereads_until_transient_states_settle(kubeconfig: Any) -> None:
+    import threading
+
+    folder = FIXTURES / "clusters" / "central-scheduler-healthy"
+    double = KubeApiDouble.from_paths([folder], name="rollout")
+    model = _first_model(folder)
+    double.put(_progressing(model))
+    config = kubeconfig(double)
+    timer = threading.Timer(1.0, double.put, args=(model,))
+    timer.start()
+    try:
+        code, report, err = _scan(["--kubeconfig", config, "--wait", "20s"])
+    finally:
+        timer.cancel()
+    assert "waiting: 1 object(s) settling" in err or err == "", err
+    assert code == 0, report["findings"]
+    assert report["findings"] == []
+    lists = [r for r in double.requests if r.resource == "models"]
+    assert len(lists) >= 2  # read again after the first look
+
+
+def test_wait_judges_when_the_duration_ends(kubeconfig: Any) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-healthy"
+    double = KubeApiDouble.from_paths([folder], name="stuck")
+    model = _first_model(folder)
+    double.put(_progressing(model))
+    config = kubeconfig(double)
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        cli, ["scan", "--kubeconfig", config, "--wait", "1.5s", "-o", "json"]
+    )
+    assert time.monotonic() - started < 8
+    assert "still settling" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["findings"], "a Model still progressing after the wait is judged"
+
+
+def test_one_live_read_and_its_bundle_give_the_same_report_bytes(
+    kubeconfig: Any, tmp_path: Path
+) -> None:
+    """The same read, judged live and from its bundle: identical JSON, byte for byte."""
+    from seldon_doctor.bundle import meta_from_live, read_bundle_clusters, write_bundle
+    from seldon_doctor.engine import run_checks, tag_cluster
+    from seldon_doctor.graph.build import build_graph
+    from seldon_doctor.render import RenderOptions, get_renderer
+    from seldon_doctor.sources.live import LiveOptions, collect_live
+
+    folder = FIXTURES / "clusters" / "central-scheduler-dangling-alias"
+    config = kubeconfig(KubeApiDouble.from_paths([folder], name="prod", forbidden={"pods/log"}))
+    scan = collect_live(LiveOptions(kubeconfig=config, logs=True))
+
+    def report_bytes(snapshots: dict[str, Any]) -> str:
+        ((name, snapshot),) = snapshots.items()
+        report = tag_cluster(run_checks(build_graph(snapshot)), name)
+        return get_renderer("json")(report, RenderOptions(exit_code=1, show_plan=True))
+
+    live = report_bytes(scan.snapshots)
+    assert "SD105" in live and "It has been ModelProgressing" in live  # the age sentence
+    for target in (tmp_path / "dir", tmp_path / "b.tar.gz"):
+        write_bundle(scan.snapshots, target, meta=meta_from_live(scan.clusters, created="x"))
+        assert report_bytes(read_bundle_clusters(target)) == live
