@@ -442,3 +442,26 @@ def test_one_live_read_and_its_bundle_give_the_same_report_bytes(
     for target in (tmp_path / "dir", tmp_path / "b.tar.gz"):
         write_bundle(scan.snapshots, target, meta=meta_from_live(scan.clusters, created="x"))
         assert report_bytes(read_bundle_clusters(target)) == live
+
+
+def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from seldon_doctor.live_cli import progress_display
+
+    with progress_display(quiet=False) as update:  # stderr is not a TTY under pytest
+        assert update is None
+    terminal = io.StringIO()
+    terminal.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress_display(quiet=True) as update:
+        assert update is None
+    with progress_display(quiet=False) as update:
+        assert update is not None
+        update("prod", "Model", 0, "reading")
+        update("prod", "Model", 500, "reading")
+        update("prod", "Model", 731, "done")
+        update("prod", "Pod", 0, "failed")
+    shown = terminal.getvalue()
+    assert "prod: Model" in shown and "731" in shown and "not read" in shown
