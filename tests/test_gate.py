@@ -434,7 +434,11 @@ def test_graph_svg_with_and_without_graphviz(
 
 def test_kubectl_plugin_executable() -> None:
     """`kubectl seldon-doctor` runs the executable kubectl-seldon_doctor from PATH."""
-    plugin = shutil.which("kubectl-seldon_doctor")
+    # Installed next to this interpreter (pip's scripts dir), whether or not it is on PATH.
+    plugin = shutil.which(
+        "kubectl-seldon_doctor",
+        path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    )
     if plugin is None:
         pytest.skip("kubectl-seldon_doctor is not installed ([project.scripts] entry)")
     result = subprocess.run([plugin, "--version"], capture_output=True, text=True, check=False)
