@@ -12,7 +12,10 @@ the read paths the doctor uses, to the real ``kubernetes`` client over plain HTT
   selectors, items sorted by namespace/name; GET of one object; pod logs (text/plain);
 * bearer-token authentication (401 otherwise), RBAC-like 403s with upstream's messages,
   405 for every write verb, and fault injection (status codes with ``Retry-After``, truncated
-  bodies, reset connections, hangs that end promptly on ``stop()``, latency, page-size caps).
+  bodies, reset connections, hangs that end promptly on ``stop()``, latency, page-size caps);
+* the pod ``portforward`` subresource as the WebSocket protocol ``kubernetes.stream.portforward``
+  speaks (``v4.channel.k8s.io``): each pod port maps to a real local TCP server
+  (``port_forwards``) and the double relays bytes both ways.
 
 Every request is recorded (``requests``, ``count()``), so tests can assert what the client did
 and did not ask for (no writes, no Secrets, no per-object GETs).
@@ -27,11 +30,13 @@ import binascii
 import bisect
 import contextlib
 import copy
+import hashlib
 import http.server
 import json
 import re
 import secrets
 import socket
+import struct
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -403,6 +408,10 @@ class KubeApiDouble:
         synthesize_crds: add a CustomResourceDefinition object for each served non-built-in
             resource (as a real cluster has), unless the objects already hold one.
         synthesize_namespaces: add a Namespace object for each namespace that objects use.
+        port_forwards: ``{(ns, pod, pod_port): (host, port)}``: where a port-forward to
+            ``pod:pod_port`` lands (a real local TCP server). The pod must be among the objects
+            (404 otherwise); an unmapped or refused port gets kubelet's error on the port's error
+            channel. ``forbidden={"pods/portforward"}`` answers 403. Mutable after start.
     """
 
     def __init__(
@@ -429,6 +438,7 @@ class KubeApiDouble:
         server_version: str = "v1.31.4",
         synthesize_crds: bool = False,
         synthesize_namespaces: bool = False,
+        port_forwards: Mapping[tuple[str, str, int], tuple[str, int]] | None = None,
     ) -> None:
         self.token = secrets.token_urlsafe(16) if token == "" else token
         # id(obj) -> (obj, cached value); the obj reference keeps the id from being reused.
@@ -441,6 +451,7 @@ class KubeApiDouble:
         self.page_size_cap = page_size_cap
         self.server_version = server_version
         self.logs: dict[LogKey, str] = dict(logs or {})
+        self.port_forwards: dict[tuple[str, str, int], tuple[str, int]] = dict(port_forwards or {})
         self.forbidden = _normalise(forbidden)
         self.cluster_scope_forbidden = set(cluster_scope_forbidden)
 
@@ -744,6 +755,10 @@ class KubeApiDouble:
 
         if self.latency > 0:
             self._stopping.wait(self.latency)
+        forward = _PORTFORWARD_PATH.match(path)
+        if forward is not None and method == "GET":
+            self._portforward(handler, forward.group(1), forward.group(2), query, auth)
+            return
         try:
             reply = self._dispatch(method, path, query, auth, record)
         except Exception as exc:  # a bug in the double: say so rather than hang the client
@@ -1210,6 +1225,258 @@ class KubeApiDouble:
         if limit_bytes and limit_bytes.isdigit():
             data = data[: int(limit_bytes)]
         return _Reply(200, data, "text/plain")
+
+    # ---------------------------------------------------------------------- port-forward
+
+    def _portforward(
+        self, handler: _Handler, ns: str, pod: str, query: dict[str, str], auth: str | None
+    ) -> None:
+        """``GET .../pods/{pod}/portforward?ports=P[,Q]``: the WebSocket protocol of
+        ``kubernetes.stream.portforward`` (``v4.channel.k8s.io``), relayed to ``port_forwards``.
+
+        Per requested port ``i``: data channel ``2*i`` and error channel ``2*i+1``, each opened
+        by a frame holding the port (2 bytes, little-endian); then every binary frame is the
+        channel byte followed by data. Client frames are masked, the double's are not.
+        """
+        path = f"/api/v1/namespaces/{ns}/pods/{pod}/portforward"
+        reply, ports, protocol = self._portforward_check(handler, ns, pod, query, auth)
+        with self._lock:
+            self._requests.append(
+                RecordedRequest(
+                    method="GET",
+                    path=path,
+                    query=query,
+                    status=101 if reply is None else reply.status,
+                    user_agent=handler.headers.get("User-Agent", ""),
+                    verb="portforward",
+                    resource="pods/portforward",
+                    namespace=ns,
+                    authorization=auth,
+                )
+            )
+        handler.close_connection = True
+        if reply is not None:
+            handler.send_response(reply.status)
+            handler.send_header("Content-Type", reply.content_type)
+            handler.send_header("Content-Length", str(len(reply.body)))
+            handler.send_header("Connection", "close")
+            handler.end_headers()
+            handler.wfile.write(reply.body)
+            handler.wfile.flush()
+            return
+        key = handler.headers.get("Sec-WebSocket-Key", "").strip()
+        accept = base64.b64encode(hashlib.sha1((key + _WS_GUID).encode()).digest()).decode()
+        handler.send_response(101, "Switching Protocols")
+        handler.send_header("Upgrade", "websocket")
+        handler.send_header("Connection", "Upgrade")
+        handler.send_header("Sec-WebSocket-Accept", accept)
+        if protocol:
+            handler.send_header("Sec-WebSocket-Protocol", protocol)
+        handler.end_headers()
+        handler.wfile.flush()
+        _PortForwardSession(self, handler, ns, pod, ports).run()
+
+    def _portforward_check(
+        self, handler: _Handler, ns: str, pod: str, query: dict[str, str], auth: str | None
+    ) -> tuple[_Reply | None, list[int], str]:
+        """(a refusal or None, the ports, the subprotocol chosen)."""
+        if self.token is not None and auth != f"Bearer {self.token}":
+            return _status_reply(401, "Unauthorized", "Unauthorized"), [], ""
+        denied = {
+            ("pods/portforward", None),
+            ("pods/portforward", ns),
+            ("*", None),
+            ("*", ns),
+        } & self.forbidden
+        if denied:
+            message = (
+                f'pods "{pod}" is forbidden: User "{self.user}" cannot create resource '
+                f'"pods/portforward" in API group "" in the namespace "{ns}"'
+            )
+            return _status_reply(403, "Forbidden", message, {"name": pod, "kind": "pods"}), [], ""
+        with self._lock:
+            known = (ns, pod) in self._store.get(("", "pods"), {})
+        if not known:
+            details = {"name": pod, "kind": "pods"}
+            return _status_reply(404, "NotFound", f'pods "{pod}" not found', details), [], ""
+        ports: list[int] = []
+        for text in (query.get("ports") or "").split(","):
+            if not text.strip():
+                continue
+            if not text.strip().isdigit() or not 0 < int(text) < 65536:
+                return _status_reply(400, "BadRequest", f"invalid port {text!r}"), [], ""
+            ports.append(int(text))
+        if not ports:
+            return _status_reply(400, "BadRequest", "query parameter 'port' is required"), [], ""
+        if handler.headers.get("Upgrade", "").lower() != "websocket" or not handler.headers.get(
+            "Sec-WebSocket-Key"
+        ):
+            return _status_reply(400, "BadRequest", "Upgrade request required"), [], ""
+        offered = [
+            p.strip()
+            for p in handler.headers.get("Sec-WebSocket-Protocol", "").split(",")
+            if p.strip()
+        ]
+        if offered and _PORTFORWARD_PROTOCOL not in offered:
+            message = f"none of the offered subprotocols {offered} is supported"
+            return _status_reply(400, "BadRequest", message), [], ""
+        return None, ports, _PORTFORWARD_PROTOCOL if offered else ""
+
+
+# ------------------------------------------------------------------------------ port-forward
+
+_PORTFORWARD_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/portforward/?$")
+_PORTFORWARD_PROTOCOL = "v4.channel.k8s.io"
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_OP_CONTINUATION, _OP_TEXT, _OP_BINARY = 0x0, 0x1, 0x2
+_OP_CLOSE, _OP_PING, _OP_PONG = 0x8, 0x9, 0xA
+
+
+def _ws_frame(opcode: int, payload: bytes) -> bytes:
+    """One unmasked, final WebSocket frame (server to client)."""
+    size = len(payload)
+    if size < 126:
+        head = struct.pack("!BB", 0x80 | opcode, size)
+    elif size < 1 << 16:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, size)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, size)
+    return head + payload
+
+
+def _read_exact(stream: Any, size: int) -> bytes:
+    data = stream.read(size) if size else b""
+    if len(data) != size:
+        raise EOFError("connection closed mid-frame")
+    return bytes(data)
+
+
+def _read_ws_frame(stream: Any) -> tuple[bool, int, bytes]:
+    """(fin, opcode, unmasked payload) of the next client frame; EOFError at the end."""
+    first, second = _read_exact(stream, 2)
+    size = second & 0x7F
+    if size == 126:
+        (size,) = struct.unpack("!H", _read_exact(stream, 2))
+    elif size == 127:
+        (size,) = struct.unpack("!Q", _read_exact(stream, 8))
+    mask = _read_exact(stream, 4) if second & 0x80 else b""
+    payload = _read_exact(stream, size)
+    if mask:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bool(first & 0x80), first & 0x0F, payload
+
+
+class _PortForwardSession:
+    """One upgraded port-forward connection: relays each port's data channel to its upstream."""
+
+    def __init__(
+        self, double: KubeApiDouble, handler: _Handler, ns: str, pod: str, ports: list[int]
+    ) -> None:
+        self.double = double
+        self.handler = handler
+        self.conn: socket.socket = handler.connection
+        self.ns, self.pod, self.ports = ns, pod, ports
+        self.write_lock = threading.Lock()
+        self.upstreams: dict[int, socket.socket] = {}
+        self.open_upstreams = 0
+        self.close_sent = threading.Event()
+        self.client_closed = threading.Event()
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        with self.write_lock, contextlib.suppress(OSError):
+            self.conn.sendall(_ws_frame(opcode, payload))
+
+    def send_close(self, payload: bytes = struct.pack("!H", 1000)) -> None:
+        with self.write_lock:
+            if self.close_sent.is_set():
+                return
+            self.close_sent.set()
+            with contextlib.suppress(OSError):
+                self.conn.sendall(_ws_frame(_OP_CLOSE, payload))
+
+    def run(self) -> None:
+        try:
+            self._open_ports()
+            self._read_client()
+        finally:
+            for upstream in self.upstreams.values():
+                with contextlib.suppress(OSError):
+                    upstream.shutdown(socket.SHUT_RDWR)
+                upstream.close()
+            with contextlib.suppress(OSError):
+                self.conn.shutdown(socket.SHUT_RDWR)
+
+    def _open_ports(self) -> None:
+        for index, port in enumerate(self.ports):
+            prefix = struct.pack("<H", port)
+            self.send(_OP_BINARY, bytes([2 * index]) + prefix)
+            self.send(_OP_BINARY, bytes([2 * index + 1]) + prefix)
+            target = self.double.port_forwards.get((self.ns, self.pod, port))
+            try:
+                if target is None:
+                    raise ConnectionRefusedError("connection refused")
+                upstream = socket.create_connection(target, timeout=5.0)
+                upstream.settimeout(None)
+            except OSError as exc:
+                reason = exc.strerror or str(exc) or "connection refused"
+                message = (
+                    f"error forwarding port {port} to pod {self.pod}, uid : failed to connect "
+                    f"to localhost:{port} inside namespace: dial tcp4 127.0.0.1:{port}: "
+                    f"connect: {reason.lower()}"
+                )
+                self.send(_OP_BINARY, bytes([2 * index + 1]) + message.encode())
+                continue
+            self.upstreams[index] = upstream
+            self.open_upstreams += 1
+            threading.Thread(target=self._pump, args=(index, upstream), daemon=True).start()
+
+    def _pump(self, index: int, upstream: socket.socket) -> None:
+        """Upstream bytes to the client on channel 2*index; at the end of every upstream, close
+        the WebSocket (after a grace for the client to drain) as the API server does."""
+        with contextlib.suppress(OSError):
+            while True:
+                data = upstream.recv(65536)
+                if not data:
+                    break
+                self.send(_OP_BINARY, bytes([2 * index]) + data)
+        with self.write_lock:
+            self.open_upstreams -= 1
+            last = self.open_upstreams == 0
+        if last and not self.client_closed.is_set():
+            self.send_close()
+            self.client_closed.wait(1.0)
+            with contextlib.suppress(OSError):
+                self.conn.shutdown(socket.SHUT_RDWR)
+
+    def _read_client(self) -> None:
+        stream = self.handler.rfile
+        message = b""
+        while not self.double._stopping.is_set():
+            try:
+                fin, opcode, payload = _read_ws_frame(stream)
+            except (EOFError, OSError, ValueError):
+                return
+            if opcode == _OP_CLOSE:
+                self.client_closed.set()
+                self.send_close(payload[:2] or struct.pack("!H", 1000))
+                return
+            if opcode == _OP_PING:
+                self.send(_OP_PONG, payload)
+                continue
+            if opcode == _OP_PONG:
+                continue
+            if opcode not in (_OP_CONTINUATION, _OP_TEXT, _OP_BINARY):
+                continue
+            message += payload
+            if not fin:
+                continue
+            data, message = message, b""
+            if not data or data[0] % 2:
+                continue  # nothing, or a write to an error channel: ignored
+            upstream = self.upstreams.get(data[0] // 2)
+            if upstream is not None and len(data) > 1:
+                with contextlib.suppress(OSError):
+                    upstream.sendall(data[1:])
 
 
 def _last_key(items: list[JSONDict]) -> _ObjKey:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -441,3 +442,167 @@ def test_from_paths_loads_only_kubernetes_objects(tmp_path: Path) -> None:
         ]
         namespaces = {n["metadata"]["name"] for n in kube.json("/api/v1/namespaces")["items"]}
         assert {"app-a", "app-b", "seldon-mesh"} <= namespaces
+
+
+# ---- port-forward (the WebSocket protocol of kubernetes.stream.portforward) ---------------
+
+
+@pytest.fixture
+def echo_server() -> Iterator[int]:
+    """A TCP echo server on 127.0.0.1 (one thread per connection); yields its port."""
+    import socket
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(data)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        listener.close()
+
+
+def _forward(kube: Client, pod: str, ports: str, ns: str = "app-a") -> Any:
+    from kubernetes.stream import portforward
+
+    core = client.CoreV1Api(kube.api)
+    return portforward(core.connect_get_namespaced_pod_portforward, pod, ns, ports=ports)
+
+
+def _recv_exactly(sock: Any, size: int) -> bytes:
+    got = b""
+    while len(got) < size:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def test_portforward_relays_both_ways_to_a_local_server(echo_server: int, tmp_path: Path) -> None:
+    forwards = {("app-a", "p0", 9901): ("127.0.0.1", echo_server)}
+    with KubeApiDouble(OBJECTS, port_forwards=forwards) as d:
+        kube = _client(d, tmp_path)
+        forward = _forward(kube, "p0", "9901")
+        sock = forward.socket(9901)
+        sock.settimeout(5)
+        sock.sendall(b"hello")
+        assert _recv_exactly(sock, 5) == b"hello"
+        big = bytes(range(256)) * 1200  # 300 kB: many frames each way
+        sock.sendall(big)
+        assert _recv_exactly(sock, len(big)) == big
+        forward.close()
+        assert forward.error(9901) is None
+        kube.close()
+        (request,) = d.requests
+        assert (request.method, request.verb, request.resource) == (
+            "GET",
+            "portforward",
+            "pods/portforward",
+        )
+        assert request.path == "/api/v1/namespaces/app-a/pods/p0/portforward"
+        assert request.query == {"ports": "9901"} and request.status == 101
+        assert request.namespace == "app-a" and request.authorization == f"Bearer {d.token}"
+        assert d.count(verb="portforward") == 1
+
+
+def test_portforward_several_ports_and_an_unmapped_one(echo_server: int, tmp_path: Path) -> None:
+    forwards = {
+        ("app-a", "p1", 9004): ("127.0.0.1", echo_server),
+        ("app-a", "p1", 9002): ("127.0.0.1", echo_server),
+    }
+    with KubeApiDouble(OBJECTS, port_forwards=forwards) as d:
+        kube = _client(d, tmp_path)
+        forward = _forward(kube, "p1", "9004,9002,9901")
+        for port in (9004, 9002):
+            sock = forward.socket(port)
+            sock.settimeout(5)
+            sock.sendall(f"port {port}".encode())
+            assert _recv_exactly(sock, 9) == f"port {port}".encode()
+        unmapped = forward.socket(9901)
+        unmapped.settimeout(5)
+        assert unmapped.recv(10) == b""  # the error channel closes it, as kubelet's refusal does
+        error = forward.error(9901)
+        assert error is not None and "error forwarding port 9901 to pod p1" in error
+        assert "connection refused" in error
+        forward.close()
+        kube.close()
+
+
+def test_portforward_unknown_pod_404_forbidden_403_no_token_401(tmp_path: Path) -> None:
+    from kubernetes.client.rest import ApiException
+
+    with KubeApiDouble(OBJECTS, forbidden=[("pods/portforward", "app-b")]) as d:
+        kube = _client(d, tmp_path)
+        with pytest.raises(ApiException, match="404"):
+            _forward(kube, "nope", "9901")
+        with pytest.raises(ApiException, match="403"):
+            _forward(kube, "p0", "9901", ns="app-b")
+        kube.close()
+        statuses = [(r.verb, r.resource, r.status) for r in d.requests]
+        assert statuses == [
+            ("portforward", "pods/portforward", 404),
+            ("portforward", "pods/portforward", 403),
+        ]
+        # A plain GET (no Upgrade) of the subresource is refused, and so is a missing token.
+        request = urllib.request.Request(
+            d.url + "/api/v1/namespaces/app-a/pods/p0/portforward?ports=9901",
+            headers={"Authorization": f"Bearer {d.token}"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(request, timeout=5)
+        assert err.value.code == 400
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(
+                d.url + "/api/v1/namespaces/app-a/pods/p0/portforward", timeout=5
+            )
+        assert err.value.code == 401
+
+
+def test_portforward_ends_when_the_upstream_closes_and_stop_is_prompt(tmp_path: Path) -> None:
+    import socket
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def greet_and_close() -> None:
+        conn, _ = listener.accept()
+        conn.sendall(b"bye")
+        conn.close()
+
+    threading.Thread(target=greet_and_close, daemon=True).start()
+    port = int(listener.getsockname()[1])
+    # 81: accepted by the listener's backlog and never answered.
+    forwards = {("app-a", "p0", 80): ("127.0.0.1", port), ("app-a", "p0", 81): ("127.0.0.1", port)}
+    d = KubeApiDouble(OBJECTS, port_forwards=forwards).start()
+    try:
+        kube = _client(d, tmp_path)
+        forward = _forward(kube, "p0", "80")
+        sock = forward.socket(80)
+        sock.settimeout(5)
+        assert _recv_exactly(sock, 10) == b"bye"  # then EOF: the WebSocket was closed
+        # A stream left open does not keep stop() waiting.
+        idle = _forward(kube, "p0", "81")
+        assert d.count(verb="portforward", status=101) == 2
+        started = time.monotonic()
+    finally:
+        d.stop()
+        listener.close()
+    assert time.monotonic() - started < 3
+    idle.close()
+    kube.close()
