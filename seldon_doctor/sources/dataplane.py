@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -290,60 +290,105 @@ def xds_snapshot_from_dict(data: dict[str, Any]) -> Any:
 # ---------------------------------------------------------------------------- live mode
 
 
-def observe_via_portforward(
-    namespace: str, pod: str, remote_port: int, read: Callable[[str], Any], *, api: Any = None
-) -> Any:
-    """Relay a local port to ``pod:remote_port`` through the API server and call ``read``.
+def _forward_failure(namespace: str, pod: str, port: int, exc: BaseException) -> str:
+    """One line for a port-forward the API server refused (the client's message is a dump of
+    the handshake: status line, headers and the Status body)."""
+    text = str(getattr(exc, "reason", "") or exc)
+    status = re.search(r"Handshake status (\d{3}(?: [A-Za-z]+)*)", text)
+    message = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+    detail = status.group(1) if status else text.splitlines()[0] if text else type(exc).__name__
+    if message:
+        detail += ": " + message.group(1).replace('\\"', '"')
+    return f"port-forward to {namespace}/{pod}:{port} failed: {detail}"
 
-    ``read`` gets a local address (``127.0.0.1:<port>``) that relays to the pod's port the way
-    ``kubectl port-forward`` does (it lands on the pod's loopback, so Envoy's admin bound to
-    127.0.0.1:9901 is reachable). Each local connection gets its own stream from the kubernetes
-    client's ``portforward`` (``connect_get_namespaced_pod_portforward``), so several HTTP
-    requests or one long gRPC connection both work; the relay stops when ``read`` returns.
-    Failures to open a stream are :class:`DataplaneUnavailable` (raised from ``read``'s own
-    client as a refused connection). Live mode (``sources.live``) calls this per Envoy pod with
-    port 9901 and ``lambda addr: observe_envoy("http://" + addr, namespace, timeout=...)``.
-    Not exercised against a real API server by the test suite (no cluster in CI).
+
+class PortForwarder:
+    """A local port that relays to ``pod:remote_port`` through the API server.
+
+    Each local connection gets its own stream from the kubernetes client's ``portforward``
+    (``connect_get_namespaced_pod_portforward``), as ``kubectl port-forward`` does; it lands
+    on the pod's loopback, so Envoy's admin bound to 127.0.0.1:9901 is reachable. The first
+    stream is opened at once, so a refused port-forward (403, unknown pod, no API server) is
+    :class:`DataplaneUnavailable` here, before anything waits on the port.
     """
-    import socket
-    import threading
 
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    def __init__(self, namespace: str, pod: str, remote_port: int, *, api: Any = None) -> None:
+        import socket
+        import threading
 
-    try:
-        from kubernetes import client as k8s_client
-        from kubernetes.stream import portforward
-    except ImportError:
-        raise DataplaneUnavailable("the kubernetes client is not installed") from None
-    core = api or k8s_client.CoreV1Api()
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.2)
-    port = listener.getsockname()[1]
-    stop = threading.Event()
-    errors: list[str] = []
+        from seldon_doctor.dataplane.errors import DataplaneUnavailable
 
-    def pump(src: Any, dst: Any) -> None:
-        with contextlib.suppress(OSError):
-            while not stop.is_set():
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
-
-    def serve(conn: socket.socket) -> None:
         try:
-            forward = portforward(
-                core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(remote_port)
+            from kubernetes import client as k8s_client
+            from kubernetes.stream import portforward
+        except ImportError:
+            raise DataplaneUnavailable("the kubernetes client is not installed") from None
+        self.namespace, self.pod, self.remote_port = namespace, pod, remote_port
+        self._portforward = portforward
+        self._core = api or k8s_client.CoreV1Api()
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._spare: Any = self._open()
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(8)
+        self._listener.settimeout(0.2)
+        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _open(self) -> Any:
+        from seldon_doctor.dataplane.errors import DataplaneUnavailable
+
+        try:
+            return self._portforward(
+                self._core.connect_get_namespaced_pod_portforward,
+                self.pod,
+                self.namespace,
+                ports=str(self.remote_port),
             )
-            remote = forward.socket(remote_port)
         except Exception as exc:
-            errors.append(f"port-forward to {namespace}/{pod}:{remote_port} failed: {exc}")
+            reason = _forward_failure(self.namespace, self.pod, self.remote_port, exc)
+            raise DataplaneUnavailable(reason) from None
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: Any) -> None:
+        import socket
+        import threading
+
+        from seldon_doctor.dataplane.errors import DataplaneUnavailable
+
+        forward, self._spare = self._spare, None
+        try:
+            forward = forward or self._open()
+            remote = forward.socket(self.remote_port)
+        except DataplaneUnavailable as exc:
+            self.errors.append(exc.reason)
             conn.close()
             return
+        except Exception as exc:
+            self.errors.append(_forward_failure(self.namespace, self.pod, self.remote_port, exc))
+            conn.close()
+            return
+
+        def pump(src: Any, dst: Any) -> None:
+            with contextlib.suppress(OSError):
+                while not self._stop.is_set():
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
+
         back = threading.Thread(target=pump, args=(remote, conn), daemon=True)
         back.start()
         pump(conn, remote)
@@ -352,24 +397,192 @@ def observe_via_portforward(
         with contextlib.suppress(Exception):
             forward.close()
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    def close(self) -> None:
+        self._stop.set()
+        self._listener.close()
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            with contextlib.suppress(Exception):
+                spare.close()
 
-    threading.Thread(target=accept, daemon=True).start()
+    def __enter__(self) -> PortForwarder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def forwarded_port(namespace: str, pod: str, port: int, api: Any = None) -> Iterator[str]:
+    """``127.0.0.1:P`` relayed to ``pod:port`` through the API server while the block runs.
+
+    Raises:
+        DataplaneUnavailable: the API server refused the port-forward.
+    """
+    with PortForwarder(namespace, pod, port, api=api) as forwarder:
+        yield forwarder.address
+
+
+def observe_via_portforward(
+    namespace: str, pod: str, remote_port: int, read: Callable[[str], Any], *, api: Any = None
+) -> Any:
+    """Relay a local port to ``pod:remote_port`` through the API server and call ``read``.
+
+    ``read`` gets a local address (``127.0.0.1:<port>``), see :class:`PortForwarder`; the
+    relay stops when ``read`` returns. Failures to open a stream are
+    :class:`DataplaneUnavailable` (the API server's refusal, rather than ``read``'s own
+    client seeing a dropped connection). Live mode (``observe_live``) calls this per Envoy pod
+    with port 9901 and per scheduler pod with 9004 and 9002.
+    """
+    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+
+    with PortForwarder(namespace, pod, remote_port, api=api) as forwarder:
+        try:
+            return read(forwarder.address)
+        except DataplaneUnavailable as exc:
+            if forwarder.errors:
+                raise DataplaneUnavailable(forwarder.errors[0].splitlines()[0]) from None
+            raise exc
+
+
+# ---- the seldon-mesh Service, for probes --------------------------------------------------
+
+MESH_SERVICE = "seldon-mesh"
+MESH_PORT = 80  # seldon-mesh port 80 -> targetPort "http" (Envoy's seldon_http listener)
+ENVOY_HTTP_PORT = 9000
+ENVOY_SELECTOR = {"app.kubernetes.io/name": "seldon-envoy"}
+
+
+def _raw_json(response: Any) -> dict[str, Any]:
+    """The JSON body of a ``_preload_content=False`` call."""
+    data = json.loads(response.data)
+    return data if isinstance(data, dict) else {}
+
+
+def _pod_ready(pod: dict[str, Any]) -> tuple[bool, bool]:
+    """(running and not terminating, Ready condition true)."""
+    status = pod.get("status") or {}
+    running = str(status.get("phase") or "") == "Running" and not (pod.get("metadata") or {}).get(
+        "deletionTimestamp"
+    )
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+        if isinstance(c, dict)
+    )
+    return running, ready
+
+
+def mesh_target(
+    namespace: str, *, service: dict[str, Any] | None, pods: Sequence[dict[str, Any]]
+) -> tuple[str, int]:
+    """(pod, port) behind ``seldon-mesh:80`` of ``namespace``: a running (Ready first) pod the
+    Service selects (``app.kubernetes.io/name=seldon-envoy`` without the Service) and the
+    container port its targetPort names (``http`` -> 9000).
+
+    Raises:
+        DataplaneUnavailable: no running Envoy pod.
+    """
+    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+
+    spec = (service or {}).get("spec") or {}
+    selector = spec.get("selector") or ENVOY_SELECTOR
+    ports = [p for p in spec.get("ports") or [] if isinstance(p, dict)]
+    entry = next((p for p in ports if p.get("port") == MESH_PORT), ports[0] if ports else {})
+    target: Any = entry.get("targetPort", entry.get("port")) if entry else "http"
+    candidates = []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        if meta.get("namespace", namespace) != namespace:
+            continue
+        if any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        running, ready = _pod_ready(pod)
+        if running:
+            candidates.append((not ready, str(meta.get("name") or ""), pod))
+    if not candidates:
+        where = f"Service {MESH_SERVICE}" if service else "label app.kubernetes.io/name"
+        raise DataplaneUnavailable(
+            f"no running seldon-envoy pod in {namespace} ({where} selects none)"
+        )
+    _, name, pod = min(candidates, key=lambda c: (c[0], c[1]))
+    if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
+        return name, int(target)
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        for port in container.get("ports") or []:
+            if port.get("name") == target and port.get("containerPort"):
+                return name, int(port["containerPort"])
+    return name, ENVOY_HTTP_PORT
+
+
+def read_mesh_target(namespace: str, api: Any) -> tuple[str, int]:
+    """:func:`mesh_target` from the API server (GET the Service, LIST the selected pods)."""
+    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+
+    service: dict[str, Any] | None = None
     try:
-        return read(f"127.0.0.1:{port}")
-    except DataplaneUnavailable as exc:
-        if errors:
-            raise DataplaneUnavailable(errors[0].splitlines()[0]) from None
-        raise exc
-    finally:
-        stop.set()
-        listener.close()
+        service = _raw_json(
+            api.read_namespaced_service(MESH_SERVICE, namespace, _preload_content=False)
+        )
+    except Exception as exc:
+        if getattr(exc, "status", None) != 404:
+            raise DataplaneUnavailable(
+                f"reading Service {namespace}/{MESH_SERVICE}: {_forward_failure_line(exc)}"
+            ) from None
+    selector = ((service or {}).get("spec") or {}).get("selector") or ENVOY_SELECTOR
+    try:
+        listed = api.list_namespaced_pod(
+            namespace,
+            label_selector=",".join(f"{k}={v}" for k, v in selector.items()),
+            _preload_content=False,
+        )
+    except Exception as exc:
+        raise DataplaneUnavailable(
+            f"listing Envoy pods in {namespace}: {_forward_failure_line(exc)}"
+        ) from None
+    pods = [p for p in _raw_json(listed).get("items") or [] if isinstance(p, dict)]
+    for body in pods:
+        body.setdefault("metadata", {}).setdefault("namespace", namespace)
+    return mesh_target(namespace, service=service, pods=pods)
+
+
+def _forward_failure_line(exc: BaseException) -> str:
+    status, reason = getattr(exc, "status", None), getattr(exc, "reason", None)
+    if status:
+        return f"{status} {reason or ''}".strip()
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+@contextlib.contextmanager
+def mesh_endpoint(
+    namespace: str, api: Any, objects: Sequence[KubeObject] | None = None
+) -> Iterator[str]:
+    """A base URL (``http://127.0.0.1:P``) for ``seldon-mesh`` of ``namespace`` through an
+    API-server port-forward to the Envoy pod behind it (what ``kubectl port-forward
+    svc/seldon-mesh`` does). ``objects`` (a live snapshot's) are used when they hold the Envoy
+    pods; else the Service and pods are read from the API server.
+
+    Raises:
+        DataplaneUnavailable: no Envoy pod, or the port-forward was refused.
+    """
+    pod, port = None, 0
+    if objects is not None:
+        pods = [o.body for o in objects if o.kind == "Pod" and o.namespace == namespace]
+        service = next(
+            (
+                o.body
+                for o in objects
+                if o.kind == "Service" and o.namespace == namespace and o.name == MESH_SERVICE
+            ),
+            None,
+        )
+        with contextlib.suppress(Exception):
+            pod, port = mesh_target(namespace, service=service, pods=pods)
+    if pod is None:
+        pod, port = read_mesh_target(namespace, api)
+    with forwarded_port(namespace, pod, port, api) as address:
+        yield f"http://{address}"
 
 
 def observe_live(
