@@ -646,8 +646,12 @@ def _dot_to_svg(built: Any, findings: Any) -> str:
 @click.option(
     "--endpoint",
     metavar="URL",
-    help="seldon-mesh (Envoy) base URL, e.g. http://127.0.0.1:8080 after kubectl port-forward.",
+    help="seldon-mesh (Envoy) base URL, e.g. http://127.0.0.1:8080 after kubectl port-forward. "
+    "Default: through an API-server port-forward to the Envoy pod behind seldon-mesh of -n "
+    "(needs create on pods/portforward).",
 )
+@click.option("--kubeconfig", metavar="PATH", help="Kubeconfig for the port-forward.")
+@click.option("--context", metavar="NAME", help="Kubeconfig context for the port-forward.")
 @click.option("--requests", default=20, show_default=True, help="Requests to send (max 10000).")
 @click.option("--concurrency", default=4, show_default=True, help="Requests in flight (max 64).")
 @click.option("--payload", metavar="FILE", help="OIP JSON request body (default: 1x4 FP32).")
@@ -671,6 +675,8 @@ def probe(
     namespace: str,
     kind: str,
     endpoint: str | None,
+    kubeconfig: str | None,
+    context: str | None,
     requests: int,
     concurrency: int,
     payload: str | None,
@@ -710,6 +716,8 @@ def probe(
             max_error_rate=max_error_rate,
             files=files,
             output=output,
+            kubeconfig=kubeconfig,
+            context=context,
         )
     )
 

@@ -135,6 +135,17 @@ def progress_display(quiet: bool) -> Iterator[Callable[[str, str, int, str], Non
         yield update
 
 
+# id(snapshot) -> (snapshot, its kubeconfig Target) for the latest live read: scan --probe
+# without --probe-endpoint port-forwards to the Envoy of the cluster a snapshot came from.
+_LIVE_TARGETS: dict[int, tuple[Snapshot, Any]] = {}
+
+
+def live_target_for(snapshot: Snapshot) -> Any | None:
+    """The ``sources.live.Target`` a live snapshot was read from (None for files/bundles)."""
+    entry = _LIVE_TARGETS.get(id(snapshot))
+    return entry[1] if entry is not None and entry[0] is snapshot else None
+
+
 def read_clusters(request: LiveRequest) -> tuple[dict[str, Snapshot], dict[str, Any]]:
     """Snapshots of every cluster asked for (and, with --dataplane, their Envoys/schedulers)."""
     from seldon_doctor.collect import load_envoy_dumps
@@ -157,11 +168,17 @@ def read_clusters(request: LiveRequest) -> tuple[dict[str, Snapshot], dict[str, 
             raise InputError("--envoy-config-dump names one cluster's Envoy: scan one --context")
         (snapshot,) = scan.snapshots.values()
         snapshot.envoys.extend(load_envoy_dumps(request.envoy_dumps, snapshot.objects))
+    from seldon_doctor.sources.live import resolve_targets
+
+    targets = {t.name: t for t in resolve_targets(options)}
+    _LIVE_TARGETS.clear()
+    for name, snapshot in scan.snapshots.items():
+        if name in targets:
+            _LIVE_TARGETS[id(snapshot)] = (snapshot, targets[name])
     if request.dataplane:
         from seldon_doctor.sources.dataplane import observe_live
-        from seldon_doctor.sources.live import api_client_for, resolve_targets
+        from seldon_doctor.sources.live import api_client_for
 
-        targets = {t.name: t for t in resolve_targets(options)}
         for name, snapshot in scan.snapshots.items():
             observe_live(
                 snapshot,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from seldon_doctor.errors import InputError
@@ -45,6 +46,36 @@ def judge(observations: Sequence[ProbeObservation], snapshot: Snapshot | None) -
     return list(report.findings)
 
 
+def _live_target(kubeconfig: str | None, context: str | None) -> Any:
+    """The kubeconfig target to port-forward through (InputError names --endpoint too)."""
+    from seldon_doctor.sources.live import LiveOptions, resolve_targets
+
+    options = LiveOptions(kubeconfig=kubeconfig, contexts=(context,) if context else ())
+    try:
+        return resolve_targets(options)[0]
+    except InputError as exc:
+        raise InputError(
+            "no endpoint: give --endpoint URL (seldon-mesh), or a cluster whose seldon-mesh "
+            f"to reach through an API-server port-forward with --kubeconfig/--context "
+            f"({exc.message})"
+        ) from None
+
+
+@contextlib.contextmanager
+def live_mesh_endpoint(
+    namespace: str, target: Any, snapshot: Snapshot | None = None
+) -> Iterator[str]:
+    """``seldon-mesh`` of ``namespace`` through an API-server port-forward to an Envoy pod
+    behind it (``sources.dataplane.mesh_endpoint``); the pods of a live ``snapshot`` are used
+    when it has them. Raises DataplaneUnavailable when no pod or the port-forward is refused."""
+    from seldon_doctor.sources.dataplane import mesh_endpoint
+    from seldon_doctor.sources.live import api_client_for
+
+    objects = snapshot.objects if snapshot is not None else None
+    with mesh_endpoint(namespace, api_client_for(target), objects) as url:
+        yield url
+
+
 def _progress_run(target: Any, settings: ProbeSettings) -> ProbeRun:
     from seldon_doctor.probing import run_probe
 
@@ -83,10 +114,24 @@ def probe_command(
     max_error_rate: float,
     files: Sequence[str],
     output: str,
+    kubeconfig: str | None = None,
+    context: str | None = None,
 ) -> int:
-    """Run one probe, print the report; the exit code is 1 when an error finding fired."""
+    """Run one probe, print the report; the exit code is 1 when an error finding fired.
+
+    Without ``endpoint`` the requests go through an API-server port-forward to the Envoy pod
+    behind ``seldon-mesh`` of ``namespace`` in the cluster of ``kubeconfig``/``context``
+    (default: the current context); exit 3 when that cannot be opened.
+    """
+    from seldon_doctor.dataplane.errors import DataplaneUnavailable
     from seldon_doctor.probe_stats import parse_duration_ms, parse_weights
-    from seldon_doctor.probing import ProbeSettings, ProbeTarget, endpoint_for, observation
+    from seldon_doctor.probing import (
+        ProbeSettings,
+        ProbeTarget,
+        endpoint_for,
+        has_endpoint_provider,
+        observation,
+    )
 
     try:
         slo = parse_duration_ms(slo_p95) if slo_p95 else None
@@ -113,8 +158,13 @@ def probe_command(
     target = ProbeTarget(name=name, namespace=namespace, kind=kind)  # type: ignore[arg-type]
     if kind == "experiment" and configured is None:
         configured = experiment_weights(snapshot, namespace, name) or None
+    opener: contextlib.AbstractContextManager[str]
+    if endpoint or has_endpoint_provider():
+        opener = endpoint_for(namespace, endpoint)
+    else:
+        opener = live_mesh_endpoint(namespace, _live_target(kubeconfig, context))
     try:
-        with endpoint_for(namespace, endpoint) as url:
+        with opener as url:
             settings = ProbeSettings(
                 endpoint=url,
                 requests=requests,
@@ -129,6 +179,9 @@ def probe_command(
             run = _progress_run(target, settings)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    except DataplaneUnavailable as exc:
+        sys.stderr.write(f"seldon-doctor: probe {name}: {exc.reason}\n")
+        return 3
     obs = observation(run, configured_weights=configured, expected_version=expect_version)
     findings = judge([obs], snapshot)
     from seldon_doctor.render import probe_report
@@ -147,15 +200,23 @@ def probe_command(
 def scan_probes(
     snapshot: Snapshot, endpoint: str | None, *, timeout: float = 5.0
 ) -> list[ProbeObservation]:
-    """``scan --probe``: a light probe for every Ready Model and Experiment in the snapshot."""
+    """``scan --probe``: a light probe for every Ready Model and Experiment in the snapshot.
+
+    Without ``endpoint``, a snapshot read live is probed through an API-server port-forward to
+    each namespace's Envoy (the pod behind ``seldon-mesh``); a namespace whose Envoy cannot be
+    reached that way is a ``probe:<ns>`` gap.
+    """
+    from seldon_doctor.dataplane.errors import DataplaneUnavailable
     from seldon_doctor.graph.seldon import is_ready
     from seldon_doctor.probing import (
         ProbeSettings,
         ProbeTarget,
         endpoint_for,
+        has_endpoint_provider,
         observation,
         probe_many,
     )
+    from seldon_doctor.snapshot import Gap
 
     targets = [
         ProbeTarget(
@@ -169,10 +230,20 @@ def scan_probes(
     by_namespace: dict[str, list[ProbeTarget]] = {}
     for target in targets:
         by_namespace.setdefault(target.namespace, []).append(target)
+    live = None
+    if not endpoint and not has_endpoint_provider():
+        from seldon_doctor.live_cli import live_target_for
+
+        live = live_target_for(snapshot)
     out = []
     for namespace, group in sorted(by_namespace.items()):
+        opener: contextlib.AbstractContextManager[str]
+        if live is not None:
+            opener = live_mesh_endpoint(namespace, live, snapshot)
+        else:
+            opener = endpoint_for(namespace, endpoint)
         try:
-            with endpoint_for(namespace, endpoint) as url:
+            with opener as url:
                 settings = ProbeSettings(
                     endpoint=url,
                     requests=SCAN_REQUESTS,
@@ -183,6 +254,9 @@ def scan_probes(
                 runs = probe_many(group, settings, rate=SCAN_RATE, parallel=SCAN_PARALLEL)
         except ValueError as exc:
             raise InputError(f"scan --probe: {exc}") from None
+        except DataplaneUnavailable as exc:
+            snapshot.gaps.append(Gap(f"probe:{namespace}", exc.reason, namespace))
+            continue
         for run in runs:
             weights = None
             if run.target.kind == "experiment":

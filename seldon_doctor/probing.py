@@ -164,6 +164,11 @@ def register_endpoint_provider(provider: EndpointProvider) -> None:
     _providers.append(provider)
 
 
+def has_endpoint_provider() -> bool:
+    """Whether a provider was registered (it then wins over a live port-forward)."""
+    return bool(_providers)
+
+
 @contextmanager
 def endpoint_for(namespace: str, explicit: str | None) -> Iterator[str]:
     """``explicit`` as is, else the first registered provider's URL; ValueError when neither."""

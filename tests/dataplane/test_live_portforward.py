@@ -20,7 +20,7 @@ import yaml
 
 from seldon_doctor.cli import main
 from tests.dataplane.conftest import INTERNAL_MODEL, MODEL, EnvoyHandle
-from tests.dataplane.procs import AgentProxy
+from tests.dataplane.procs import AgentProxy, MLServerProcess
 from tests.dataplane.scheduler_server import SchedulerStatusTestServer
 from tests.dataplane.test_doctor_live import MANIFEST, NS, model_cr, withdraw_iris
 from tests.dataplane.xds_server import XdsTestServer, seldon_resources
@@ -102,13 +102,16 @@ def live(
         yield d, str(write_kubeconfig(tmp_path / "kubeconfig", d))
 
 
+STDERR = [""]  # what the last run() wrote on stderr
+
+
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, float]:
     capsys.readouterr()
     start = time.monotonic()
     with pytest.raises(SystemExit) as exc:
         main(list(args))
     elapsed = time.monotonic() - start
-    out = capsys.readouterr().out
+    out, STDERR[0] = capsys.readouterr()
     return int(exc.value.code or 0), (json.loads(out) if out.strip() else None), elapsed
 
 
@@ -201,3 +204,69 @@ def test_forbidden_portforward_is_gaps_exit_3_and_no_hang(
     assert set(gaps) == {f"envoy:{NS}", f"scheduler:{NS}", f"scheduler-xds:{NS}"}, gaps
     assert "403" in gaps[f"envoy:{NS}"] or "forbidden" in gaps[f"envoy:{NS}"].lower(), gaps
     assert code == 3, report
+
+
+# ---- probe / scan --probe without an endpoint: through the port-forward to seldon-mesh ------
+
+
+def test_probe_without_endpoint_goes_through_the_portforward_to_envoy(
+    live: tuple[KubeApiDouble, str],
+    mlserver: MLServerProcess,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    double, kubeconfig = live
+    code, doc, elapsed = run(
+        capsys,
+        "probe", MODEL, "-n", NS, "--kubeconfig", kubeconfig, "--requests", "20", "-o", "json",
+    )  # fmt: skip
+    assert doc["observation"]["requests"] == 20 and doc["success_rate"] == 1.0, doc
+    assert doc["observation"]["routes"] == {INTERNAL_MODEL: 20}  # Envoy's x-seldon-route
+    assert code == 0
+    # seldon-mesh:80 -> targetPort "http" -> the Envoy pod's 9000, read from the Service
+    forwards = {
+        (r.path.split("/")[-2], r.query["ports"])
+        for r in double.requests
+        if r.verb == "portforward"
+    }
+    assert forwards == {(ENVOY_POD, str(ENVOY_HTTP_PORT))}
+    assert double.count(f"/api/v1/namespaces/{NS}/services/seldon-mesh", verb="get") == 1
+    assert elapsed < 10, elapsed
+
+
+def test_scan_probe_live_probes_every_ready_model_through_the_portforward(
+    live: tuple[KubeApiDouble, str],
+    mlserver: MLServerProcess,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    double, kubeconfig = live
+    code, report, _ = run(
+        capsys, "scan", "--kubeconfig", kubeconfig, "--probe",
+        "--select", "SD801,SD802,SD803,SD804", "-o", "json", "-q",
+    )  # fmt: skip
+    probed = {e["observation"]["name"]: e for e in report["probes"]}
+    assert set(probed) == {MODEL, "broken", "lost"}, probed
+    assert probed[MODEL]["success_rate"] == 1.0
+    # broken/lost are Ready CRs without a route in this Envoy: its own 404s, SD801
+    assert probed["broken"]["success_rate"] == 0.0
+    assert {(f["id"], f["resource"]["name"]) for f in report["findings"]} >= {("SD801", "broken")}
+    assert not report["gaps"] and code == 1
+    assert {r.query["ports"] for r in double.requests if r.verb == "portforward"} == {"9000"}
+
+
+def test_probe_without_endpoint_when_portforward_is_forbidden_or_no_cluster(
+    envoy: EnvoyHandle,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with KubeApiDouble(cluster_objects(MODEL), forbidden={"pods/portforward"}) as double:
+        kubeconfig = str(write_kubeconfig(tmp_path / "kubeconfig", double))
+        code, doc, elapsed = run(capsys, "probe", MODEL, "-n", NS, "--kubeconfig", kubeconfig)
+    err = STDERR[0]
+    assert code == 3 and doc is None and elapsed < 5
+    assert f"port-forward to {NS}/{ENVOY_POD}:9000 failed: 403" in err, err
+
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
+    code, _, _ = run(capsys, "probe", MODEL, "-n", NS)
+    err = STDERR[0]
+    assert code == 2 and "--endpoint" in err and "no kubeconfig" in err, err
