@@ -152,6 +152,13 @@ def read_clusters(request: LiveRequest) -> tuple[dict[str, Snapshot], dict[str, 
     from seldon_doctor.errors import InputError
     from seldon_doctor.sources.live import LiveOptions, collect_live
 
+    kinds = request.kinds
+    if request.dataplane and kinds is not None and all(k.kind != "Pod" for k in kinds):
+        # --dataplane finds the Envoy and scheduler pods among the objects: read Pods even
+        # when the selected checks do not (--select SD606 would otherwise read no data plane).
+        from seldon_doctor.kinds import KINDS
+
+        kinds = (*kinds, KINDS["Pod"])
     options = LiveOptions(
         kubeconfig=request.kubeconfig,
         contexts=tuple(request.contexts),
@@ -159,7 +166,7 @@ def read_clusters(request: LiveRequest) -> tuple[dict[str, Snapshot], dict[str, 
         namespaces=tuple(request.namespaces),
         timeout=request.timeout,
         logs=request.logs,
-        kinds=request.kinds,
+        kinds=kinds,
     )
     with progress_display(request.quiet) as progress:
         scan = collect_live(options, progress)

@@ -270,3 +270,21 @@ def test_probe_without_endpoint_when_portforward_is_forbidden_or_no_cluster(
     code, _, _ = run(capsys, "probe", MODEL, "-n", NS)
     err = STDERR[0]
     assert code == 2 and "--endpoint" in err and "no kubeconfig" in err, err
+
+
+def test_dataplane_reads_pods_even_when_the_selected_checks_do_not(
+    live: tuple[KubeApiDouble, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    double, kubeconfig = live
+    code, report, _ = run(
+        capsys, "scan", "--kubeconfig", kubeconfig, "--dataplane", "--select", "SD606",
+        "-o", "json", "-q",
+    )  # fmt: skip
+    assert code == 0 and report["gaps"] == [] and report["findings"] == [], report
+    assert double.count("/api/v1/pods", verb="list") == 1
+    forwarded = {
+        (r.path.split("/")[-2], r.query["ports"])
+        for r in double.requests
+        if r.verb == "portforward" and r.status == 101
+    }
+    assert forwarded == {(ENVOY_POD, "9901"), (SCHEDULER_POD, "9004"), (SCHEDULER_POD, "9002")}
