@@ -379,17 +379,28 @@ class PortForwarder:
             conn.close()
             return
 
-        def pump(src: Any, dst: Any) -> None:
+        def pump(src: Any, dst: Any, before_eof: Callable[[], None] | None = None) -> None:
             with contextlib.suppress(OSError):
                 while not self._stop.is_set():
                     data = src.recv(65536)
                     if not data:
                         break
                     dst.sendall(data)
+            if before_eof is not None:
+                before_eof()
             with contextlib.suppress(OSError):
                 dst.shutdown(socket.SHUT_WR)
 
-        back = threading.Thread(target=pump, args=(remote, conn), daemon=True)
+        def note_refusal() -> None:
+            # kubelet's word on the error channel (port closed in the pod), recorded before
+            # the local client sees the connection end, so the read's failure can name it.
+            with contextlib.suppress(Exception):
+                refused = forward.error(self.remote_port)
+                if refused:
+                    where = f"{self.namespace}/{self.pod}:{self.remote_port}"
+                    self.errors.append(f"port-forward to {where}: {refused}".splitlines()[0])
+
+        back = threading.Thread(target=pump, args=(remote, conn, note_refusal), daemon=True)
         back.start()
         pump(conn, remote)
         back.join(timeout=1.0)

@@ -288,3 +288,25 @@ def test_dataplane_reads_pods_even_when_the_selected_checks_do_not(
         if r.verb == "portforward" and r.status == 101
     }
     assert forwarded == {(ENVOY_POD, "9901"), (SCHEDULER_POD, "9004"), (SCHEDULER_POD, "9002")}
+
+
+def test_closed_pod_port_is_a_gap_with_kubelets_reason(
+    envoy: EnvoyHandle,
+    scheduler_status_server: SchedulerStatusTestServer,
+    seldon_xds: XdsTestServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    forwards = {  # nothing listens on the Envoy pod's 9901
+        (NS, SCHEDULER_POD, 9004): ("127.0.0.1", port_of(scheduler_status_server.target)),
+        (NS, SCHEDULER_POD, 9002): ("127.0.0.1", seldon_xds.port),
+    }
+    with KubeApiDouble(cluster_objects(MODEL), port_forwards=forwards) as double:
+        kubeconfig = str(write_kubeconfig(tmp_path / "kubeconfig", double))
+        code, report, elapsed = run(
+            capsys, "scan", "--kubeconfig", kubeconfig, "--dataplane", *SELECT, "-o", "json", "-q"
+        )
+    gaps = {g["what"]: g["reason"] for g in report["gaps"]}
+    assert set(gaps) == {f"envoy:{NS}"}, gaps
+    assert "error forwarding port 9901 to pod seldon-envoy-0" in gaps[f"envoy:{NS}"], gaps
+    assert code == 3 and elapsed < 10
