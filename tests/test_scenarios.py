@@ -30,6 +30,9 @@ def _scan(folder: Path):  # type: ignore[no-untyped-def]
     inputs.envoy_dumps = [
         f"{ns}={folder / path}" for ns, path in (meta.get("envoy_dumps") or {}).items()
     ]
+    # Paths relative to the checkout before rendering: the table wraps long lines, so an
+    # absolute path would make the goldens depend on where the repository was cloned.
+    inputs.display_root = str(ROOT)
     snapshot = collect_files(inputs)
     return meta, run_checks(build_graph(snapshot))
 
