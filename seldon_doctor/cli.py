@@ -389,6 +389,7 @@ def scan(
             envoy_dumps=envoy_dumps,
             kinds=tuple(kinds_read(checks)),
             quiet=quiet,
+            dataplane_timeout=dataplane_timeout,
         )
         return read_clusters(request)[0]
 

@@ -97,6 +97,7 @@ class LiveRequest:
     envoy_dumps: Sequence[str] = ()
     kinds: Any = None
     quiet: bool = False
+    dataplane_timeout: float = 5.0  # each Envoy admin / scheduler / xDS read (--dataplane-timeout)
 
 
 @contextlib.contextmanager
@@ -190,6 +191,7 @@ def read_clusters(request: LiveRequest) -> tuple[dict[str, Snapshot], dict[str, 
             observe_live(
                 snapshot,
                 api=api_client_for(targets[name]),
+                timeout=request.dataplane_timeout,
                 namespaces=list(request.namespaces) or None,
             )
     return scan.snapshots, scan.clusters
