@@ -420,3 +420,15 @@ def test_reference_strings_are_quoted_in_the_reference() -> None:
         "StartExperiment failed, retrying",
     ):
         assert needle in text, needle
+
+
+def test_controllers_overlap_finding_carries_reconciler_errors() -> None:
+    snapshot = collect_files(case_inputs(FIXTURES / "checks" / "SD506" / "fires.yaml"))
+    line = next(line for _, line, p in LINES if p == "controller-reconciler-error")
+    snapshot.logs = {"team-b/seldon-v2-controller-manager-abc/manager": ["started", line]}
+    report = _json(snapshot)
+    sd506 = [f for f in report["findings"] if f["id"] == "SD506"]
+    assert sd506
+    ev = [e for f in sd506 for e in f["evidence"] if e["subject"].startswith("log ")]
+    assert ev and ev[0]["field"] == "controller-reconciler-error"
+    assert ev[0]["subject"] == "log team-b/seldon-v2-controller-manager-abc/manager:2"

@@ -165,6 +165,12 @@ class ControllersOverlap(Check):
                     evidence=[
                         node_evidence(first, "watch scope", scope_text(a)),
                         node_evidence(second, "watch scope", scope_text(b)),
+                        # Their own logs ("Reconciler error", the watch scope they started with).
+                        *(
+                            e
+                            for ns in sorted({first.namespace, second.namespace})
+                            for e in graph.log_evidence(self.id, ns)
+                        ),
                     ],
                     params={
                         "controller": second.name,
@@ -239,6 +245,7 @@ class NamespaceNotWatched(Check):
                         Evidence(f"Namespace {ns}", "watched by", "no controller")
                         for ns in unwatched
                     ),
+                    *graph.log_evidence(self.id, controller.namespace),
                 ],
                 params={
                     "controller": controller.name,
@@ -255,6 +262,7 @@ class NamespaceNotWatched(Check):
                 node_evidence(c, "watch scope", scope_text(_scope(c))) for c in graph.controllers
             ]
             evidence.extend(node_evidence(n) for n in crs[:5])
+            evidence.extend(graph.log_evidence(self.id, ns))
             scopes_text = "; ".join(
                 f"{c.namespace}/{c.name}: {scope_text(_scope(c))}"
                 for c in sorted(graph.controllers, key=lambda c: c.id)
@@ -1101,6 +1109,7 @@ class SchedulerPortBlocked(Check):
                 )
             first, how = flows[0]
             target_selector = _selector_text(first.target)
+            evidence.extend(graph.log_evidence(self.id, first.source.namespace))
             yield self.finding(
                 anchor,
                 f"{anchor.kind} {anchor.namespace}/{anchor.name} blocks "

@@ -60,6 +60,7 @@ class ExperimentReferenceMissing(Check):
                             "spec.resourceType",
                             experiment.spec.get("resourceType") or "model (default)",
                         ),
+                        *graph.log_evidence(self.id, ns, (experiment.name, name)),
                     ],
                     params={
                         "experiment": experiment.name,
