@@ -110,7 +110,10 @@ def run_checks(
             ctx.not_evaluated.append(
                 NotEvaluated(
                     check.id,
-                    "no Envoy config dump was given (--envoy-config-dump NAMESPACE=PATH)",
+                    "no Envoy was read (live: --dataplane; files: --envoy-config-dump "
+                    "NAMESPACE=PATH)"
+                    if snapshot.live
+                    else "no Envoy config dump was given (--envoy-config-dump NAMESPACE=PATH)",
                 )
             )
             continue
