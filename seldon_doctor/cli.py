@@ -7,10 +7,11 @@ Heavy modules (kubernetes, grpc, envoy_data_plane, networkx) are imported inside
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from seldon_doctor.snapshot import Snapshot
 
 FAIL_ON = ("error", "warning", "info", "never")
+LIVE_PROBE = "live"  # trace --probe without a URL: through a port-forward to seldon-mesh
 MIN_SEVERITY = ("error", "warning", "info")
 GRAPH_FORMATS = ("dot", "mermaid", "json", "svg")
 
@@ -751,9 +753,22 @@ def probe(
 @click.option(
     "--probe",
     "probe_url",
-    metavar="URL",
+    metavar="[URL]",
+    is_flag=False,
+    flag_value=LIVE_PROBE,
     help="Send a real OIP readiness request (GET /v2/models/NAME/ready, header seldon-model) "
-    "to URL (Envoy's listener, e.g. a port-forward to seldon-mesh:80) and classify the answer.",
+    "to URL (Envoy's listener, e.g. a port-forward to seldon-mesh:80) and classify the answer; "
+    "in a live trace, --probe alone goes through an API-server port-forward to that Envoy.",
+)
+@click.option("--kubeconfig", metavar="PATH", help="Live trace: the kubeconfig to use.")
+@click.option("--context", metavar="NAME", help="Live trace: the kubeconfig context.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.5, 3600),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Live trace: deadline for reading the cluster.",
 )
 @click.option("-o", "--output", "fmt", type=click.Choice(("table", "json")), default="table")
 @click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too).")
@@ -768,6 +783,9 @@ def trace_command(
     scheduler_xds: tuple[str, ...],
     dataplane_timeout: float,
     probe_url: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    timeout: float,
     fmt: str,
     no_color: bool,
 ) -> None:
@@ -777,6 +795,10 @@ def trace_command(
     seldon-model header -> weighted clusters -> endpoints -> server pod and agent -> the
     scheduler's replica state (with --scheduler); --probe sends a real request through Envoy.
 
+    With no -f, --envoy-config-dump, --envoy-admin or --scheduler, the trace reads the live
+    cluster (current kube context, read-only) and, through API-server port-forwards, the Envoy
+    and the scheduler that NAMESPACE's seldon-mesh and seldon-scheduler lead to.
+
     \b
     Exit codes: 0 the path is whole, 1 a hop is broken, 2 bad input,
                 3 nothing broken but an input could not be read.
@@ -784,7 +806,18 @@ def trace_command(
     from seldon_doctor.graph.build import build_graph
     from seldon_doctor.trace import KINDS, render_tree, trace
 
-    if files:
+    offline = bool(files or envoy_dumps or envoy_admin or schedulers or scheduler_xds)
+    live = not offline and (probe_url in (None, LIVE_PROBE))
+    if not live and (kubeconfig or context):
+        raise click.UsageError("--kubeconfig/--context trace a live cluster; drop -f and friends")
+    if not live and probe_url == LIVE_PROBE:
+        raise click.UsageError("--probe without URL goes through the live cluster; give a URL")
+    target: Any = None
+    if live:
+        snapshot, target = _live_trace_snapshot(
+            namespace, kubeconfig, context, timeout, dataplane_timeout
+        )
+    elif files:
         snapshot = _snapshot(files, envoy_dumps, namespace, False)
     else:
         from seldon_doctor.collect import load_envoy_dumps
@@ -792,29 +825,29 @@ def trace_command(
 
         dumps = [d if "=" in d else f"{namespace}={d}" for d in envoy_dumps]
         snapshot = Snapshot(envoys=load_envoy_dumps(dumps, []))
-        if not (envoy_admin or dumps or schedulers or probe_url):
-            raise click.UsageError(
-                "nothing to trace through: give -f, --envoy-config-dump, --envoy-admin, "
-                "--scheduler or --probe"
-            )
     _observe_dataplane(
         snapshot, namespace, envoy_admin, schedulers, scheduler_xds, dataplane_timeout
     )
+    built = build_graph(snapshot)
     probe_result, probe_error = None, None
     if probe_url:
         from seldon_doctor.dataplane.errors import DataplaneUnavailable
         from seldon_doctor.dataplane.probe import probe
 
+        kind_arg: Any = kind
         try:
-            kind_arg: Any = kind
-            probe_result = probe(probe_url, name, kind=kind_arg, timeout=dataplane_timeout)
+            if probe_url == LIVE_PROBE:
+                with _mesh_url(built, namespace, target) as url:
+                    probe_result = probe(url, name, kind=kind_arg, timeout=dataplane_timeout)
+            else:
+                probe_result = probe(probe_url, name, kind=kind_arg, timeout=dataplane_timeout)
         except DataplaneUnavailable as exc:
             probe_error = exc.reason
             from seldon_doctor.snapshot import Gap
 
             snapshot.gaps.append(Gap(f"probe:{namespace}", exc.reason, namespace))
     result = trace(
-        build_graph(snapshot),
+        built,
         KINDS[kind],
         namespace,
         name,
@@ -828,6 +861,70 @@ def trace_command(
     else:
         render_tree(result, _console(no_color=no_color))
     raise SystemExit(result.exit_code())
+
+
+def _live_trace_snapshot(
+    namespace: str,
+    kubeconfig: str | None,
+    context: str | None,
+    timeout: float,
+    dataplane_timeout: float,
+) -> tuple[Snapshot, Any]:
+    """The cluster as the trace needs it: every kind the checks read, then the Envoy and the
+    scheduler that ``namespace``'s seldon-mesh and seldon-scheduler resolve to (port-forwards
+    only to those pods, however many namespaces the cluster has)."""
+    from seldon_doctor.access import kinds_read
+    from seldon_doctor.graph.build import build_graph
+    from seldon_doctor.live_cli import LiveRequest, read_clusters
+    from seldon_doctor.sources.dataplane import observe_live
+    from seldon_doctor.sources.live import LiveOptions, api_client_for, resolve_targets
+
+    contexts = (context,) if context else ()
+    request = LiveRequest(
+        kubeconfig=kubeconfig,
+        contexts=contexts,
+        all_contexts=False,
+        namespaces=(),
+        timeout=timeout,
+        logs=False,
+        dataplane=False,
+        kinds=tuple(kinds_read()),
+        quiet=True,
+    )
+    snapshots, _ = read_clusters(request)
+    (snapshot,) = snapshots.values()
+    graph = build_graph(snapshot)
+    wanted = {namespace}
+    for host in ("seldon-mesh", "seldon-scheduler"):
+        wanted.update(b.namespace for b in graph.resolve(host, namespace).backends)
+    (target,) = resolve_targets(LiveOptions(kubeconfig=kubeconfig, contexts=contexts))
+    observe_live(
+        snapshot,
+        api=api_client_for(target),
+        timeout=dataplane_timeout,
+        namespaces=sorted(wanted),
+    )
+    return snapshot, target
+
+
+@contextlib.contextmanager
+def _mesh_url(graph: Any, namespace: str, target: Any) -> Iterator[str]:
+    """A local URL for ``namespace``'s seldon-mesh: a port-forward to a ready Envoy pod it
+    resolves to (through ExternalName aliases, as a client in that namespace would)."""
+    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.sources.dataplane import ENVOY_HTTP_PORT, forwarded_port
+    from seldon_doctor.sources.live import api_client_for
+
+    resolution = graph.resolve("seldon-mesh", namespace)
+    backends = [b for b in resolution.ready_backends if not b.implied]
+    if not backends:
+        raise DataplaneUnavailable(
+            f"seldon-mesh in {namespace} leads to no ready Envoy pod "
+            f"({resolution.detail or resolution.status.value})"
+        )
+    pod = backends[0]
+    with forwarded_port(pod.namespace, pod.pod, ENVOY_HTTP_PORT, api_client_for(target)) as addr:
+        yield f"http://{addr}"
 
 
 @cli.command("snapshot")

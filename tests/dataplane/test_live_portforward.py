@@ -310,3 +310,33 @@ def test_closed_pod_port_is_a_gap_with_kubelets_reason(
     assert set(gaps) == {f"envoy:{NS}"}, gaps
     assert "error forwarding port 9901 to pod seldon-envoy-0" in gaps[f"envoy:{NS}"], gaps
     assert code == 3 and elapsed < 10
+
+
+def test_live_trace_reads_the_cluster_and_probes_through_the_mesh_portforward(
+    live: tuple[KubeApiDouble, str],
+    seldon_xds: XdsTestServer,
+    mlserver: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """trace with no files: the objects from the API server, Envoy and the scheduler through
+    port-forwards, and --probe (no URL) through a port-forward to seldon-mesh's Envoy."""
+    double, kubeconfig = live
+    code, report, _ = run(
+        capsys, "trace", MODEL, "-n", NS, "--kubeconfig", kubeconfig, "--probe", "-o", "json"
+    )
+    assert code == 0, (report, STDERR[0])
+    assert report["first_broken"] is None
+    assert report["probe"]["status"] == 200, report["probe"]
+    forwarded = {
+        (r.path.split("/")[-2], r.query["ports"])
+        for r in double.requests
+        if r.verb == "portforward" and r.status == 101
+    }
+    assert (ENVOY_POD, "9901") in forwarded and (ENVOY_POD, str(ENVOY_HTTP_PORT)) in forwarded
+
+    withdraw_iris(seldon_xds)
+    code, report, _ = run(
+        capsys, "trace", MODEL, "-n", NS, "--kubeconfig", kubeconfig, "-o", "json"
+    )
+    assert code == 1
+    assert report["first_broken"]["hop"] == "route", report["first_broken"]

@@ -119,9 +119,13 @@ def test_trace_cli_json_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
     report = json.loads(capsys.readouterr().out)
     assert report["first_broken"]["hop"] == "listener"
     assert "registered implementation" in report["first_broken"]["reason"]
-    with pytest.raises(SystemExit) as exc:
-        main(["trace", "iris"])
+    # Nothing given and no kubeconfig: the live trace has no cluster to read (exit 2).
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("KUBECONFIG", str(Path("/nonexistent/kubeconfig")))
+        with pytest.raises(SystemExit) as exc:
+            main(["trace", "iris"])
     assert exc.value.code == 2
+    assert "no kubeconfig" in capsys.readouterr().err
 
 
 def test_trace_table_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
