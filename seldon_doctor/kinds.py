@@ -77,3 +77,8 @@ SELDON_KINDS = frozenset(info.kind for info in _KINDS if info.group == SELDON_GR
 
 # Seldon CRs that a controller reconciles and a scheduler must know about.
 SELDON_WORKLOAD_KINDS = frozenset({"Model", "Server", "Experiment", "Pipeline"})
+
+# Kubernetes' own API groups: their objects were validated by the API server that holds them.
+BUILTIN_KINDS = frozenset(
+    info.kind for info in _KINDS if info.group in ("", "apps") or info.group.endswith(".k8s.io")
+)

@@ -151,13 +151,19 @@ def test_forbidden_kind_leaves_every_other_finding_intact(kubeconfig: Any) -> No
     gaps = partial["gaps"]
     assert [g["what"] for g in gaps] == ["kind:NetworkPolicy"]
     assert "forbidden" in gaps[0]["reason"]
-    not_evaluated = {f["id"] for f in partial.get("not_evaluated", [])}
-    skipped = {f["check"] if "check" in f else f["id"] for f in partial.get("not_evaluated", [])}
-    assert not_evaluated or skipped  # the checks that read NetworkPolicy say why they did not run
-    # Every finding of a check that does not read NetworkPolicy is still there.
+    # Exactly the checks that need NetworkPolicies from a live cluster say why they did not run.
+    from seldon_doctor.access import live_reads
     from seldon_doctor.checks import ALL_CHECKS
 
-    netpol_checks = {c.id for c in ALL_CHECKS if "NetworkPolicy" in c.reads}
+    netpol_checks = {c.id for c in ALL_CHECKS if "NetworkPolicy" in live_reads(c)}
+    blocked = {
+        f["message"].split()[0]
+        for f in partial["not_evaluated"]
+        if "could not read NetworkPolicy" in f["message"]
+    }
+    assert blocked == netpol_checks == {"SD509"}
+    assert "cluster scope" in gaps[0]["reason"]  # the cluster-wide refusal, not a namespace's
+    # Every finding of a check that does not read NetworkPolicy is still there.
     kept = [f for f in _comparable(whole) if f[0] not in netpol_checks]
     assert kept and set(kept) <= set(_comparable(partial))
     assert code == 1  # errors were still found; the partial scan says so in the summary

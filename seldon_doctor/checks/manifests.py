@@ -21,7 +21,7 @@ from seldon_doctor.checks.structural import SchemaError, Validator
 from seldon_doctor.findings import Evidence, Finding, Location
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
-from seldon_doctor.kinds import KINDS, SELDON_KINDS
+from seldon_doctor.kinds import BUILTIN_KINDS, KINDS, SELDON_KINDS
 from seldon_doctor.sources.locate import PathSegment, format_path, locate
 
 CRD = "CustomResourceDefinition"
@@ -164,7 +164,7 @@ class ManifestSchemaInvalid(Check):
     id = "SD003"
     reads = frozenset({CRD, *CORE_KINDS}) | CUSTOM_KINDS
     # Objects an API server returns passed its validation: live, only CRs are checked.
-    live_reads = frozenset({CRD}) | CUSTOM_KINDS
+    live_reads = frozenset({CRD}) | (CUSTOM_KINDS - BUILTIN_KINDS)
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         graph = ctx.graph
@@ -378,9 +378,10 @@ class ResourceNameInvalid(Check):
 
     id = "SD004"
     reads = frozenset({"Server", "Pipeline", "Service", "Namespace", *SUBDOMAIN_KINDS})
-    # A ConfigMap an API server holds has a valid name already; listing every ConfigMap of
-    # a cluster (payloads included) for that would read far more than the check needs.
-    live_reads = reads - {"ConfigMap"}
+    # A built-in object an API server holds has a valid name already (and listing every
+    # ConfigMap, payloads included, would read far more than the check needs); live, only
+    # the names Seldon derives other objects' names from are checked.
+    live_reads = reads - BUILTIN_KINDS
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         graph = ctx.graph

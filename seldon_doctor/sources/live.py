@@ -554,6 +554,7 @@ class ClusterScan:
             return list(_pages(reader, path, self.options.page_size, on_page))
 
         namespaces: Sequence[str] | None = self.options.namespaces or None
+        cluster_wide_refusal = ""
         if namespaces is None or not info.namespaced:
             try:
                 result.items = read(list_path(info, version))
@@ -564,6 +565,7 @@ class ClusterScan:
                     result.gaps.append(Gap(f"kind:{info.kind}", exc.reason))
                     return result
                 namespaces = fallback
+                cluster_wide_refusal = exc.reason
                 result.warnings.append(
                     f"{self.target.name}: listing {info.plural} cluster-wide is forbidden; "
                     f"read them per namespace ({len(fallback)} namespaces)"
@@ -580,7 +582,7 @@ class ClusterScan:
         if failed and len(failed) == len(namespaces) and not self.options.namespaces:
             # The fallback read nothing either: one gap for the kind, not one per namespace.
             result.warnings = []
-            result.gaps.append(Gap(f"kind:{info.kind}", failed[0].reason))
+            result.gaps.append(Gap(f"kind:{info.kind}", cluster_wide_refusal or failed[0].reason))
         else:
             result.gaps.extend(failed)
         return result
