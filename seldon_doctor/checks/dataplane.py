@@ -427,7 +427,13 @@ class EnvoyXdsStale(Check):
         if not served:
             self.skip(
                 ctx,
-                "no scheduler xDS was read (--scheduler-xds NAMESPACE=HOST:9002), so what "
+                "no scheduler xDS was read ("
+                + (
+                    "--dataplane"
+                    if ctx.graph.snapshot.live
+                    else "--scheduler-xds NAMESPACE=HOST:9002"
+                )
+                + "), so what "
                 "Envoy holds cannot be compared with what its scheduler serves",
             )
             return
@@ -499,8 +505,9 @@ class SchedulerStateDiverged(Check):
         if not observations:
             self.skip(
                 ctx,
-                "no scheduler state was read (--scheduler NAMESPACE=HOST:9004), so the CRs' "
-                "status cannot be compared with the scheduler's view",
+                "no scheduler state was read ("
+                + ("--dataplane" if graph.snapshot.live else "--scheduler NAMESPACE=HOST:9004")
+                + "), so the CRs' status cannot be compared with the scheduler's view",
             )
             return
         for obs in observations:
