@@ -471,3 +471,21 @@ def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> N
         update("prod", "Pod", 0, "failed")
     shown = terminal.getvalue()
     assert "prod: Model" in shown and "731" in shown and "not read" in shown
+
+
+def test_metrics_of_several_clusters_keep_them_apart(kubeconfig: Any) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    prod = KubeApiDouble.from_paths([FIXTURES / "clusters" / "capability-mismatch"], name="prod")
+    staging = KubeApiDouble.from_paths(
+        [FIXTURES / "clusters" / "capability-mismatch"], name="staging"
+    )
+    config = kubeconfig(prod, prod=prod, staging=staging)
+    result = CliRunner().invoke(
+        cli, ["scan", "--kubeconfig", config, "--all-contexts", "-q", "-o", "prometheus"]
+    )
+    assert result.exit_code == 1, result.stderr
+    families = {f.name: f for f in text_string_to_metric_families(result.stdout)}
+    samples = families["seldon_doctor_findings"].samples
+    sd102 = {s.labels["cluster"]: s.value for s in samples if s.labels["check"] == "SD102"}
+    assert sd102 == {"prod": 1.0, "staging": 1.0}

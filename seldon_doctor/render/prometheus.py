@@ -39,7 +39,8 @@ def _family(
 
 def render_metrics(report: Report, options: RenderOptions) -> str:
     findings = Counter(
-        (f.check_id, f.severity.value, f.resource.namespace) for f in report.findings
+        (f.check_id, f.severity.value, f.resource.namespace, f.resource.cluster or "")
+        for f in report.findings
     )
     suppressed = Counter((s.finding.check_id, s.kind) for s in report.suppressed)
     not_evaluated = Counter(dict(f.params).get("check", f.check_id) for f in report.not_evaluated)
@@ -47,11 +48,20 @@ def render_metrics(report: Report, options: RenderOptions) -> str:
     lines: list[str] = []
     lines += _family(
         "seldon_doctor_findings",
-        "Findings of the last scan by check, severity and namespace (suppressed, baselined "
-        "and hidden findings excluded).",
+        "Findings of the last scan by check, severity and namespace, and by cluster in a "
+        "live scan (suppressed, baselined and hidden findings excluded).",
         [
-            ((("check", c), ("severity", s), ("namespace", n)), value)
-            for (c, s, n), value in sorted(findings.items())
+            # cluster only when the scan read clusters: several contexts share one text file.
+            (
+                (
+                    ("check", c),
+                    ("severity", s),
+                    ("namespace", n),
+                    *((("cluster", k),) if k else ()),
+                ),
+                value,
+            )
+            for (c, s, n, k), value in sorted(findings.items())
         ],
     )
     lines += _family(
