@@ -489,3 +489,15 @@ def test_metrics_of_several_clusters_keep_them_apart(kubeconfig: Any) -> None:
     samples = families["seldon_doctor_findings"].samples
     sd102 = {s.labels["cluster"]: s.value for s in samples if s.labels["check"] == "SD102"}
     assert sd102 == {"prod": 1.0, "staging": 1.0}
+
+
+def test_refused_credentials_are_one_cluster_gap(kubeconfig: Any) -> None:
+    good = KubeApiDouble.from_paths([FIXTURES / "clusters" / "capability-mismatch"], name="good")
+    stale = KubeApiDouble([], name="stale")
+    config = kubeconfig(good, good=good, stale=stale)
+    stale.token = "rotated"  # the kubeconfig's token no longer works there
+    code, report, _ = _scan(["--kubeconfig", config, "--all-contexts"])
+    assert code == 1  # the good cluster's findings still count
+    gaps = [g for g in report["gaps"] if g["what"] == "cluster:stale"]
+    assert gaps and "refused the credentials" in gaps[0]["reason"] and "401" in gaps[0]["reason"]
+    assert len([r for r in stale.requests if r.status == 401]) == 1  # no retries, no lists

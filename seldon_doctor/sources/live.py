@@ -482,8 +482,9 @@ class ClusterScan:
             version = reader.get_json("/version")
             self.info.version = str(version.get("gitVersion") or "") or None
         except ReadFailed as exc:
-            if exc.status == 0:  # the API server cannot be reached at all
-                reason = f"the API server {self.info.server} could not be reached: {exc.reason}"
+            if exc.status in (0, 401):  # unreachable, or our credentials are refused
+                what = "could not be reached" if exc.status == 0 else "refused the credentials"
+                reason = f"the API server {self.info.server} {what}: {exc.reason}"
                 self.snapshot.gaps.append(Gap(f"cluster:{self.target.name}", reason))
                 for info in self.kinds:
                     self.snapshot.gaps.append(Gap(f"kind:{info.kind}", reason))
