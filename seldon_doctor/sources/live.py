@@ -137,8 +137,8 @@ def resolve_targets(options: LiveOptions) -> list[Target]:
     path = kubeconfig.split(os.pathsep)[0] if kubeconfig else default_path
     if not os.path.exists(path):
         raise InputError(
-            f"no kubeconfig at {path}: pass --kubeconfig PATH, set KUBECONFIG, or scan files "
-            "with -f PATH"
+            f"no kubeconfig at {path}: pass --kubeconfig PATH or set KUBECONFIG; or scan files "
+            "with -f PATH, or the bundled demo with --demo"
         )
     try:
         contexts, active = config.list_kube_config_contexts(config_file=path)
