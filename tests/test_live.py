@@ -501,3 +501,23 @@ def test_refused_credentials_are_one_cluster_gap(kubeconfig: Any) -> None:
     gaps = [g for g in report["gaps"] if g["what"] == "cluster:stale"]
     assert gaps and "refused the credentials" in gaps[0]["reason"] and "401" in gaps[0]["reason"]
     assert len([r for r in stale.requests if r.status == 401]) == 1  # no retries, no lists
+
+
+def test_kubeconfig_env_with_several_files_is_merged(
+    kubeconfig: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = KubeApiDouble.from_paths([FIXTURES / "clusters" / "capability-mismatch"], name="a")
+    second = KubeApiDouble([], name="b")
+    first.start()
+    second.start()
+    try:
+        path_a = write_kubeconfig(tmp_path / "a.yaml", first)
+        path_b = write_kubeconfig(tmp_path / "b.yaml", second)
+        monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'missing.yaml'}:{path_a}:{path_b}")
+        code, report, err = _scan(["--context", "b"])
+        assert code == 0 and report["findings"] == [], err
+        code, report, _ = _scan(["--context", "a"])
+        assert code == 1 and report["findings"]
+    finally:
+        first.stop()
+        second.stop()

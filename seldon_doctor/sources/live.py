@@ -134,8 +134,9 @@ def resolve_targets(options: LiveOptions) -> list[Target]:
             raise InputError(f"in-cluster configuration: {_one_line(exc)}") from None
         return [Target("in-cluster", configuration)]
 
-    path = kubeconfig.split(os.pathsep)[0] if kubeconfig else default_path
-    if not os.path.exists(path):
+    # KUBECONFIG may list several files (merged, as kubectl does): the client merges them.
+    path = kubeconfig or default_path
+    if not any(os.path.exists(os.path.expanduser(p)) for p in path.split(os.pathsep) if p):
         raise InputError(
             f"no kubeconfig at {path}: pass --kubeconfig PATH or set KUBECONFIG; or scan files "
             "with -f PATH, or the bundled demo with --demo"
