@@ -432,3 +432,23 @@ def test_controllers_overlap_finding_carries_reconciler_errors() -> None:
     ev = [e for f in sd506 for e in f["evidence"] if e["subject"].startswith("log ")]
     assert ev and ev[0]["field"] == "controller-reconciler-error"
     assert ev[0]["subject"] == "log team-b/seldon-v2-controller-manager-abc/manager:2"
+
+
+def test_name_collision_finding_carries_the_shared_schedulers_lines() -> None:
+    snapshot = collect_files(case_inputs(FIXTURES / "checks" / "SD512" / "fires.yaml"))
+    # Both namespaces' Servers named mlserver register as the same server with the scheduler.
+    snapshot.logs = {
+        "seldon-central/seldon-scheduler-0/scheduler": [
+            f'{T} level=info msg="Received agent subscribe request from mlserver:0"',
+            f'{T} level=info msg="Received agent subscribe request from mlserver:0"',
+        ]
+    }
+    report = _json(snapshot)
+    servers = [
+        f for f in report["findings"] if f["id"] == "SD512" and f["resource"]["kind"] == "Server"
+    ]
+    assert len(servers) == 2
+    for finding in servers:
+        ev = [e for e in finding["evidence"] if e["subject"].startswith("log ")]
+        assert ev and ev[0]["field"] == "scheduler-agent-subscribed", finding["evidence"]
+        assert "2 such lines" in ev[0]["note"]

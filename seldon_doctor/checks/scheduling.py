@@ -1159,10 +1159,14 @@ class SharedSchedulerNameCollision(Check):
                         members[i] for i in hits if members[i][0].namespace != node.namespace
                     ]
                     if clashes:
-                        yield self._finding(node, keys, clashes)
+                        yield self._finding(graph, node, keys, clashes)
 
     def _finding(
-        self, node: Node, keys: frozenset[str], clashes: list[tuple[Node, frozenset[str]]]
+        self,
+        graph: DeploymentGraph,
+        node: Node,
+        keys: frozenset[str],
+        clashes: list[tuple[Node, frozenset[str]]],
     ) -> Finding:
         others = ", ".join(f"{o.namespace}/{o.name}" for o, _ in clashes)
         scheduler = ", ".join(sorted(keys))
@@ -1182,6 +1186,8 @@ class SharedSchedulerNameCollision(Check):
         evidence = [node_evidence(node, "metadata.name", node.name)]
         evidence.extend(node_evidence(o, "metadata.name", o.name) for o, _ in clashes)
         evidence.append(Evidence("scheduler", "instances", scheduler))
+        # The shared scheduler's own lines about this name (agents subscribing, schedule calls).
+        evidence.extend(graph.log_evidence(self.id, node.namespace, node.name))
         return self.finding(
             node,
             message,
