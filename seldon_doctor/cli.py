@@ -19,7 +19,7 @@ import click
 
 from seldon_doctor import __version__
 from seldon_doctor.errors import ExitCode, InputError
-from seldon_doctor.live_cli import live_options, parse_duration
+from seldon_doctor.live_cli import apply_options, live_options, parse_duration
 from seldon_doctor.rbac import rbac_command
 from seldon_doctor.render import FORMATS, RenderOptions, get_renderer
 
@@ -120,9 +120,7 @@ def _input_options(func: Any) -> Any:
             help="CustomResourceDefinitions (file or folder) to validate manifests against.",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return apply_options(func, options)
 
 
 def _snapshot(
@@ -183,9 +181,7 @@ def _dataplane_options(func: Any) -> Any:
             help="Deadline for each Envoy admin, scheduler or xDS read.",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return apply_options(func, options)
 
 
 def _observe_dataplane(
@@ -369,6 +365,9 @@ def scan(
         raise click.UsageError("with files, -n names one namespace (for objects that name none)")
     wait_seconds = parse_duration(wait_for) if wait_for else 0.0
 
+    # The kubeconfig target each live snapshot was read through (scan --probe port-forwards).
+    live_targets: dict[str, Any] = {}
+
     def read() -> dict[str, Snapshot]:
         if snapshot_path:
             from seldon_doctor.bundle import read_bundle_clusters
@@ -393,12 +392,14 @@ def scan(
             quiet=quiet,
             dataplane_timeout=dataplane_timeout,
         )
-        return read_clusters(request)[0]
+        live = read_clusters(request)
+        live_targets.update(live.targets)
+        return live.snapshots
 
     snapshots = read()
     if wait_seconds:
         snapshots = _wait_until_settled(snapshots, read, wait_seconds, quiet)
-    for snapshot in snapshots.values():
+    for cluster, snapshot in snapshots.items():
         namespace = namespaces[0] if namespaces else "default"
         _observe_dataplane(
             snapshot, namespace, envoy_admin, schedulers, scheduler_xds, dataplane_timeout
@@ -409,7 +410,9 @@ def scan(
         if probe_targets:
             from seldon_doctor.probe_cli import scan_probes
 
-            snapshot.probes.extend(scan_probes(snapshot, probe_endpoint))
+            snapshot.probes.extend(
+                scan_probes(snapshot, probe_endpoint, live_target=live_targets.get(cluster))
+            )
     graphs, reports = {}, {}
     for name, snapshot in snapshots.items():
         graphs[name], reports[name] = _analyse(snapshot, checks, debug, config, strict, baselined)
@@ -877,27 +880,22 @@ def _live_trace_snapshot(
     from seldon_doctor.graph.build import build_graph
     from seldon_doctor.live_cli import LiveRequest, read_clusters
     from seldon_doctor.sources.dataplane import observe_live
-    from seldon_doctor.sources.live import LiveOptions, api_client_for, resolve_targets
+    from seldon_doctor.sources.live import api_client_for
 
-    contexts = (context,) if context else ()
     request = LiveRequest(
         kubeconfig=kubeconfig,
-        contexts=contexts,
-        all_contexts=False,
-        namespaces=(),
+        contexts=(context,) if context else (),
         timeout=timeout,
-        logs=False,
-        dataplane=False,
         kinds=tuple(kinds_read()),
         quiet=True,
     )
-    snapshots, _ = read_clusters(request)
-    (snapshot,) = snapshots.values()
+    live = read_clusters(request)
+    (cluster,) = live.snapshots
+    snapshot, target = live.snapshots[cluster], live.targets[cluster]
     graph = build_graph(snapshot)
     wanted = {namespace}
     for host in ("seldon-mesh", "seldon-scheduler"):
         wanted.update(b.namespace for b in graph.resolve(host, namespace).backends)
-    (target,) = resolve_targets(LiveOptions(kubeconfig=kubeconfig, contexts=contexts))
     observe_live(
         snapshot,
         api=api_client_for(target),
@@ -986,12 +984,13 @@ def snapshot_command(
         kinds=tuple(kinds_read()),
         quiet=quiet,
     )
-    snapshots, clusters = read_clusters(request)
+    live = read_clusters(request)
+    snapshots = live.snapshots
     if created is None:
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
         moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
         created = moment.isoformat(timespec="seconds")
-    written = write_bundle(snapshots, output, meta=meta_from_live(clusters, created=created))
+    written = write_bundle(snapshots, output, meta=meta_from_live(live.clusters, created=created))
     gaps = sum(len(s.gaps) for s in snapshots.values())
     objects = sum(len(s.objects) for s in snapshots.values())
     if not quiet:

@@ -11,11 +11,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from seldon_doctor.snapshot import Snapshot
+if TYPE_CHECKING:
+    from seldon_doctor.sources.live import LiveScan
 
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -78,6 +79,11 @@ def live_options(func: Any) -> Any:
             "on pods/portforward).",
         ),
     ]
+    return apply_options(func, options)
+
+
+def apply_options(func: Any, options: Sequence[Callable[[Any], Any]]) -> Any:
+    """Decorate ``func`` with click options, listed in the order ``--help`` shows them."""
     for option in reversed(options):
         func = option(func)
     return func
@@ -89,11 +95,11 @@ class LiveRequest:
 
     kubeconfig: str | None
     contexts: Sequence[str]
-    all_contexts: bool
-    namespaces: Sequence[str]
     timeout: float
-    logs: bool
-    dataplane: bool
+    all_contexts: bool = False
+    namespaces: Sequence[str] = ()
+    logs: bool = False
+    dataplane: bool = False
     envoy_dumps: Sequence[str] = ()
     kinds: Any = None
     quiet: bool = False
@@ -136,18 +142,7 @@ def progress_display(quiet: bool) -> Iterator[Callable[[str, str, int, str], Non
         yield update
 
 
-# id(snapshot) -> (snapshot, its kubeconfig Target) for the latest live read: scan --probe
-# without --probe-endpoint port-forwards to the Envoy of the cluster a snapshot came from.
-_LIVE_TARGETS: dict[int, tuple[Snapshot, Any]] = {}
-
-
-def live_target_for(snapshot: Snapshot) -> Any | None:
-    """The ``sources.live.Target`` a live snapshot was read from (None for files/bundles)."""
-    entry = _LIVE_TARGETS.get(id(snapshot))
-    return entry[1] if entry is not None and entry[0] is snapshot else None
-
-
-def read_clusters(request: LiveRequest) -> tuple[dict[str, Snapshot], dict[str, Any]]:
+def read_clusters(request: LiveRequest) -> LiveScan:
     """Snapshots of every cluster asked for (and, with --dataplane, their Envoys/schedulers)."""
     from seldon_doctor.collect import load_envoy_dumps
     from seldon_doctor.errors import InputError
@@ -176,13 +171,6 @@ def read_clusters(request: LiveRequest) -> tuple[dict[str, Snapshot], dict[str, 
             raise InputError("--envoy-config-dump names one cluster's Envoy: scan one --context")
         (snapshot,) = scan.snapshots.values()
         snapshot.envoys.extend(load_envoy_dumps(request.envoy_dumps, snapshot.objects))
-    from seldon_doctor.sources.live import resolve_targets
-
-    targets = {t.name: t for t in resolve_targets(options)}
-    _LIVE_TARGETS.clear()
-    for name, snapshot in scan.snapshots.items():
-        if name in targets:
-            _LIVE_TARGETS[id(snapshot)] = (snapshot, targets[name])
     if request.dataplane:
         from seldon_doctor.sources.dataplane import observe_live
         from seldon_doctor.sources.live import api_client_for
@@ -190,8 +178,8 @@ def read_clusters(request: LiveRequest) -> tuple[dict[str, Snapshot], dict[str, 
         for name, snapshot in scan.snapshots.items():
             observe_live(
                 snapshot,
-                api=api_client_for(targets[name]),
+                api=api_client_for(scan.targets[name]),
                 timeout=request.dataplane_timeout,
                 namespaces=list(request.namespaces) or None,
             )
-    return scan.snapshots, scan.clusters
+    return scan

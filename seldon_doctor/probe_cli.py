@@ -198,13 +198,18 @@ def probe_command(
 
 
 def scan_probes(
-    snapshot: Snapshot, endpoint: str | None, *, timeout: float = 5.0
+    snapshot: Snapshot,
+    endpoint: str | None,
+    *,
+    timeout: float = 5.0,
+    live_target: Any = None,
 ) -> list[ProbeObservation]:
     """``scan --probe``: a light probe for every Ready Model and Experiment in the snapshot.
 
-    Without ``endpoint``, a snapshot read live is probed through an API-server port-forward to
-    each namespace's Envoy (the pod behind ``seldon-mesh``); a namespace whose Envoy cannot be
-    reached that way is a ``probe:<ns>`` gap.
+    Without ``endpoint``, a snapshot read live (``live_target``: the ``sources.live.Target`` it
+    was read through) is probed through an API-server port-forward to each namespace's Envoy
+    (the pod behind ``seldon-mesh``); a namespace whose Envoy cannot be reached that way is a
+    ``probe:<ns>`` gap.
     """
     from seldon_doctor.dataplane.errors import DataplaneUnavailable
     from seldon_doctor.graph.seldon import is_ready
@@ -230,11 +235,7 @@ def scan_probes(
     by_namespace: dict[str, list[ProbeTarget]] = {}
     for target in targets:
         by_namespace.setdefault(target.namespace, []).append(target)
-    live = None
-    if not endpoint and not has_endpoint_provider():
-        from seldon_doctor.live_cli import live_target_for
-
-        live = live_target_for(snapshot)
+    live = live_target if not endpoint and not has_endpoint_provider() else None
     out = []
     for namespace, group in sorted(by_namespace.items()):
         opener: contextlib.AbstractContextManager[str]

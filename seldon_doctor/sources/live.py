@@ -94,6 +94,8 @@ class LiveScan:
 
     snapshots: dict[str, Snapshot]
     clusters: dict[str, ClusterInfo]
+    # The connection each snapshot was read through (port-forwards, live probes reuse it).
+    targets: dict[str, Target] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- configuration
@@ -423,20 +425,23 @@ class ClusterScan:
         self.snapshot = Snapshot(live=True, captured_at=round(time.time(), 3))
         if options.namespaces:
             self.snapshot.listed_namespaces = frozenset(options.namespaces)
-        self.reader: ApiReader | None = None
         # Namespaces to fall back to when a cluster-wide LIST is forbidden.
         self.fallback_namespaces: list[str] = list(options.namespaces)
 
     # -- driver ----------------------------------------------------------------------------
     def run(self) -> Snapshot:
+        """Read the cluster (and, with ``logs``, the containers' log tails) by the deadline."""
         started = time.monotonic()
-        self.reader = ApiReader(self.target, self.deadline, self.options.workers)
+        reader = ApiReader(self.target, self.deadline, self.options.workers)
         try:
-            self._run(self.reader)
+            self._run(reader)
+            if self.options.logs:
+                self.read_logs(reader)
         finally:
-            self.info.requests = self.reader.requests
+            self.info.requests = reader.requests
             self.info.duration = time.monotonic() - started
-            self.reader.close()
+            reader.close()  # wakes retries still backing off; sockets time out by the deadline
+        self.finish()
         return self.snapshot
 
     def _run(self, reader: ApiReader) -> None:
@@ -473,7 +478,6 @@ class ClusterScan:
                     Gap(f"kind:{info.kind}", "not read before the deadline (--timeout)"), info
                 )
         finally:
-            reader.close()  # wakes retries that are backing off; sockets time out by the deadline
             pool.shutdown(wait=False, cancel_futures=True)
 
     # -- discovery -------------------------------------------------------------------------
@@ -663,25 +667,15 @@ def collect_live(options: LiveOptions, progress: ProgressCallback | None = None)
     deadline = time.monotonic() + options.timeout
     scans = [ClusterScan(t, options, kinds, deadline, progress) for t in targets]
 
-    def run(scan: ClusterScan) -> None:
-        scan.run()
-        if options.logs and scan.reader is not None:
-            reader = ApiReader(scan.target, deadline, options.workers)
-            try:
-                scan.read_logs(reader)
-            finally:
-                scan.info.requests += reader.requests
-                reader.close()
-        scan.finish()
-
     if len(scans) == 1:
-        run(scans[0])
+        scans[0].run()
     else:
         with ThreadPoolExecutor(max_workers=len(scans)) as pool:
-            list(pool.map(run, scans))
+            list(pool.map(ClusterScan.run, scans))
     return LiveScan(
         snapshots={s.target.name: s.snapshot for s in scans},
         clusters={s.target.name: s.info for s in scans},
+        targets={s.target.name: s.target for s in scans},
     )
 
 
