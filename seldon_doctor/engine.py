@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from seldon_doctor.access import live_reads
 from seldon_doctor.catalog import load_docs
@@ -199,13 +199,9 @@ def _dedupe_not_evaluated(items: Iterable[NotEvaluated]) -> list[Finding]:
 
 
 def _tagged(finding: Finding, cluster: str) -> Finding:
-    import dataclasses
-
     if finding.resource.cluster:
         return finding
-    return dataclasses.replace(
-        finding, resource=dataclasses.replace(finding.resource, cluster=cluster)
-    )
+    return replace(finding, resource=replace(finding.resource, cluster=cluster))
 
 
 def tag_cluster(report: Report, cluster: str) -> Report:
@@ -217,12 +213,10 @@ def tag_cluster(report: Report, cluster: str) -> Report:
 
 def merge_reports(reports: Mapping[str, Report]) -> Report:
     """One report over several clusters: findings keep their cluster, gaps and notes name it."""
-    tagged = _tagged
-
     merged = Report(findings=[], not_evaluated=[], gaps=[], checks_run=[], mode="observed")
     for cluster, report in sorted(reports.items()):
-        merged.findings.extend(tagged(f, cluster) for f in report.findings)
-        merged.not_evaluated.extend(tagged(f, cluster) for f in report.not_evaluated)
+        merged.findings.extend(_tagged(f, cluster) for f in report.findings)
+        merged.not_evaluated.extend(_tagged(f, cluster) for f in report.not_evaluated)
         merged.gaps.extend(Gap(g.what, f"{cluster}: {g.reason}", g.namespace) for g in report.gaps)
         merged.warnings.extend(f"{cluster}: {w}" for w in report.warnings)
         merged.namespaces.extend(f"{cluster}/{ns}" for ns in report.namespaces)
