@@ -181,8 +181,9 @@ def resolve_targets(options: LiveOptions) -> list[Target]:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    """The whole message on one line (a YAML error's first line alone says little)."""
+    text = " ".join(str(exc).split())
+    return (text[:300] + "…" if len(text) > 300 else text) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- requests
