@@ -426,7 +426,10 @@ def scan(
     if not quiet and baseline is not None:
         _err(f"note: {report.baselined} finding(s) already in {baseline} are not reported")
     if not quiet and report.gaps and not offline:
-        _err(f"note: the scan is partial: {len(report.gaps)} input(s) could not be read")
+        for gap in report.unread_clusters:
+            _err(f"note: cluster {gap.what.split(':', 1)[1]} could not be read: {gap.reason}")
+        if len(report.gaps) > len(report.unread_clusters):
+            _err(f"note: the scan is partial: {len(report.gaps)} input(s) could not be read")
     if min_severity != "info":
         from seldon_doctor.suppress import filter_min_severity
 

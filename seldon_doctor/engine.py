@@ -54,6 +54,11 @@ class Report:
     def incomplete(self) -> bool:
         return bool(self.gaps)
 
+    @property
+    def unread_clusters(self) -> list[Gap]:
+        """Clusters of which nothing could be read (unreachable, credentials refused)."""
+        return [gap for gap in self.gaps if gap.what.startswith("cluster:")]
+
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Severity}
         for finding in self.findings:
@@ -92,6 +97,17 @@ def run_checks(
     """Run each check, turning absent inputs into SD002 and exceptions into SD001."""
     checks = list(checks) if checks is not None else select_checks()
     snapshot = graph.snapshot
+    if any(gap.what.startswith("cluster:") for gap in snapshot.gaps):
+        # Nothing of the cluster was read: judging an empty graph would print an all-clear,
+        # and listing every check as not evaluated would repeat one cause dozens of times.
+        return Report(
+            findings=[],
+            not_evaluated=[],
+            gaps=list(snapshot.gaps),
+            checks_run=[],
+            warnings=list(snapshot.warnings),
+            mode="observed",
+        )
     ctx = CheckContext(graph=graph)
     findings: list[Finding] = []
     gap_kinds = {g.what.split(":", 1)[1]: g for g in snapshot.gaps if g.what.startswith("kind:")}

@@ -73,15 +73,30 @@ def render_report(report: Report, console: Console, *, show_plan: bool = False) 
             for finding in group:
                 console.print(_finding_block(finding))
                 console.print()
+    elif report.unread_clusters:
+        # Never an all-clear when a whole cluster was not read: say what was not checked.
+        for gap in report.unread_clusters:
+            name = gap.what.split(":", 1)[1]
+            console.print(
+                Text(f"✘ Cluster {name} was not checked: {gap.reason}", style="bold yellow")
+            )
+    elif report.gaps:
+        console.print(
+            Text(
+                "No problems found in what could be read; some inputs were not read (below).",
+                style="yellow",
+            )
+        )
     else:
         console.print(Text("✔ No problems found by the checks that ran.", style="bold green"))
     if report.not_evaluated:
         console.print(Rule(Text(f"not evaluated ({len(report.not_evaluated)})", style="dim")))
         for finding in report.not_evaluated:
             console.print(Text(f"• {finding.message}", style="dim"))
-    if report.gaps:
-        console.print(Rule(Text(f"not read ({len(report.gaps)})", style="yellow")))
-        for gap in report.gaps:
+    other_gaps = [gap for gap in report.gaps if gap not in report.unread_clusters]
+    if other_gaps:
+        console.print(Rule(Text(f"not read ({len(other_gaps)})", style="yellow")))
+        for gap in other_gaps:
             where = f" [{gap.namespace}]" if gap.namespace else ""
             console.print(Text(f"• {gap.what}{where}: {gap.reason}", style="yellow"))
     if report.warnings:

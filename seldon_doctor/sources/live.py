@@ -38,6 +38,9 @@ DEFAULT_PAGE_SIZE = 500
 DEFAULT_WORKERS = 12
 DEFAULT_TAIL_LINES = 500
 MAX_ATTEMPTS = 4
+# GET /version answers at once from any healthy API server; a server that accepts connections
+# and never answers must not cost the whole --timeout before the scan can say so.
+DISCOVERY_TIMEOUT = 5.0
 MAX_BACKOFF = 4.0
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -215,9 +218,14 @@ class ApiReader:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    def get_json(self, path: str, query: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
-        """GET ``path`` and return its JSON object; ReadFailed after the retries."""
-        data = self._get(path, query, accept="application/json", parse=_json_object)
+    def get_json(
+        self, path: str, query: Sequence[tuple[str, str]] = (), *, within: float | None = None
+    ) -> dict[str, Any]:
+        """GET ``path`` and return its JSON object; ReadFailed after the retries.
+
+        ``within`` bounds this request (retries included) below the scan's deadline.
+        """
+        data = self._get(path, query, accept="application/json", parse=_json_object, within=within)
         assert isinstance(data, dict)
         return data
 
@@ -233,13 +241,19 @@ class ApiReader:
         *,
         accept: str,
         parse: Callable[[bytes], object],
+        within: float | None = None,
     ) -> object:
         """One GET with bounded retries: on 429/5xx, transport errors and unparsable bodies
         (a connection cut mid-list), with backoff (or Retry-After), never past the deadline."""
+        deadline = self.deadline
+        if within is not None:
+            deadline = min(deadline, time.monotonic() + within)
         last = ReadFailed(f"GET {path}: not attempted")
         for attempt in range(MAX_ATTEMPTS):
-            left = self.remaining()
+            left = deadline - time.monotonic()
             if left <= 0 or self._stop.is_set():
+                if within is not None and attempt:
+                    raise last
                 raise DeadlineExceeded(f"GET {path}: not finished before the deadline")
             retry_after = None
             try:
@@ -259,7 +273,7 @@ class ApiReader:
                     retry_after = _retry_after(headers)
             if attempt + 1 < MAX_ATTEMPTS:
                 pause = retry_after if retry_after is not None else _backoff(attempt)
-                if pause >= self.remaining():
+                if pause >= deadline - time.monotonic():
                     break
                 self._stop.wait(pause)
         raise last
@@ -319,15 +333,40 @@ def _transport_reason(exc: BaseException) -> str:
     cause: BaseException = exc
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
         cause = exc.reason
+    # urllib3 2.x makes NewConnectionError a subclass of ConnectTimeoutError (a TimeoutError):
+    # test it first, or a refused connection reads as a timeout.
+    if isinstance(cause, urllib3.exceptions.NewConnectionError):
+        return _connection_failure(cause)
+    if isinstance(cause, urllib3.exceptions.ConnectTimeoutError):
+        return "timed out connecting"
     if isinstance(cause, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.TimeoutError)):
         return "timed out"
     if isinstance(cause, urllib3.exceptions.ProtocolError):
         return "connection reset (protocol error)"
-    if isinstance(cause, urllib3.exceptions.NewConnectionError):
-        return "connection refused"
     if isinstance(cause, urllib3.exceptions.IncompleteRead):
         return "response cut short"
     return _one_line(cause)
+
+
+def _connection_failure(exc: BaseException) -> str:
+    """'connection refused', 'no route to host', a DNS failure… from the socket's own errno."""
+    import errno
+
+    error = exc.__cause__ or exc.__context__
+    while error is not None and not isinstance(error, OSError):
+        error = error.__cause__ or error.__context__
+    if isinstance(error, ConnectionRefusedError) or (
+        isinstance(error, OSError) and error.errno == errno.ECONNREFUSED
+    ):
+        return "connection refused"
+    text = str(exc)
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "host name not found"
+    if isinstance(error, OSError) and error.strerror:
+        return f"could not connect ({error.strerror.lower()})"
+    return "could not connect"
 
 
 def _status_reason(status: int, body: bytes) -> str:
@@ -485,15 +524,16 @@ class ClusterScan:
     def _discover(self, reader: ApiReader) -> dict[str, str] | None:
         """Kind -> version to read; records gaps for groups the server does not serve."""
         try:
-            version = reader.get_json("/version")
+            version = reader.get_json("/version", within=DISCOVERY_TIMEOUT)
             self.info.version = str(version.get("gitVersion") or "") or None
         except ReadFailed as exc:
             if exc.status in (0, 401):  # unreachable, or our credentials are refused
                 what = "could not be reached" if exc.status == 0 else "refused the credentials"
                 reason = f"the API server {self.info.server} {what}: {exc.reason}"
+                if isinstance(exc, DeadlineExceeded) or "timed out" in exc.reason:
+                    reason += f" (discovery waits {DISCOVERY_TIMEOUT:g} s)"
+                # One cause, one gap: the engine judges nothing in a cluster it could not read.
                 self.snapshot.gaps.append(Gap(f"cluster:{self.target.name}", reason))
-                for info in self.kinds:
-                    self.snapshot.gaps.append(Gap(f"kind:{info.kind}", reason))
                 return None
         groups: dict[str, tuple[list[str], str]] = {}
         needs_groups = any(info.group for info in self.kinds)
