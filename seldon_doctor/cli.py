@@ -479,11 +479,15 @@ def _wait_until_settled(
         if not settling:
             return snapshots
         if left <= 0:
+            note = (
+                f"--wait ended after {seconds:g} s with {len(settling)} object(s) still "
+                f"settling (e.g. {settling[0]}); judged as they were"
+            )
+            for snapshot in snapshots.values():  # reaches every report's warnings (JSON too)
+                if transient_states(snapshot):
+                    snapshot.warnings.append(note)
             if not quiet:
-                _err(
-                    f"note: --wait ended with {len(settling)} object(s) still settling "
-                    f"(e.g. {settling[0]}); judging what is there now"
-                )
+                _err(f"note: {note}")
             return snapshots
         if not quiet:
             _err(f"waiting: {len(settling)} object(s) settling, e.g. {settling[0]}")

@@ -87,8 +87,14 @@ def _rollout_settling(workload: KubeObject) -> str | None:
     if not isinstance(spec_replicas, int):
         return None
     status = workload.status
-    updated = status.get("updatedReplicas", 0) or 0
+    if not status:
+        return None  # no status at all (a manifest, a trimmed capture): nothing to wait for
+    # A status without updatedReplicas (older controllers, trimmed captures) would never
+    # settle if the field counted as 0: an absent field says nothing, so it does not block.
+    updated = status.get("updatedReplicas", spec_replicas)
     ready = status.get("readyReplicas", 0) or 0
+    if not isinstance(updated, int):
+        updated = spec_replicas
     if spec_replicas > 0 and (updated < spec_replicas or ready < spec_replicas):
         if workload.kind == "Deployment" and any(
             isinstance(c, dict)

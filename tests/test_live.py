@@ -395,12 +395,22 @@ def test_wait_rereads_until_transient_states_settle(kubeconfig: Any) -> None:
     model = _first_model(folder)
     double.put(_progressing(model))
     config = kubeconfig(double)
-    timer = threading.Timer(1.0, double.put, args=(model,))
-    timer.start()
+    stop = threading.Event()
+
+    def settle_after_first_read() -> None:
+        # Settle only once the progressing Model was seen: a fixed delay raced a slow first read.
+        while not stop.wait(0.05):
+            if any(r.resource == "models" for r in double.requests):
+                double.put(model)
+                return
+
+    thread = threading.Thread(target=settle_after_first_read, daemon=True)
+    thread.start()
     try:
         code, report, err = _scan(["--kubeconfig", config, "--wait", "20s"])
     finally:
-        timer.cancel()
+        stop.set()
+        thread.join()
     assert "waiting: 1 object(s) settling" in err or err == "", err
     assert code == 0, report["findings"]
     assert report["findings"] == []
@@ -422,6 +432,7 @@ def test_wait_judges_when_the_duration_ends(kubeconfig: Any) -> None:
     assert "still settling" in result.stderr
     report = json.loads(result.stdout)
     assert report["findings"], "a Model still progressing after the wait is judged"
+    assert any("--wait ended after 1.5 s" in w for w in report["warnings"])
 
 
 def test_one_live_read_and_its_bundle_give_the_same_report_bytes(
