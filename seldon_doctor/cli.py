@@ -38,8 +38,17 @@ GRAPH_FORMATS = ("dot", "mermaid", "json", "svg")
 def _console(file: Any = None, *, no_color: bool = False) -> Console:
     from rich.console import Console
 
+    class _PipeTolerantConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # The reader went away (`explain SD501 | head -1`): stop writing, but let the
+            # command end with its own exit code. rich's default exits 1, which reads as
+            # "findings" to a gate.
+            self.quiet = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
     stream = file or sys.stdout
-    return Console(
+    return _PipeTolerantConsole(
         file=stream,
         no_color=no_color or bool(os.environ.get("NO_COLOR")),
         # --no-color / NO_COLOR mean plain text: no bold or underline escapes either.
@@ -207,18 +216,27 @@ def _observe_dataplane(
     return collect_dataplane(snapshot, inputs)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    invoke_without_command=True,
+)
 @click.version_option(__version__, prog_name="seldon-doctor")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Diagnose Seldon Core v2 deployments: split-brain schedulers, capability mismatches,
     Services without endpoints, and Models Ready in Kubernetes but missing from Envoy.
 
     Read-only: it reads manifests, captured state and Envoy config dumps, and prints findings
     and a remediation plan. It never changes a cluster.
     """
+    if ctx.invoked_subcommand is None:
+        # A bare command is a newcomer asking what this is: the help and where to start.
+        click.echo(ctx.get_help())
+        click.echo("\nStart with: seldon-doctor scan --demo --plan")
+        ctx.exit(0)
 
 
-@cli.command()
+@cli.command(short_help="Scan a cluster, manifests or a snapshot and report problems.")
 @_input_options
 @_dataplane_options
 @live_options
@@ -338,6 +356,7 @@ def scan(
       1  findings at or above --fail-on
       2  usage or input error
       3  the analysis was incomplete and nothing reached --fail-on
+      4  internal error in seldon-doctor (a bug: please report it)
     """
     from seldon_doctor.engine import merge_reports, select_checks, tag_cluster
     from seldon_doctor.suppress import resolve_config
@@ -564,7 +583,7 @@ def list_checks(fmt: str) -> None:
     render_catalog(docs, {}, _console())
 
 
-@cli.command()
+@cli.command(short_help="A check's documentation and playbook (by id or slug).")
 @click.argument("check")
 def explain(check: str) -> None:
     """Show a check's documentation and remediation playbook (by id or slug)."""
@@ -580,7 +599,7 @@ def explain(check: str) -> None:
     render_explain(doc, load_playbooks().get(doc.id), reads, _console())
 
 
-@cli.command()
+@cli.command(short_help="The deployment graph as DOT, Mermaid, JSON or SVG.")
 @_input_options
 @click.option(
     "-o", "--output", "fmt", type=click.Choice(GRAPH_FORMATS), default="dot", show_default=True
@@ -646,7 +665,7 @@ def _dot_to_svg(built: Any, findings: Any) -> str:
     return result.stdout
 
 
-@cli.command()
+@cli.command(short_help="Send real inference requests through Envoy.")
 @click.argument("name")
 @click.option("-n", "--namespace", default="default", show_default=True)
 @click.option(
@@ -735,7 +754,7 @@ def probe(
     )
 
 
-@cli.command("trace")
+@cli.command("trace", short_help="One request's path, hop by hop, to the first break.")
 @click.argument("name")
 @click.option("-n", "--namespace", default="default", show_default=True)
 @click.option(
@@ -932,7 +951,7 @@ def _mesh_url(graph: Any, namespace: str, target: Any) -> Iterator[str]:
         yield f"http://{addr}"
 
 
-@cli.command("snapshot")
+@cli.command("snapshot", short_help="Capture a live read into a bundle to scan offline.")
 @live_options
 @click.option(
     "-o",
@@ -1011,7 +1030,7 @@ def snapshot_command(
 cli.add_command(rbac_command)
 
 
-@cli.command()
+@cli.command(short_help="Shell completion script for bash, zsh or fish.")
 @click.argument("shell", type=click.Choice(("bash", "zsh", "fish")))
 def completion(shell: str) -> None:
     """Print the shell completion script for bash, zsh or fish.

@@ -10,6 +10,7 @@ from seldon_doctor.access import live_reads
 from seldon_doctor.catalog import load_docs
 from seldon_doctor.checks import ALL_CHECKS
 from seldon_doctor.checks.base import ENVOY, PROBE, Check, CheckContext, NotEvaluated
+from seldon_doctor.errors import InputError
 from seldon_doctor.findings import Evidence, Finding, ResourceRef, Severity
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.snapshot import Gap
@@ -81,6 +82,13 @@ def select_checks(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> lis
         return out
 
     chosen, dropped = normalise(select), normalise(ignore)
+    known = {cls.id for cls in ALL_CHECKS}
+    unknown = sorted((chosen | dropped) - known)
+    if unknown:
+        # A typo in --select would otherwise narrow the gate silently to what was spelt right.
+        raise InputError(
+            f"unknown check id or slug: {', '.join(unknown)} (see seldon-doctor checks)"
+        )
     return [
         cls() for cls in ALL_CHECKS if (not chosen or cls.id in chosen) and cls.id not in dropped
     ]

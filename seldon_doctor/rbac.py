@@ -324,7 +324,9 @@ def write_deploy(folder: str | Path) -> list[Path]:
     return written
 
 
-@click.command("rbac")
+@click.command(
+    "rbac", short_help="The minimal read-only RBAC for a live scan (kubectl apply -f -)."
+)
 @click.option(
     "-n",
     "--namespace",

@@ -1,0 +1,64 @@
+"""First contact: the messages a newcomer meets are true and point somewhere (issue 16)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from seldon_doctor.cli import cli
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "seldon_doctor", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_bare_command_prints_help_and_where_to_start_with_exit_0() -> None:
+    result = CliRunner().invoke(cli, [])
+    assert result.exit_code == 0
+    assert "Commands:" in result.output and "seldon-doctor scan --demo" in result.output
+    assert "error" not in result.output.lower().split("commands:")[0]
+
+
+def test_unknown_check_ids_are_refused_not_silently_dropped() -> None:
+    for args in (["--select", "SD501,SD999"], ["--ignore", "SD9999"], ["--select", "SD999"]):
+        result = _run("scan", "--demo", "-o", "json", *args)
+        assert result.returncode == 2, args
+        assert result.stderr.count("\n") == 1 and "unknown check id or slug" in result.stderr
+
+
+def test_a_slug_is_accepted_where_an_id_is() -> None:
+    result = CliRunner().invoke(
+        cli, ["scan", "--demo", "--select", "scheduler-split-brain", "-o", "json", "--quiet"]
+    )
+    assert result.exit_code == 1
+    assert '"SD501"' in result.stdout
+
+
+def test_scan_help_documents_every_exit_code() -> None:
+    text = CliRunner().invoke(cli, ["scan", "--help"]).output
+    for code in ("0  nothing", "1  findings", "2  usage", "3  the analysis", "4  internal"):
+        assert code in text
+
+
+def test_command_descriptions_are_not_cut_off() -> None:
+    text = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["--help"]).output
+    commands = text.split("Commands:", 1)[1]
+    assert "..." not in commands
+
+
+def test_a_closed_pipe_is_not_a_finding() -> None:
+    """`explain SD501 | head -1` must exit 0, not rich's 1 for a broken pipe."""
+    shell = f"{sys.executable} -m seldon_doctor explain SD501 | head -1; exit ${{PIPESTATUS[0]}}"
+    result = subprocess.run(
+        ["bash", "-c", shell], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("SD501")
