@@ -861,7 +861,7 @@ class _Reader:
         return out
 
     def _envoy(self, dump_rel: str, meta_rel: str) -> EnvoyObservation:
-        from seldon_doctor.sources.envoy_dump import DumpError, parse_config_dump
+        from seldon_doctor.domain.envoy_parse import DumpError, parse_config_dump
 
         raw = self.json(dump_rel)
         meta = self.json(meta_rel)

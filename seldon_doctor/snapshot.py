@@ -110,7 +110,7 @@ class EnvoyObservation:
     """One Envoy instance's ``/config_dump``, attributed to the namespace it runs in.
 
     ``raw`` is the dump as read (kept so a snapshot bundle can be written back byte-for-byte
-    equivalent); ``config`` is the parsed form (``seldon_doctor.sources.envoy_dump.EnvoyConfig``).
+    equivalent); ``config`` is the parsed form (``seldon_doctor.domain.envoy_config.EnvoyConfig``).
     """
 
     namespace: str

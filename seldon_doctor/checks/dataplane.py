@@ -313,7 +313,7 @@ class ExperimentWeightsDrift(Check):
     def _compare(
         config: Any, kind: str, header: str, wanted: dict[str, int]
     ) -> tuple[list[str], str | None]:
-        from seldon_doctor.sources.envoy_dump import find_route
+        from seldon_doctor.domain.envoy_routes import find_route
 
         path = request_path(kind, header.split(".", 1)[0])
         route = find_route(config, MAIN_LISTENER, path, {"seldon-model": header})

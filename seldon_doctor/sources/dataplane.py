@@ -98,7 +98,7 @@ def observe_envoy(url: str, namespace: str, *, timeout: float) -> EnvoyObservati
     """``/ready``, ``/config_dump?include_eds`` and the route counters of one Envoy admin."""
     from seldon_doctor.dataplane import envoy_admin
     from seldon_doctor.dataplane.errors import DataplaneUnavailable
-    from seldon_doctor.sources.envoy_dump import DumpError, parse_config_dump
+    from seldon_doctor.domain.envoy_parse import DumpError, parse_config_dump
 
     seen = envoy_admin.observe(url, timeout=timeout)
     try:
