@@ -899,7 +899,7 @@ class _Reader:
         return SchedulerObservation(str(data["namespace"]), str(data["target"]), state, origin)
 
     def _xds(self, rel: str) -> XdsObservation:
-        from seldon_doctor.sources.dataplane import xds_snapshot_from_dict
+        from seldon_doctor.domain.xds_state import xds_snapshot_from_dict
 
         data, snap = self._observed(rel, xds_snapshot_from_dict)
         origin = _origin(_dict(data.get("origin")))

@@ -128,7 +128,7 @@ class EnvoyObservation:
 class SchedulerObservation:
     """One scheduler's own view (status RPCs, port 9004), attributed to the namespace it runs in.
 
-    ``state`` is a ``seldon_doctor.dataplane.scheduler_api.SchedulerState``.
+    ``state`` is a ``seldon_doctor.domain.scheduler_state.SchedulerState``.
     """
 
     namespace: str
@@ -141,7 +141,7 @@ class SchedulerObservation:
 class XdsObservation:
     """What one scheduler's xDS server (port 9002) served to an Envoy node id.
 
-    ``snapshot`` is a ``seldon_doctor.dataplane.xds_client.XdsSnapshot``.
+    ``snapshot`` is a ``seldon_doctor.domain.xds_state.XdsSnapshot``.
     """
 
     namespace: str

@@ -416,7 +416,7 @@ class EnvoyXdsStale(Check):
     needs = frozenset({ENVOY})
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        from seldon_doctor.dataplane.xds_diff import (
+        from seldon_doctor.domain.xds_diff import (
             diff_resources,
             resources_from_config_dump,
             resources_from_snapshot,
