@@ -355,7 +355,7 @@ def _write_section(
     # probes.json
     probes = None
     if snapshot.probes:
-        from seldon_doctor.probing import observation_dict
+        from seldon_doctor.snapshot import observation_dict
 
         probes = names.unique("probes", ".json") + ".json"
         files[probes] = _dump(
@@ -906,7 +906,7 @@ class _Reader:
         return XdsObservation(str(data["namespace"]), str(data["target"]), snap, origin)
 
     def _probes(self, rel: str) -> list[ProbeObservation]:
-        from seldon_doctor.probing import observation_from_dict
+        from seldon_doctor.snapshot import observation_from_dict
 
         return [
             observation_from_dict(_dict(item["observation"]), _origin(_dict(item.get("origin"))))

@@ -185,6 +185,25 @@ class ProbeObservation:
         return (self.requests - self.ok) / self.requests if self.requests else 0.0
 
 
+def observation_from_dict(data: dict[str, Any], origin: Origin | None = None) -> ProbeObservation:
+    """A ProbeObservation from its JSON form (``probe -o json`` / fixtures' ``probes/*.json``)."""
+    known = set(ProbeObservation.__dataclass_fields__) - {"origin"}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown probe observation keys {sorted(unknown)}")
+    obs = ProbeObservation(**{k: v for k, v in data.items() if k in known})
+    obs.origin = origin or Origin()
+    return obs
+
+
+def observation_dict(obs: ProbeObservation) -> dict[str, Any]:
+    return {
+        name: getattr(obs, name)
+        for name in ProbeObservation.__dataclass_fields__
+        if name != "origin"
+    }
+
+
 @dataclass(slots=True)
 class Snapshot:
     """Everything read for one scan."""
