@@ -2,7 +2,7 @@
 
 The only module that calls the ``seldon_doctor.dataplane`` clients. Each option value is
 ``[NAMESPACE=]ADDRESS``; without a namespace the one namespace of the input that runs Envoy
-(``collect.envoy_namespaces``) is used, else the scan's ``-n``. Every failure becomes a
+(``sources.attribution.envoy_namespaces``) is used, else the scan's ``-n``. Every failure becomes a
 :class:`~seldon_doctor.snapshot.Gap` (``envoy:<ns>``, ``scheduler:<ns>``,
 ``scheduler-xds:<ns>``) with the client's one-line reason: the scan goes on and reports it
 (SD002, exit 3). Every call has a deadline (``timeout`` seconds per endpoint).
@@ -38,6 +38,7 @@ from seldon_doctor.snapshot import (
     Snapshot,
     XdsObservation,
 )
+from seldon_doctor.sources.attribution import envoy_namespaces, split_dump_arg
 
 DEFAULT_TIMEOUT = 5.0
 ENVOY_ADMIN_PORT = 9901
@@ -71,8 +72,6 @@ class DataplaneInputs:
 
 def split_arg(value: str) -> tuple[str | None, str]:
     """``NAMESPACE=ADDRESS`` or a bare ``ADDRESS`` (URLs with ``=`` in a query stay whole)."""
-    from seldon_doctor.collect import split_dump_arg
-
     return split_dump_arg(value)
 
 
@@ -81,8 +80,6 @@ def _namespace_for(
 ) -> str:
     if given is not None:
         return given
-    from seldon_doctor.collect import envoy_namespaces
-
     candidates = envoy_namespaces(objects)
     if len(candidates) == 1:
         return next(iter(candidates))
