@@ -56,13 +56,13 @@ Where envoy-data-plane (PyPI ``envoy-data-plane`` 2.2, betterproto2 + pydantic) 
 
 Limits: an inline HCM ``route_config`` is read by the dict walker only; scoped routes (SRDS) and
 ``cluster_header`` routes are not evaluated; a virtual host without routes is invisible to
-:func:`find_route` (the result only carries routes). A dynamic listener is reported once, in the
-first state it has of active, warming, draining (``error`` only when nothing else is there); a
-cluster present as active and warming is reported as active. Header ``range_match`` becomes kind
-``"other"`` and never matches; ``treat_missing_header_as_empty`` is not modelled. Input must be
-JSON-decoded data: nested objects are expected to be ``dict``.
+``envoy_routes.find_route`` (the result only carries routes). A dynamic listener is reported
+once, in the first state it has of active, warming, draining (``error`` only when nothing else is
+there); a cluster present as active and warming is reported as active. Header ``range_match``
+becomes kind ``"other"`` and never matches; ``treat_missing_header_as_empty`` is not modelled.
+Input must be JSON-decoded data: nested objects are expected to be ``dict``.
 
-Matching (:func:`route_matches`, :func:`find_route`) follows Envoy: virtual host by domain
+Matching (:mod:`seldon_doctor.domain.envoy_routes`) follows Envoy: virtual host by domain
 precedence (exact, then longest ``*suffix``, then longest ``prefix*``, then ``*``), then the first
 route whose path specifier and all header matchers match.
 """
