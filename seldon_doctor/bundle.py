@@ -355,7 +355,7 @@ def _write_section(
     # probes.json
     probes = None
     if snapshot.probes:
-        from seldon_doctor.probing import observation_dict
+        from seldon_doctor.snapshot import observation_dict
 
         probes = names.unique("probes", ".json") + ".json"
         files[probes] = _dump(
@@ -861,7 +861,7 @@ class _Reader:
         return out
 
     def _envoy(self, dump_rel: str, meta_rel: str) -> EnvoyObservation:
-        from seldon_doctor.sources.envoy_dump import DumpError, parse_config_dump
+        from seldon_doctor.domain.envoy_parse import DumpError, parse_config_dump
 
         raw = self.json(dump_rel)
         meta = self.json(meta_rel)
@@ -899,14 +899,14 @@ class _Reader:
         return SchedulerObservation(str(data["namespace"]), str(data["target"]), state, origin)
 
     def _xds(self, rel: str) -> XdsObservation:
-        from seldon_doctor.sources.dataplane import xds_snapshot_from_dict
+        from seldon_doctor.domain.xds_state import xds_snapshot_from_dict
 
         data, snap = self._observed(rel, xds_snapshot_from_dict)
         origin = _origin(_dict(data.get("origin")))
         return XdsObservation(str(data["namespace"]), str(data["target"]), snap, origin)
 
     def _probes(self, rel: str) -> list[ProbeObservation]:
-        from seldon_doctor.probing import observation_from_dict
+        from seldon_doctor.snapshot import observation_from_dict
 
         return [
             observation_from_dict(_dict(item["observation"]), _origin(_dict(item.get("origin"))))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -11,8 +10,7 @@ from typing import Any
 
 from seldon_doctor.errors import InputError
 from seldon_doctor.snapshot import EnvoyObservation, KubeObject, Origin, Snapshot
-
-_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+from seldon_doctor.sources.attribution import envoy_namespaces, split_dump_arg
 
 
 @dataclass(slots=True)
@@ -50,35 +48,6 @@ def demo_inputs() -> ScanInputs:
     return ScanInputs(
         files=files, envoy_dumps=dumps, display_root=str(root), display_prefix="<demo>/"
     )
-
-
-def split_dump_arg(value: str) -> tuple[str | None, str]:
-    """``NAMESPACE=PATH`` or a bare ``PATH``."""
-    if "=" in value:
-        namespace, path = value.split("=", 1)
-        if _NAMESPACE.match(namespace):
-            return namespace, path
-    return None, value
-
-
-def envoy_namespaces(objects: Sequence[KubeObject]) -> set[str]:
-    """Namespaces that run an Envoy: a seldon-envoy Deployment/pod, or a runtime that makes one."""
-    out = set()
-    for obj in objects:
-        if (obj.kind == "Deployment" and obj.name == "seldon-envoy") or (
-            obj.kind == "Pod" and obj.labels.get("app.kubernetes.io/name") == "seldon-envoy"
-        ):
-            out.add(obj.namespace)
-        elif obj.kind == "SeldonRuntime":
-            disabled = any(
-                isinstance(o, dict)
-                and o.get("name") == "seldon-envoy"
-                and (o.get("disable") is True or o.get("replicas") == 0)
-                for o in obj.spec.get("overrides") or []
-            )
-            if not disabled:
-                out.add(obj.namespace)
-    return out
 
 
 def load_envoy_dumps(args: Sequence[str], objects: Sequence[KubeObject]) -> list[EnvoyObservation]:

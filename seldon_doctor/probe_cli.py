@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from seldon_doctor.errors import InputError
 
 if TYPE_CHECKING:
+    from seldon_doctor.domain.oip import ProbeRun, ProbeSettings
     from seldon_doctor.findings import Finding
-    from seldon_doctor.probing import ProbeRun, ProbeSettings
     from seldon_doctor.snapshot import ProbeObservation, Snapshot
 
 PROBE_CHECKS = ("SD801", "SD802", "SD803", "SD804")
@@ -124,14 +124,9 @@ def probe_command(
     (default: the current context); exit 3 when that cannot be opened.
     """
     from seldon_doctor.dataplane.errors import DataplaneUnavailable
-    from seldon_doctor.probe_stats import parse_duration_ms, parse_weights
-    from seldon_doctor.probing import (
-        ProbeSettings,
-        ProbeTarget,
-        endpoint_for,
-        has_endpoint_provider,
-        observation,
-    )
+    from seldon_doctor.domain.oip import ProbeSettings, ProbeTarget
+    from seldon_doctor.domain.probe_stats import parse_duration_ms, parse_weights
+    from seldon_doctor.probing import endpoint_for, has_endpoint_provider, observation
 
     try:
         slo = parse_duration_ms(slo_p95) if slo_p95 else None
@@ -212,15 +207,9 @@ def scan_probes(
     ``probe:<ns>`` gap.
     """
     from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.domain.oip import ProbeSettings, ProbeTarget
     from seldon_doctor.graph.seldon import is_ready
-    from seldon_doctor.probing import (
-        ProbeSettings,
-        ProbeTarget,
-        endpoint_for,
-        has_endpoint_provider,
-        observation,
-        probe_many,
-    )
+    from seldon_doctor.probing import endpoint_for, has_endpoint_provider, observation, probe_many
     from seldon_doctor.snapshot import Gap
 
     targets = [

@@ -4,10 +4,12 @@
 ``POST /v2/models/<name>/infer`` with the ``seldon-model`` header Seldon's Envoy routes on, or
 gRPC ``ModelInfer`` with ``--grpc``) from ``settings.concurrency`` worker threads through one
 endpoint (Envoy's ``seldon-mesh`` listener). Every run is bounded twice: by the request count
-(at most :data:`MAX_REQUESTS`) and by ``settings.max_duration`` seconds, after which no new
-request starts (one in flight ends within ``settings.timeout``). Nothing is retried.
+(at most :data:`~seldon_doctor.domain.oip.MAX_REQUESTS`) and by ``settings.max_duration``
+seconds, after which no new request starts (one in flight ends within ``settings.timeout``).
+Nothing is retried. The request and result types and the body encoding are pure and live in
+:mod:`seldon_doctor.domain.oip`.
 
-Each answer is classified with :func:`seldon_doctor.dataplane.probe.classify` (Envoy's own 404
+Each answer is classified with :func:`seldon_doctor.domain.oip.classify` (Envoy's own 404
 vs the model server's, 503 flavours, ...), and :func:`observation` folds a run into a
 :class:`~seldon_doctor.snapshot.ProbeObservation` for the SD8xx checks.
 
@@ -25,106 +27,28 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from seldon_doctor.dataplane.probe import (
+from seldon_doctor.domain.oip import (
     BYPASSED_ENVOY,
     ENVOY_NO_ROUTE,
+    KIND_NAMES,
     MODEL_NOT_LOADED,
     OK,
+    TIMEOUT,
+    TRANSPORT_ERROR,
+    ProbeRun,
+    ProbeSettings,
+    ProbeTarget,
+    Sample,
     classify,
-    seldon_model_header,
+    decode_strings,
+    request_body,
 )
-from seldon_doctor.probe_stats import latency_summary
-from seldon_doctor.snapshot import Origin, ProbeObservation
+from seldon_doctor.domain.probe_stats import latency_summary
+from seldon_doctor.snapshot import Origin, ProbeObservation, observation_from_dict
 
-Kind = Literal["model", "experiment", "pipeline"]
-KIND_NAMES = {"model": "Model", "experiment": "Experiment", "pipeline": "Pipeline"}
-MAX_REQUESTS = 10_000
-MAX_CONCURRENCY = 64
 MAX_BODY = 1 << 20
-TRANSPORT_ERROR = "transport_error"
-TIMEOUT = "timeout"
-#: A tiny OIP request MLServer's runtimes accept: one FP32 tensor of shape [1, 4].
-DEFAULT_PAYLOAD: dict[str, Any] = {
-    "inputs": [{"name": "predict", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]
-}
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeTarget:
-    name: str
-    namespace: str = "default"
-    kind: Kind = "model"
-
-    @property
-    def seldon_model(self) -> str:
-        return seldon_model_header(self.name, self.kind)
-
-    @property
-    def path(self) -> str:
-        quoted = urllib.parse.quote(self.name, safe="")
-        if self.kind == "pipeline":
-            return f"/v2/pipelines/{quoted}/infer"
-        return f"/v2/models/{quoted}/infer"
-
-    def label(self) -> str:
-        return f"{KIND_NAMES[self.kind]} {self.namespace}/{self.name}"
-
-
-@dataclass(slots=True)
-class ProbeSettings:
-    endpoint: str
-    requests: int = 20
-    concurrency: int = 4
-    timeout: float = 5.0
-    max_duration: float = 60.0
-    payload: bytes | None = None
-    grpc: bool = False
-    slo_p95_ms: float | None = None
-    max_error_rate: float = 0.0
-
-    def validated(self) -> ProbeSettings:
-        if not 1 <= self.requests <= MAX_REQUESTS:
-            raise ValueError(f"--requests must be between 1 and {MAX_REQUESTS}")
-        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
-            raise ValueError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
-        if not 0 < self.timeout <= 300:
-            raise ValueError("--timeout must be between 0 and 300 seconds")
-        if not 0 < self.max_duration <= 3600:
-            raise ValueError("--max-duration must be between 0 and 3600 seconds")
-        return self
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One request: HTTP status (0 without an answer), verdict, latency, who answered."""
-
-    status: int
-    verdict: str
-    elapsed_ms: float
-    route: str | None = None  # x-seldon-route, e.g. ":iris_1:"
-    model_name: str | None = None
-    model_version: str | None = None
-    detail: str = ""
-    code: str | None = None  # gRPC status ("grpc:NOT_FOUND") when there is no HTTP status
-
-
-@dataclass(slots=True)
-class ProbeRun:
-    target: ProbeTarget
-    settings: ProbeSettings
-    samples: list[Sample] = field(default_factory=list)
-    duration_s: float = 0.0
-    stopped: str = "done"  # done | deadline
-
-    @property
-    def ok(self) -> int:
-        return sum(1 for s in self.samples if s.verdict == OK)
-
-    def latencies_ms(self, only_ok: bool = False) -> list[float]:
-        return [s.elapsed_ms for s in self.samples if not only_ok or s.verdict == OK]
 
 
 class RateLimiter:
@@ -265,89 +189,6 @@ def _str_or_none(value: Any) -> str | None:
 GRPC_INFER = "/inference.GRPCInferenceService/ModelInfer"
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def encode_model_infer(model_name: str, payload: dict[str, Any]) -> bytes:
-    """``ModelInferRequest`` (OIP ``grpc_predict_v2.proto``) for FP32/FP64/INT inputs."""
-    import struct
-
-    out = _field(1, model_name.encode())
-    for tensor in payload.get("inputs") or []:
-        datatype = str(tensor.get("datatype", "FP32"))
-        shape = [int(v) for v in tensor.get("shape") or []]
-        data = _flatten(tensor.get("data") or [])
-        body = _field(1, str(tensor.get("name", "input")).encode())
-        body += _field(2, datatype.encode())
-        body += _field(3, b"".join(_varint(v) for v in shape))
-        if datatype == "FP32":
-            contents = _field(6, b"".join(struct.pack("<f", float(v)) for v in data))
-        elif datatype == "FP64":
-            contents = _field(7, b"".join(struct.pack("<d", float(v)) for v in data))
-        elif datatype.startswith("INT"):
-            number = 3 if datatype == "INT64" else 2
-            contents = _field(number, b"".join(_varint(int(v) & (2**64 - 1)) for v in data))
-        else:
-            raise ValueError(f"--grpc supports FP32, FP64 and INT inputs, not {datatype}")
-        body += _field(5, contents)
-        out += _field(5, body)
-    return out
-
-
-def _flatten(values: Any) -> list[Any]:
-    if isinstance(values, list):
-        return [item for value in values for item in _flatten(value)]
-    return [values]
-
-
-def decode_strings(message: bytes, wanted: Sequence[int]) -> dict[int, str]:
-    """Top-level string fields of a protobuf message (other fields skipped)."""
-    out: dict[int, str] = {}
-    pos = 0
-
-    def varint() -> int:
-        nonlocal pos
-        shift = result = 0
-        while True:
-            byte = message[pos]
-            pos += 1
-            result |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                return result
-            shift += 7
-
-    while pos < len(message):
-        key = varint()
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            varint()
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        elif wire == 2:
-            length = varint()
-            if number in wanted:
-                out[number] = message[pos : pos + length].decode("utf-8", errors="replace")
-            pos += length
-        else:
-            break
-    return out
-
-
 class _GrpcClient:
     def __init__(self, endpoint: str, timeout: float) -> None:
         import grpc
@@ -407,13 +248,6 @@ class _GrpcClient:
 
 
 # ---- the run --------------------------------------------------------------------------------
-
-
-def request_body(settings: ProbeSettings, target: ProbeTarget) -> bytes:
-    payload = json.loads(settings.payload) if settings.payload else DEFAULT_PAYLOAD
-    if settings.grpc:
-        return encode_model_infer(target.name, payload)
-    return json.dumps(payload).encode() if not settings.payload else settings.payload
 
 
 def run_probe(
@@ -511,25 +345,6 @@ def probe_many(
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets) or 1))) as pool:
         futures = [pool.submit(run_probe, t, settings, limiter=limiter) for t in targets]
         return [f.result() for f in futures]
-
-
-def observation_from_dict(data: dict[str, Any], origin: Origin | None = None) -> ProbeObservation:
-    """A ProbeObservation from its JSON form (``probe -o json`` / fixtures' ``probes/*.json``)."""
-    known = set(ProbeObservation.__dataclass_fields__) - {"origin"}
-    unknown = set(data) - known
-    if unknown:
-        raise ValueError(f"unknown probe observation keys {sorted(unknown)}")
-    obs = ProbeObservation(**{k: v for k, v in data.items() if k in known})
-    obs.origin = origin or Origin()
-    return obs
-
-
-def observation_dict(obs: ProbeObservation) -> dict[str, Any]:
-    return {
-        name: getattr(obs, name)
-        for name in ProbeObservation.__dataclass_fields__
-        if name != "origin"
-    }
 
 
 def load_probe_files(paths: Sequence[Any]) -> list[ProbeObservation]:

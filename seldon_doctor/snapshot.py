@@ -110,7 +110,7 @@ class EnvoyObservation:
     """One Envoy instance's ``/config_dump``, attributed to the namespace it runs in.
 
     ``raw`` is the dump as read (kept so a snapshot bundle can be written back byte-for-byte
-    equivalent); ``config`` is the parsed form (``seldon_doctor.sources.envoy_dump.EnvoyConfig``).
+    equivalent); ``config`` is the parsed form (``seldon_doctor.domain.envoy_config.EnvoyConfig``).
     """
 
     namespace: str
@@ -128,7 +128,7 @@ class EnvoyObservation:
 class SchedulerObservation:
     """One scheduler's own view (status RPCs, port 9004), attributed to the namespace it runs in.
 
-    ``state`` is a ``seldon_doctor.dataplane.scheduler_api.SchedulerState``.
+    ``state`` is a ``seldon_doctor.domain.scheduler_state.SchedulerState``.
     """
 
     namespace: str
@@ -141,7 +141,7 @@ class SchedulerObservation:
 class XdsObservation:
     """What one scheduler's xDS server (port 9002) served to an Envoy node id.
 
-    ``snapshot`` is a ``seldon_doctor.dataplane.xds_client.XdsSnapshot``.
+    ``snapshot`` is a ``seldon_doctor.domain.xds_state.XdsSnapshot``.
     """
 
     namespace: str
@@ -183,6 +183,25 @@ class ProbeObservation:
     @property
     def error_rate(self) -> float:
         return (self.requests - self.ok) / self.requests if self.requests else 0.0
+
+
+def observation_from_dict(data: dict[str, Any], origin: Origin | None = None) -> ProbeObservation:
+    """A ProbeObservation from its JSON form (``probe -o json`` / fixtures' ``probes/*.json``)."""
+    known = set(ProbeObservation.__dataclass_fields__) - {"origin"}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown probe observation keys {sorted(unknown)}")
+    obs = ProbeObservation(**{k: v for k, v in data.items() if k in known})
+    obs.origin = origin or Origin()
+    return obs
+
+
+def observation_dict(obs: ProbeObservation) -> dict[str, Any]:
+    return {
+        name: getattr(obs, name)
+        for name in ProbeObservation.__dataclass_fields__
+        if name != "origin"
+    }
 
 
 @dataclass(slots=True)

@@ -219,7 +219,7 @@ def _envoy_hop(
     header: str,
     path: str,
 ) -> Hop:
-    from seldon_doctor.sources.envoy_dump import find_route
+    from seldon_doctor.domain.envoy_routes import find_route
 
     where = obs.origin.describe()
     label = f"Envoy {obs.namespace}" + (f" pod {obs.pod}" if obs.pod else "") + f" ({where})"

@@ -12,18 +12,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seldon_doctor.sources import envoy_dump as ed
-from seldon_doctor.sources.envoy_dump import (
+from seldon_doctor.domain import envoy_config as ec
+from seldon_doctor.domain import envoy_edp, envoy_parse
+from seldon_doctor.domain.envoy_config import (
     DumpError,
     EnvoyRoute,
     HeaderMatcher,
     WeightedCluster,
-    find_route,
-    load_config_dump,
-    parse_config_dump,
-    parse_xds_resources,
-    route_matches,
 )
+from seldon_doctor.domain.envoy_parse import parse_config_dump, parse_xds_resources
+from seldon_doctor.domain.envoy_routes import find_route, route_matches
+from seldon_doctor.sources.envoy_dump import load_config_dump
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -267,14 +266,14 @@ def test_experiment_golden_model_route_is_split() -> None:
         (WeightedCluster("model2_1_http", 100),),
     ]
     # A client echoing the sticky header lands on the sticky route, a fresh one on the split.
-    listener_free = ed.EnvoyConfig(
+    listener_free = ec.EnvoyConfig(
         None,
         None,
         None,
         None,
         None,
         None,
-        (ed.EnvoyListener("seldon_http", "0.0.0.0", 9000, ("listener_0",), "active", None),),
+        (ec.EnvoyListener("seldon_http", "0.0.0.0", 9000, ("listener_0",), "active", None),),
         cfg.route_configs,
         cfg.clusters,
     )
@@ -309,7 +308,7 @@ def test_xds_listener_list_and_inline_route_config() -> None:
                     {
                         "name": "hcm",
                         "typedConfig": {
-                            "@type": ed.T_HCM,
+                            "@type": ec.T_HCM,
                             "statPrefix": "x",
                             "routeConfig": {
                                 "virtualHosts": [
@@ -354,14 +353,14 @@ def test_type_url_constants_agree_with_envoy_data_plane() -> None:
         )
         from envoy_data_plane.message_pool import default_message_pool as pool
     urls = pool.type_to_url
-    assert urls[admin.BootstrapConfigDump] == ed.T_BOOTSTRAP
-    assert urls[admin.ClustersConfigDump] == ed.T_CLUSTERS
-    assert urls[admin.EndpointsConfigDump] == ed.T_ENDPOINTS
-    assert urls[admin.ListenersConfigDump] == ed.T_LISTENERS
-    assert urls[admin.RoutesConfigDump] == ed.T_ROUTES
-    assert urls[admin.ScopedRoutesConfigDump] == ed.T_SCOPED_ROUTES
-    assert urls[admin.SecretsConfigDump] == ed.T_SECRETS
-    assert urls[hcm.HttpConnectionManager] == ed.T_HCM
+    assert urls[admin.BootstrapConfigDump] == ec.T_BOOTSTRAP
+    assert urls[admin.ClustersConfigDump] == ec.T_CLUSTERS
+    assert urls[admin.EndpointsConfigDump] == ec.T_ENDPOINTS
+    assert urls[admin.ListenersConfigDump] == ec.T_LISTENERS
+    assert urls[admin.RoutesConfigDump] == ec.T_ROUTES
+    assert urls[admin.ScopedRoutesConfigDump] == ec.T_SCOPED_ROUTES
+    assert urls[admin.SecretsConfigDump] == ec.T_SECRETS
+    assert urls[hcm.HttpConnectionManager] == ec.T_HCM
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,7 +381,7 @@ def _listener(name: str, rc: str) -> dict[str, Any]:
                     {
                         "name": "envoy.filters.network.http_connection_manager",
                         "typed_config": {
-                            "@type": ed.T_HCM,
+                            "@type": ec.T_HCM,
                             "stat_prefix": name,
                             "rds": {"config_source": {"ads": {}}, "route_config_name": rc},
                         },
@@ -834,7 +833,7 @@ def test_header_values_and_data_map_keys_are_not_rewritten() -> None:
 
 def test_importing_the_module_does_not_import_envoy_data_plane_or_grpc() -> None:
     code = (
-        "import sys, seldon_doctor.sources.envoy_dump\n"
+        "import sys, seldon_doctor.sources.envoy_dump, seldon_doctor.domain.envoy_routes\n"
         "roots = ('envoy_data_plane', 'grpc', 'betterproto2')\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in roots)\n"
         "print(','.join(bad))\n"
@@ -958,7 +957,7 @@ def test_common_discovery_types_are_envoy_data_plane_enum_members() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from envoy_data_plane.envoy.config.cluster.v3 import ClusterDiscoveryType
-    assert {m.name for m in ClusterDiscoveryType} >= ed._COMMON_DISCOVERY_TYPES
+    assert {m.name for m in ClusterDiscoveryType} >= envoy_parse._COMMON_DISCOVERY_TYPES
 
 
 def test_without_envoy_data_plane_the_dict_walker_gives_the_same_result(
@@ -966,8 +965,8 @@ def test_without_envoy_data_plane_the_dict_walker_gives_the_same_result(
 ) -> None:
     path = _data(ENVOY, SELDON_DUMP)
     _, with_edp = load_config_dump(path)
-    monkeypatch.setitem(ed._EDP_STATE, "ok", False)
-    monkeypatch.setitem(ed._EDP_STATE, "error", "ImportError: simulated")
+    monkeypatch.setitem(envoy_edp._EDP_STATE, "ok", False)
+    monkeypatch.setitem(envoy_edp._EDP_STATE, "error", "ImportError: simulated")
     _, without = load_config_dump(path)
     assert without.warnings == (
         "envoy-data-plane unavailable (ImportError: simulated); used the plain JSON walker",

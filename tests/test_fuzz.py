@@ -366,7 +366,7 @@ def test_duplicate_objects_warn_and_last_wins() -> None:
 
 # ---------------------------------------------------------------------------- Envoy dumps
 def _dump_module() -> Any:
-    return pytest.importorskip("seldon_doctor.sources.envoy_dump")
+    return pytest.importorskip("seldon_doctor.domain.envoy_parse")
 
 
 @FAST

@@ -6,7 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from seldon_doctor.cli import cli
-from seldon_doctor.probe_stats import (
+from seldon_doctor.domain.oip import decode_strings, encode_model_infer
+from seldon_doctor.domain.probe_stats import (
     analyse_split,
     candidate_of,
     chi_square_p_value,
@@ -17,7 +18,7 @@ from seldon_doctor.probe_stats import (
     version_of,
     wilson_interval,
 )
-from seldon_doctor.probing import decode_strings, encode_model_infer, observation_dict
+from seldon_doctor.snapshot import observation_dict
 from tests.conftest import FIXTURES
 
 

@@ -313,7 +313,7 @@ class ExperimentWeightsDrift(Check):
     def _compare(
         config: Any, kind: str, header: str, wanted: dict[str, int]
     ) -> tuple[list[str], str | None]:
-        from seldon_doctor.sources.envoy_dump import find_route
+        from seldon_doctor.domain.envoy_routes import find_route
 
         path = request_path(kind, header.split(".", 1)[0])
         route = find_route(config, MAIN_LISTENER, path, {"seldon-model": header})
@@ -416,7 +416,7 @@ class EnvoyXdsStale(Check):
     needs = frozenset({ENVOY})
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        from seldon_doctor.dataplane.xds_diff import (
+        from seldon_doctor.domain.xds_diff import (
             diff_resources,
             resources_from_config_dump,
             resources_from_snapshot,

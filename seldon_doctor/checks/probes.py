@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import PROBE, Check, CheckContext
+from seldon_doctor.domain.probe_stats import analyse_split
 from seldon_doctor.findings import Evidence, Finding, ResourceRef
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
-from seldon_doctor.probe_stats import analyse_split
 from seldon_doctor.snapshot import ProbeObservation
 
 

@@ -28,7 +28,7 @@ class RouteMissing(Check):
     needs = frozenset({ENVOY})
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        from seldon_doctor.sources.envoy_dump import find_route
+        from seldon_doctor.domain.envoy_routes import find_route
 
         graph = ctx.graph
         for kind in ("Model", "Experiment", "Pipeline"):

@@ -8,6 +8,9 @@ so importing any of them is cheap. Every network call has a deadline and every f
 * :mod:`seldon_doctor.dataplane.xds_client`: fetch what an xDS server (the scheduler, port 9002)
   serves to an Envoy node, over Delta ADS.
 * :mod:`seldon_doctor.dataplane.scheduler_api`: the scheduler's ``*Status`` RPCs (port 9004).
+
+What they return is pure data and lives in :mod:`seldon_doctor.domain` (``envoy_parse``,
+``scheduler_state``, ``xds_state``, ``xds_diff``), so checks and renderers never import a client.
 """
 
 from __future__ import annotations

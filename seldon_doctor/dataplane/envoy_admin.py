@@ -1,13 +1,14 @@
 """Read an Envoy's admin interface: ``/config_dump``, ``/ready`` and ``/stats`` counters.
 
-Stdlib only (``urllib``), so importing this module is cheap. Every call has one overall
-deadline (not just a per-socket timeout: a server that drips bytes is cut off too) and a size
-cap; every failure, whatever its cause, is raised as :class:`DataplaneUnavailable` with a
-one-line reason. System HTTP proxies are ignored: an admin URL is a loopback port-forward or an
-in-cluster address, never something a corporate proxy should see.
+Stdlib (``urllib``) and the pure ``domain`` parser only, so importing this module is cheap.
+Every call has one overall deadline (not just a per-socket timeout: a server that drips bytes
+is cut off too) and a size cap; every failure, whatever its cause, is raised as
+:class:`DataplaneUnavailable` with a one-line reason. System HTTP proxies are ignored: an admin
+URL is a loopback port-forward or an in-cluster address, never something a corporate proxy
+should see.
 
 Results are raw (``dict`` from JSON, ``str``, ``dict[str, int]``); interpreting the dump is
-``seldon_doctor.sources.envoy_dump.parse_config_dump``, reachable through :func:`parse_dump`.
+``seldon_doctor.domain.envoy_parse.parse_config_dump``, reachable through :func:`parse_dump`.
 
 Seldon binds the admin interface to ``127.0.0.1:9901`` inside the Envoy pod (2.8.5+), so in
 live mode the caller reaches it through a port-forward; ``:9003`` on the pod serves only
@@ -29,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_doctor.dataplane.errors import DataplaneUnavailable
+from seldon_doctor.domain.envoy_config import EnvoyConfig
+from seldon_doctor.domain.envoy_parse import parse_config_dump
 
 DEFAULT_TIMEOUT = 5.0
 #: 20,000 Seldon routes dump to roughly 60 MB; anything far beyond that is not an Envoy we can use.
@@ -247,22 +250,12 @@ def fetch_route_counters(
     return {name[len(prefix) :]: value for name, value in stats.items() if name.startswith(prefix)}
 
 
-def parse_dump(dump: dict[str, Any]) -> Any | None:
-    """Parse a dump with ``seldon_doctor.sources.envoy_dump.parse_config_dump`` if it exists.
+def parse_dump(dump: dict[str, Any]) -> EnvoyConfig:
+    """Parse a dump with :func:`seldon_doctor.domain.envoy_parse.parse_config_dump`.
 
-    Returns ``None`` when that parser is not installed in this tree (it lives in the sources
-    layer, not here); its own errors propagate.
+    Its errors (``DumpError``) propagate.
     """
-    import importlib
-
-    try:
-        envoy_dump = importlib.import_module("seldon_doctor.sources.envoy_dump")
-    except ImportError:
-        return None
-    parser = getattr(envoy_dump, "parse_config_dump", None)
-    if parser is None:
-        return None
-    return parser(dump)
+    return parse_config_dump(dump)
 
 
 @dataclass(frozen=True, slots=True)

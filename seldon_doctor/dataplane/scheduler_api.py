@@ -3,8 +3,9 @@
 ``ModelStatus``, ``ServerStatus``, ``ExperimentStatus`` and ``PipelineStatus`` stream one
 message per resource and then close; ``SchedulerStatus`` is unary. :func:`fetch_scheduler_state`
 calls all five over one plaintext channel, each with what is left of one overall deadline, and
-returns plain dataclasses. The messages come from this project's own minimal
-``proto/scheduler.proto`` (same package, service, names and field numbers as upstream).
+returns plain dataclasses (:mod:`seldon_doctor.domain.scheduler_state`). The messages come from
+this project's own minimal ``proto/scheduler.proto`` (same package, service, names and field
+numbers as upstream).
 
 Failure policy: not reaching the scheduler at all (no connection, ``UNAVAILABLE``, deadline)
 raises :class:`DataplaneUnavailable`; any other per-RPC error (e.g. ``UNIMPLEMENTED`` on an old
@@ -17,139 +18,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_doctor.dataplane.errors import DataplaneUnavailable
+from seldon_doctor.domain.scheduler_state import (
+    ExperimentState,
+    ModelState,
+    ModelVersionState,
+    PipelineState,
+    PipelineVersion,
+    ReplicaState,
+    SchedulerState,
+    ServerReplica,
+    ServerState,
+)
 
 SERVICE = "seldon.mlops.scheduler.Scheduler"
 DEFAULT_SUBSCRIBER = "seldon-doctor"
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_PORT = 9004
-
-
-@dataclass(frozen=True, slots=True)
-class ReplicaState:
-    """One model version's state on one server replica (``modelReplicaState`` map entry)."""
-
-    index: int
-    state: str  # ModelReplicaState name: Available, Loaded, LoadFailed, ...
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ModelVersionState:
-    """One version of a model as the scheduler holds it."""
-
-    version: int
-    server: str
-    state: str  # ModelState name: ModelAvailable, ScheduleFailed, ...
-    reason: str
-    available_replicas: int
-    unavailable_replicas: int
-    replicas: tuple[ReplicaState, ...] = ()
-    namespace: str | None = None
-    generation: int | None = None
-    requirements: tuple[str, ...] = ()
-    memory_bytes: int | None = None
-    desired_replicas: int | None = None
-    pinned_server: str | None = None
-    gateway_state: str = ""
-    gateway_reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ModelState:
-    """A model and all the versions the scheduler reported, oldest first."""
-
-    name: str
-    versions: tuple[ModelVersionState, ...]
-    deleted: bool = False
-
-    @property
-    def latest(self) -> ModelVersionState | None:
-        return max(self.versions, key=lambda v: v.version) if self.versions else None
-
-
-@dataclass(frozen=True, slots=True)
-class ServerReplica:
-    index: int
-    total_memory_bytes: int
-    available_memory_bytes: int
-    loaded_models: int
-    overcommit_percentage: int
-
-
-@dataclass(frozen=True, slots=True)
-class ServerState:
-    """A server (model-server StatefulSet) as the scheduler sees it; no capabilities exist here."""
-
-    name: str
-    expected_replicas: int
-    available_replicas: int
-    loaded_model_replicas: int
-    replicas: tuple[ServerReplica, ...] = ()
-    namespace: str | None = None
-    response_type: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentState:
-    name: str
-    active: bool
-    candidates_ready: bool
-    mirror_ready: bool
-    status_description: str
-    namespace: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PipelineVersion:
-    version: int
-    status: str  # PipelineStatus name: PipelineReady, PipelineFailed, ...
-    reason: str
-    models_ready: bool
-    gateway_status: str = ""
-    gateway_reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PipelineState:
-    name: str
-    versions: tuple[PipelineVersion, ...]
-
-    @property
-    def latest(self) -> PipelineVersion | None:
-        return max(self.versions, key=lambda v: v.version) if self.versions else None
-
-
-@dataclass(slots=True)
-class SchedulerState:
-    """Everything one scheduler reported. ``errors`` maps an RPC name to a one-line reason."""
-
-    target: str
-    application_version: str = ""
-    models: dict[str, ModelState] = field(default_factory=dict)
-    servers: dict[str, ServerState] = field(default_factory=dict)
-    experiments: dict[str, ExperimentState] = field(default_factory=dict)
-    pipelines: dict[str, PipelineState] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    elapsed: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        from dataclasses import asdict
-
-        return {
-            "target": self.target,
-            "application_version": self.application_version,
-            "models": {k: asdict(v) for k, v in self.models.items()},
-            "servers": {k: asdict(v) for k, v in self.servers.items()},
-            "experiments": {k: asdict(v) for k, v in self.experiments.items()},
-            "pipelines": {k: asdict(v) for k, v in self.pipelines.items()},
-            "errors": dict(self.errors),
-            "elapsed": round(self.elapsed, 3),
-        }
 
 
 def _enum_name(enum: Any, number: int) -> str:

@@ -20,14 +20,11 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_doctor.dataplane.errors import DataplaneUnavailable
+from seldon_doctor.domain.xds_state import CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE, XdsSnapshot
 
-LISTENER_TYPE = "type.googleapis.com/envoy.config.listener.v3.Listener"
-CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
-ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
 DELTA_ADS_METHOD = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
 DEFAULT_NODE_ID = "test-id"
 DEFAULT_NODE_CLUSTER = "test-cluster"
@@ -51,58 +48,6 @@ _PRELOAD = (
     "envoy_data_plane.envoy.extensions.access_loggers.file.v3",
     "envoy_data_plane.envoy.extensions.upstreams.http.v3",
 )
-
-
-@dataclass(slots=True)
-class XdsSnapshot:
-    """What one xDS server served to one node during one bounded Delta ADS session.
-
-    ``listeners`` / ``clusters`` / ``routes`` map resource name to its protojson dict (snake_case,
-    like ``/config_dump``). ``versions`` maps type URL to ``{name: version}``.
-    ``answered`` holds the type URLs the server sent at least one response for: a type it never
-    answered (e.g. routes for an unknown node id) is absent, which is different from "answered
-    with nothing". ``complete`` is true when the stream went quiet before the deadline.
-    """
-
-    target: str
-    node_id: str
-    listeners: dict[str, dict[str, Any]] = field(default_factory=dict)
-    clusters: dict[str, dict[str, Any]] = field(default_factory=dict)
-    routes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    versions: dict[str, dict[str, str]] = field(default_factory=dict)
-    system_versions: dict[str, str] = field(default_factory=dict)
-    answered: set[str] = field(default_factory=set)
-    decode_errors: dict[str, str] = field(default_factory=dict)
-    responses: int = 0
-    complete: bool = False
-    elapsed: float = 0.0
-
-    def by_type(self, type_url: str) -> dict[str, dict[str, Any]]:
-        """The resource dict for one of the three type URLs."""
-        if type_url == LISTENER_TYPE:
-            return self.listeners
-        if type_url == CLUSTER_TYPE:
-            return self.clusters
-        if type_url == ROUTE_TYPE:
-            return self.routes
-        raise KeyError(type_url)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (for ``--output json`` and snapshot bundles)."""
-        return {
-            "target": self.target,
-            "node_id": self.node_id,
-            "listeners": self.listeners,
-            "clusters": self.clusters,
-            "routes": self.routes,
-            "versions": self.versions,
-            "system_versions": self.system_versions,
-            "answered": sorted(self.answered),
-            "decode_errors": self.decode_errors,
-            "responses": self.responses,
-            "complete": self.complete,
-            "elapsed": round(self.elapsed, 3),
-        }
 
 
 def _quiet_imports() -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from seldon_doctor.dataplane.probe import OK
-from seldon_doctor.probe_stats import SplitAnalysis, analyse_split, histogram
+from seldon_doctor.domain.oip import OK
+from seldon_doctor.domain.probe_stats import SplitAnalysis, analyse_split, histogram
 
 if TYPE_CHECKING:
+    from seldon_doctor.domain.oip import ProbeRun
     from seldon_doctor.findings import Finding
-    from seldon_doctor.probing import ProbeRun
     from seldon_doctor.snapshot import ProbeObservation
 
 BAR = 40
@@ -107,7 +107,7 @@ def render_text(run: ProbeRun, obs: ProbeObservation, findings: Sequence[Finding
 
 
 def probe_dict(obs: ProbeObservation, findings: Iterable[Finding] = ()) -> dict[str, Any]:
-    from seldon_doctor.probing import observation_dict
+    from seldon_doctor.snapshot import observation_dict
 
     out: dict[str, Any] = {"observation": observation_dict(obs)}
     out["success_rate"] = round(obs.ok / obs.requests, 6) if obs.requests else None

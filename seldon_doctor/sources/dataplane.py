@@ -2,7 +2,7 @@
 
 The only module that calls the ``seldon_doctor.dataplane`` clients. Each option value is
 ``[NAMESPACE=]ADDRESS``; without a namespace the one namespace of the input that runs Envoy
-(``collect.envoy_namespaces``) is used, else the scan's ``-n``. Every failure becomes a
+(``sources.attribution.envoy_namespaces``) is used, else the scan's ``-n``. Every failure becomes a
 :class:`~seldon_doctor.snapshot.Gap` (``envoy:<ns>``, ``scheduler:<ns>``,
 ``scheduler-xds:<ns>``) with the client's one-line reason: the scan goes on and reports it
 (SD002, exit 3). Every call has a deadline (``timeout`` seconds per endpoint).
@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seldon_doctor.domain import scheduler_state
+from seldon_doctor.domain.scheduler_state import SchedulerState
+from seldon_doctor.domain.xds_state import xds_snapshot_from_dict
 from seldon_doctor.errors import InputError
 from seldon_doctor.snapshot import (
     EnvoyObservation,
@@ -35,6 +38,7 @@ from seldon_doctor.snapshot import (
     Snapshot,
     XdsObservation,
 )
+from seldon_doctor.sources.attribution import envoy_namespaces, split_dump_arg
 
 DEFAULT_TIMEOUT = 5.0
 ENVOY_ADMIN_PORT = 9901
@@ -68,8 +72,6 @@ class DataplaneInputs:
 
 def split_arg(value: str) -> tuple[str | None, str]:
     """``NAMESPACE=ADDRESS`` or a bare ``ADDRESS`` (URLs with ``=`` in a query stay whole)."""
-    from seldon_doctor.collect import split_dump_arg
-
     return split_dump_arg(value)
 
 
@@ -78,8 +80,6 @@ def _namespace_for(
 ) -> str:
     if given is not None:
         return given
-    from seldon_doctor.collect import envoy_namespaces
-
     candidates = envoy_namespaces(objects)
     if len(candidates) == 1:
         return next(iter(candidates))
@@ -98,7 +98,7 @@ def observe_envoy(url: str, namespace: str, *, timeout: float) -> EnvoyObservati
     """``/ready``, ``/config_dump?include_eds`` and the route counters of one Envoy admin."""
     from seldon_doctor.dataplane import envoy_admin
     from seldon_doctor.dataplane.errors import DataplaneUnavailable
-    from seldon_doctor.sources.envoy_dump import DumpError, parse_config_dump
+    from seldon_doctor.domain.envoy_parse import DumpError, parse_config_dump
 
     seen = envoy_admin.observe(url, timeout=timeout)
     try:
@@ -224,67 +224,12 @@ def load_xds_files(args: Sequence[str]) -> list[XdsObservation]:
     return out
 
 
-def scheduler_state_from_dict(data: dict[str, Any]) -> Any:
-    """Inverse of ``SchedulerState.to_dict()`` (missing fields take their defaults)."""
-    from seldon_doctor.dataplane import scheduler_api as api
-
-    def model(name: str, body: dict[str, Any]) -> api.ModelState:
-        versions = []
-        for v in body.get("versions") or []:
-            v = dict(v)
-            v["replicas"] = tuple(api.ReplicaState(**r) for r in v.get("replicas") or [])
-            v["requirements"] = tuple(v.get("requirements") or ())
-            versions.append(api.ModelVersionState(**v))
-        return api.ModelState(
-            name=body.get("name", name), versions=tuple(versions), deleted=bool(body.get("deleted"))
-        )
-
-    def server(name: str, body: dict[str, Any]) -> api.ServerState:
-        body = dict(body)
-        body["replicas"] = tuple(api.ServerReplica(**r) for r in body.get("replicas") or [])
-        body.setdefault("name", name)
-        return api.ServerState(**body)
-
-    def pipeline(name: str, body: dict[str, Any]) -> api.PipelineState:
-        versions = tuple(api.PipelineVersion(**v) for v in body.get("versions") or [])
-        return api.PipelineState(name=body.get("name", name), versions=versions)
-
-    def experiment(name: str, body: dict[str, Any]) -> api.ExperimentState:
-        body = dict(body)
-        body.setdefault("name", name)
-        return api.ExperimentState(**body)
-
+def scheduler_state_from_dict(data: dict[str, Any]) -> SchedulerState:
+    """Inverse of ``SchedulerState.to_dict()``; a wrong shape is an :class:`InputError`."""
     try:
-        return api.SchedulerState(
-            target=str(data.get("target") or ""),
-            application_version=str(data.get("application_version") or ""),
-            models={k: model(k, v) for k, v in (data.get("models") or {}).items()},
-            servers={k: server(k, v) for k, v in (data.get("servers") or {}).items()},
-            experiments={k: experiment(k, v) for k, v in (data.get("experiments") or {}).items()},
-            pipelines={k: pipeline(k, v) for k, v in (data.get("pipelines") or {}).items()},
-            errors=dict(data.get("errors") or {}),
-        )
+        return scheduler_state.scheduler_state_from_dict(data)
     except TypeError as exc:
         raise InputError(f"scheduler state: unexpected shape ({exc})") from None
-
-
-def xds_snapshot_from_dict(data: dict[str, Any]) -> Any:
-    """Inverse of ``XdsSnapshot.to_dict()``."""
-    from seldon_doctor.dataplane.xds_client import XdsSnapshot
-
-    return XdsSnapshot(
-        target=str(data.get("target") or ""),
-        node_id=str(data.get("node_id") or "test-id"),
-        listeners=dict(data.get("listeners") or {}),
-        clusters=dict(data.get("clusters") or {}),
-        routes=dict(data.get("routes") or {}),
-        versions=dict(data.get("versions") or {}),
-        system_versions=dict(data.get("system_versions") or {}),
-        answered=set(data.get("answered") or ()),
-        decode_errors=dict(data.get("decode_errors") or {}),
-        responses=int(data.get("responses") or 0),
-        complete=bool(data.get("complete", True)),
-    )
 
 
 # ---------------------------------------------------------------------------- live mode

@@ -135,7 +135,7 @@ def test_module_import_is_light() -> None:
     code = (
         "import sys, seldon_doctor.dataplane.envoy_admin, seldon_doctor.dataplane.xds_client, "
         "seldon_doctor.dataplane.scheduler_api, seldon_doctor.dataplane.probe, "
-        "seldon_doctor.dataplane.xds_diff; "
+        "seldon_doctor.domain.xds_diff; "
         "heavy = [m for m in ('grpc', 'envoy_data_plane', 'google.protobuf', 'betterproto2') "
         "if m in sys.modules]; print(heavy)"
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from seldon_doctor.dataplane import probe as p
-from seldon_doctor.dataplane.probe import classify, probe
+from seldon_doctor.dataplane.probe import probe
+from seldon_doctor.domain import oip as p
+from seldon_doctor.domain.oip import classify
 from tests.dataplane.conftest import INTERNAL_MODEL, MODEL, EnvoyHandle
 from tests.dataplane.procs import AgentProxy, MLServerProcess
 from tests.dataplane.xds_server import (

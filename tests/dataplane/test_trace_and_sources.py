@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from seldon_doctor.cli import main
-from seldon_doctor.dataplane.scheduler_api import (
+from seldon_doctor.domain.scheduler_state import (
     ModelState,
     ModelVersionState,
     ReplicaState,
     SchedulerState,
 )
+from seldon_doctor.domain.xds_state import xds_snapshot_from_dict
 from seldon_doctor.graph.build import build_graph
 from seldon_doctor.snapshot import Snapshot
 from seldon_doctor.sources.dataplane import (
@@ -21,7 +22,6 @@ from seldon_doctor.sources.dataplane import (
     _with_port,
     collect_dataplane,
     scheduler_state_from_dict,
-    xds_snapshot_from_dict,
 )
 from seldon_doctor.trace import BROKEN, OK, trace
 from tests.conftest import FIXTURES, load_case

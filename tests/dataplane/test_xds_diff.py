@@ -9,7 +9,7 @@ import pytest
 
 from seldon_doctor.dataplane import envoy_admin
 from seldon_doctor.dataplane.xds_client import fetch_xds
-from seldon_doctor.dataplane.xds_diff import (
+from seldon_doctor.domain.xds_diff import (
     diff_resources,
     resources_from_config_dump,
     resources_from_snapshot,

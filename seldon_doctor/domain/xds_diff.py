@@ -1,7 +1,7 @@
 """Compare what an xDS server serves with what an Envoy holds (the SD606 evidence).
 
 :func:`resources_from_config_dump` reduces an Envoy ``/config_dump`` to the same shape as an
-:class:`~seldon_doctor.dataplane.xds_client.XdsSnapshot` (name → snake_case protojson, without
+:class:`~seldon_doctor.domain.xds_state.XdsSnapshot` (name → snake_case protojson, without
 the ``@type`` of the outer ``Any``), so the two can be compared as plain dicts.
 :func:`diff_resources` then names what is only on one side and what differs. Everything here is
 pure data: no I/O, no heavy imports.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from seldon_doctor.dataplane.xds_client import XdsSnapshot
+from seldon_doctor.domain.xds_state import XdsSnapshot
 
 KINDS = ("listeners", "clusters", "routes")
 _LISTENERS = "type.googleapis.com/envoy.admin.v3.ListenersConfigDump"

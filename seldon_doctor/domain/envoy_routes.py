@@ -1,0 +1,152 @@
+"""Envoy route matching: which route a request would take (or Envoy's 404, ``NR``).
+
+:func:`route_matches` and :func:`find_route` follow Envoy: virtual host by domain precedence
+(exact, then longest ``*suffix``, then longest ``prefix*``, then ``*``), then the first route
+whose path specifier and all header matchers match. A virtual host without routes is invisible
+here (the model only carries routes); header ``range_match`` (kind ``"other"``) never matches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from seldon_doctor.domain.envoy_config import EnvoyConfig, EnvoyRoute, HeaderMatcher
+
+__all__ = ["find_route", "route_matches"]
+
+
+def _domain_rank(domain: str, host: str) -> tuple[int, int] | None:
+    """Envoy's virtual-host precedence: (class, length); lower class wins, longer wins."""
+    d = domain.lower()
+    if d == "*":
+        return (3, 0)
+    if d == host:
+        return (0, len(d))
+    if d.startswith("*") and len(host) > len(d) - 1 and host.endswith(d[1:]):
+        return (1, len(d))
+    if d.endswith("*") and len(host) > len(d) - 1 and host.startswith(d[:-1]):
+        return (2, len(d))
+    return None
+
+
+def _best_domain_rank(domains: Iterable[str], authority: str) -> tuple[int, int] | None:
+    if authority == "*":
+        return (3, 0)
+    host = authority.lower()
+    ranks = [r for d in domains if (r := _domain_rank(d, host)) is not None]
+    if not ranks:
+        return None
+    return min(ranks, key=lambda r: (r[0], -r[1]))
+
+
+_REGEX_CACHE: dict[str, re.Pattern[str] | None] = {}
+
+
+def _regex(pattern: str) -> re.Pattern[str] | None:
+    if pattern not in _REGEX_CACHE:
+        try:
+            _REGEX_CACHE[pattern] = re.compile(pattern)
+        except re.error:
+            _REGEX_CACHE[pattern] = None
+    return _REGEX_CACHE[pattern]
+
+
+def _path_matches(route: EnvoyRoute, path: str) -> bool:
+    bare = path.split("?", 1)[0].split("#", 1)[0]
+    if route.prefix is not None:
+        if route.case_sensitive:
+            return path.startswith(route.prefix)
+        return path.lower().startswith(route.prefix.lower())
+    if route.path is not None:
+        if route.case_sensitive:
+            return bare == route.path
+        return bare.lower() == route.path.lower()
+    if route.regex is not None:
+        rx = _regex(route.regex)
+        return rx is not None and rx.fullmatch(bare) is not None
+    if route.path_separated_prefix is not None:
+        psp = route.path_separated_prefix
+        return bare == psp or bare.startswith(psp.rstrip("/") + "/")
+    return False
+
+
+def _header_matches(m: HeaderMatcher, headers: Mapping[str, str]) -> bool:
+    value = headers.get(m.name)
+    if value is None:
+        # Envoy: a missing header only satisfies "absent", or "present" when inverted.
+        return (m.kind == "absent" and not m.invert) or (m.kind == "present" and m.invert)
+    result: bool
+    if m.kind == "present":
+        result = True
+    elif m.kind in ("absent", "other") or m.value is None:
+        result = False
+    elif m.kind == "regex":
+        rx = _regex(m.value)
+        result = rx is not None and rx.fullmatch(value) is not None
+    else:
+        have, want = (value.lower(), m.value.lower()) if m.ignore_case else (value, m.value)
+        if m.kind == "exact":
+            result = have == want
+        elif m.kind == "prefix":
+            result = have.startswith(want)
+        elif m.kind == "suffix":
+            result = have.endswith(want)
+        else:
+            result = want in have
+    return result != m.invert
+
+
+def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+def route_matches(
+    route: EnvoyRoute, path: str, headers: Mapping[str, str], authority: str = "*"
+) -> bool:
+    """Whether a request would match ``route`` (domains, path specifier, all header matchers).
+
+    ``authority="*"`` means "any host" and skips the domain check. Header names are compared
+    case-insensitively, values case-sensitively unless the matcher has ``ignore_case``.
+    """
+    if _best_domain_rank(route.domains, authority) is None:
+        return False
+    if not _path_matches(route, path):
+        return False
+    lowered = _lower_headers(headers)
+    return all(_header_matches(m, lowered) for m in route.headers)
+
+
+def find_route(
+    config: EnvoyConfig, listener_name: str, path: str, headers: Mapping[str, str]
+) -> EnvoyRoute | None:
+    """The route Envoy would pick on ``listener_name``, or None (Envoy's 404 / ``NR``).
+
+    The virtual host is chosen by the ``:authority`` (or ``host``) header with Envoy's domain
+    precedence; without either header the first virtual host is used. Within it the first
+    route whose path and headers match wins.
+    """
+    lowered = _lower_headers(headers)
+    authority = lowered.get(":authority") or lowered.get("host") or "*"
+    routes = config.routes_for_listener(listener_name)
+    # Group by (route config, virtual host) preserving order.
+    groups: dict[tuple[str, str], list[EnvoyRoute]] = {}
+    for r in routes:
+        groups.setdefault((r.route_config, r.virtual_host), []).append(r)
+    for rc_name in dict.fromkeys(r.route_config for r in routes):
+        best: tuple[tuple[int, int], list[EnvoyRoute]] | None = None
+        for (rc, _vh), vh_routes in groups.items():
+            if rc != rc_name:
+                continue
+            rank = _best_domain_rank(vh_routes[0].domains, authority)
+            if rank is not None and (
+                best is None or (rank[0], -rank[1]) < (best[0][0], -best[0][1])
+            ):
+                best = (rank, vh_routes)
+        if best is None:
+            continue
+        for r in best[1]:
+            if _path_matches(r, path) and all(_header_matches(m, lowered) for m in r.headers):
+                return r
+        return None
+    return None
