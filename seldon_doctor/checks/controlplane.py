@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.topology import CONSUMER_READS, namespace_anchor
+from seldon_doctor.checks.helpers import (
+    CONSUMER_READS,
+    namespace_anchor,
+    pod_spec_containers,
+    uncovered_pods,
+    workload_replicas,
+)
+from seldon_doctor.domain.images import image_basename, image_version, is_moving_tag
 from seldon_doctor.findings import Evidence, Finding, Severity
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
@@ -41,51 +48,6 @@ COMPONENT_IMAGES: dict[str, str] = {
     "seldon-dataflow-engine": "dataflow engine",
     "seldon-hodometer": "hodometer",
 }
-
-
-# ---------------------------------------------------------------------------- image helpers
-def split_image(image: str) -> tuple[str, str, bool]:
-    """(repository, tag, pinned by digest) of an image reference."""
-    digest = "@" in image
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        repo, tag = name.rsplit(":", 1)
-    else:
-        repo, tag = name, ""
-    return repo, tag, digest
-
-
-def image_basename(image: str) -> str:
-    return split_image(image)[0].rsplit("/", 1)[-1]
-
-
-def is_moving_tag(image: str) -> bool:
-    """True for ``latest`` or no tag at all; a digest pins the image whatever the tag."""
-    _, tag, digest = split_image(image)
-    return not digest and tag in ("", "latest")
-
-
-def pod_spec_containers(node: Node) -> list[dict[str, Any]]:
-    """Containers of a Pod, a workload's template, or nothing for implied nodes."""
-    if node.obj is None:
-        return []
-    return seldon.containers(seldon.pod_template_spec(node.obj))
-
-
-def workload_replicas(node: Node) -> int:
-    value = node.spec.get("replicas", 1) if node.obj is not None else node.props.get("replicas", 1)
-    return value if isinstance(value, int) else 1
-
-
-def uncovered_pods(graph: DeploymentGraph) -> list[Node]:
-    """Observed Pods whose workload is not in the input (reported on their own)."""
-    covered: set[str] = set()
-    for kind in ("Deployment", "StatefulSet"):
-        for workload in graph.nodes(kind):
-            if workload.obj is not None:
-                covered.update(p.id for p in graph.pods_of(workload))
-    return [p for p in graph.nodes("Pod") if p.id not in covered]
 
 
 # ---------------------------------------------------------------------------- controllers
@@ -297,7 +259,7 @@ class ComponentImage:
 
     @property
     def version(self) -> tuple[int, int, int] | None:
-        return seldon.image_version(self.image)
+        return image_version(self.image)
 
 
 def _containers_with_paths(node: Node) -> Iterable[tuple[str, dict[str, Any]]]:
