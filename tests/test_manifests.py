@@ -14,8 +14,8 @@ import pytest
 
 from seldon_doctor.checks.base import CheckContext
 from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
-from seldon_doctor.checks.structural import Validator
 from seldon_doctor.collect import ScanInputs, collect_files
+from seldon_doctor.domain.schema import Validator
 from seldon_doctor.domain.spelling import did_you_mean
 from seldon_doctor.engine import run_checks, select_checks
 from seldon_doctor.findings import Finding

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.structural import SchemaError, Validator
+from seldon_doctor.domain.schema import PathSegment, SchemaError, Validator, format_path
 from seldon_doctor.findings import Evidence, Finding, Location
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
 from seldon_doctor.kinds import BUILTIN_KINDS, KINDS, SELDON_KINDS
-from seldon_doctor.sources.locate import PathSegment, format_path, locate
+from seldon_doctor.sources.locate import locate
 
 CRD = "CustomResourceDefinition"
 # Custom resources the doctor reads; each is validated when its CRD is in the input.

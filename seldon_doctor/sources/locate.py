@@ -17,22 +17,11 @@ from collections.abc import Sequence
 
 import yaml
 
-PathSegment = str | int
+from seldon_doctor.domain.schema import PathSegment
 
 # Composed documents per file: (path, mtime_ns, size) -> {start line: node}
 _CACHE: dict[tuple[str, int, int], dict[int, yaml.Node] | None] = {}
 _CACHE_LIMIT = 256
-
-
-def format_path(path: Sequence[PathSegment]) -> str:
-    """``("spec", "candidates", 0, "weight")`` -> ``spec.candidates[0].weight``."""
-    out = ""
-    for segment in path:
-        if isinstance(segment, int):
-            out += f"[{segment}]"
-        else:
-            out += f".{segment}" if out else segment
-    return out
 
 
 def _starts(file: str) -> dict[int, yaml.Node] | None:

@@ -18,15 +18,26 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from seldon_doctor.domain.spelling import did_you_mean
-from seldon_doctor.sources.locate import PathSegment, format_path
 
 MAX_ERRORS = 50
+PathSegment = str | int
+
+
+def format_path(path: Sequence[PathSegment]) -> str:
+    """``("spec", "candidates", 0, "weight")`` -> ``spec.candidates[0].weight``."""
+    out = ""
+    for segment in path:
+        if isinstance(segment, int):
+            out += f"[{segment}]"
+        else:
+            out += f".{segment}" if out else segment
+    return out
 
 
 @dataclass(frozen=True, slots=True)
