@@ -138,6 +138,8 @@ def _relabel(snapshot: Snapshot, root: str, prefix: str) -> None:
     def short(origin: Origin) -> Origin:
         if origin.file and origin.file.startswith(root):
             rel = origin.file[len(root) :].lstrip("/")
+            # Field lines are dropped with the real path, as before (demo findings keep the
+            # object's line).
             return Origin(file=prefix + rel, line=origin.line, cluster=origin.cluster)
         return origin
 

@@ -15,23 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from seldon_doctor.domain import durations
+
 if TYPE_CHECKING:
     from seldon_doctor.sources.live import LiveScan
 
-DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
 def parse_duration(value: str) -> float:
     """``90``, ``90s``, ``5m``, ``1h``, ``500ms`` -> seconds."""
-    text = value.strip().lower()
-    for unit in sorted(DURATION_UNITS, key=len, reverse=True):
-        if text.endswith(unit):
-            number, scale = text[: -len(unit)], DURATION_UNITS[unit]
-            break
-    else:
-        number, scale = text, 1.0
     try:
-        seconds = float(number) * scale
+        seconds = durations.parse_duration(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a duration (e.g. 90s, 5m)") from None
     if seconds < 0:

@@ -6,7 +6,7 @@ Sources (files, live API, snapshot bundles) are the only code that does I/O; eac
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,16 @@ class Origin:
     file: str | None = None
     line: int | None = None
     cluster: str | None = None
+    # Line of a field path inside the object, from the text the source read (files only; not
+    # saved in bundles). Checks ask ``field_line``, never the disk.
+    fields: Callable[[Sequence[str | int]], int | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def field_line(self, path: Sequence[str | int]) -> int | None:
+        """Line of ``path`` (its nearest present parent) in the object's text; None when the
+        source kept no text (live reads, bundles, stdin) or the object cannot be found."""
+        return self.fields(path) if self.fields is not None else None
 
     def describe(self) -> str:
         """Human-readable location, e.g. ``k8s/app.yaml:12``."""

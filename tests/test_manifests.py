@@ -14,14 +14,15 @@ import pytest
 
 from seldon_doctor.checks.base import CheckContext
 from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
-from seldon_doctor.checks.structural import Validator, did_you_mean
 from seldon_doctor.collect import ScanInputs, collect_files
+from seldon_doctor.domain.schema import Validator, format_path
+from seldon_doctor.domain.spelling import did_you_mean
 from seldon_doctor.engine import run_checks, select_checks
 from seldon_doctor.findings import Finding
 from seldon_doctor.graph.build import build_graph
 from seldon_doctor.snapshot import KubeObject
 from seldon_doctor.sources.files import load_bytes, load_paths
-from seldon_doctor.sources.locate import format_path, locate
+from seldon_doctor.sources.locate import SourceText, locate
 from tests.conftest import FIXTURES, ROOT, shared_data
 
 MANIFESTS = FIXTURES / "manifests"
@@ -61,20 +62,24 @@ def test_locate_finds_the_line_of_a_field(tmp_path: Path) -> None:
         "    weight: 1\n"  # 13
         "  - {name: b, weight: 2}\n"  # 14
     )
+    source = SourceText(text)
+    assert locate(source, 6, ("spec", "candidates", 0, "weight")) == 13
+    assert locate(source, 6, ("spec", "candidates", 1, "weight")) == 14
+    assert locate(source, 6, ("spec", "candidates")) == 11
+    # absent fields answer their nearest parent; a wrong identity answers None
+    assert locate(source, 6, ("spec", "mirror", "percent")) == 10
+    assert locate(source, 6, ("spec",), kind="Experiment", name="e") == 10
+    assert locate(source, 6, ("spec",), kind="Model") is None
+    assert locate(source, 5, ("spec",)) is None
+    assert locate(None, 1, ("spec",)) is None
+    assert format_path(("spec", "candidates", 0, "weight")) == "spec.candidates[0].weight"
+    # Objects read from a file carry their field lines; the file is not read again.
     path = tmp_path / "m.yaml"
     path.write_text(text)
-    file = str(path)
-    assert locate(file, 6, ("spec", "candidates", 0, "weight")) == 13
-    assert locate(file, 6, ("spec", "candidates", 1, "weight")) == 14
-    assert locate(file, 6, ("spec", "candidates")) == 11
-    # absent fields answer their nearest parent; a wrong identity answers None
-    assert locate(file, 6, ("spec", "mirror", "percent")) == 10
-    assert locate(file, 6, ("spec",), kind="Experiment", name="e") == 10
-    assert locate(file, 6, ("spec",), kind="Model") is None
-    assert locate(file, 5, ("spec",)) is None
-    assert locate("<stdin>", 1, ("spec",)) is None
-    assert locate(str(tmp_path / "absent.yaml"), 1, ("spec",)) is None
-    assert format_path(("spec", "candidates", 0, "weight")) == "spec.candidates[0].weight"
+    experiment = load_bytes(path.read_bytes(), str(path))[1]
+    path.write_text("moved: away\n")
+    assert experiment.origin.field_line(("spec", "candidates", 1, "weight")) == 14
+    assert load_bytes(text.encode(), "<stdin>")[1].origin.field_line(("spec",)) is None
 
 
 def test_locate_inside_a_list_kind(tmp_path: Path) -> None:
@@ -83,7 +88,8 @@ def test_locate_inside_a_list_kind(tmp_path: Path) -> None:
         "apiVersion: v1\nkind: List\nitems:\n"
         "- apiVersion: v1\n  kind: Service\n  metadata: {name: s}\n  spec:\n    ports: []\n"
     )
-    assert locate(str(path), 4, ("spec", "ports"), kind="Service", name="s") == 8
+    (service,) = load_bytes(path.read_bytes(), str(path))
+    assert service.origin.field_line(("spec", "ports")) == 8
 
 
 # ------------------------------------------------------------------ the validator

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from seldon_doctor.checks.controlplane import PodView, _Policies, selector_match, tri_all, tri_any
+from seldon_doctor.checks.controlplane import policies_of
 from seldon_doctor.collect import ScanInputs, collect_files
+from seldon_doctor.domain.istio_policy import mesh_verdict
+from seldon_doctor.domain.network_policy import PodView, Policies, selector_match, tri_all, tri_any
 from seldon_doctor.graph.build import build_graph
+from seldon_doctor.graph.model import Node
 
 SCHEDULER = PodView(
     "seldon-mesh",
@@ -32,13 +35,13 @@ AGENT = PodView(
 IMPLIED_AGENT = PodView("team-a", "mlserver-0", {"seldon-server-name": "mlserver"}, False, {})
 
 
-def policies(tmp_path: Path, text: str) -> _Policies:
+def policies(tmp_path: Path, text: str) -> Policies[Node]:
     path = tmp_path / "policies.yaml"
     path.write_text(text)
-    return _Policies(build_graph(collect_files(ScanInputs(files=[str(path)]))))
+    return policies_of(build_graph(collect_files(ScanInputs(files=[str(path)]))))
 
 
-def ingress(p: _Policies, source: PodView, target: PodView, port: int) -> bool | None:
+def ingress(p: Policies[Node], source: PodView, target: PodView, port: int) -> bool | None:
     return p.direction(target, source, target, port, "Ingress")[0]
 
 
@@ -186,10 +189,10 @@ spec:
     to: [{operation: {ports: ["9005"]}}]
 """,
     )
-    assert p.mesh(AGENT, SCHEDULER, 9005)[0] is True
-    assert p.mesh(AGENT, SCHEDULER, 9004)[0] is False
+    assert mesh_verdict(p.authz, AGENT, SCHEDULER, 9005)[0] is True
+    assert mesh_verdict(p.authz, AGENT, SCHEDULER, 9004)[0] is False
     # Without a sidecar nothing enforces the policy.
-    assert p.mesh(AGENT, replace(SCHEDULER, sidecar=False), 9004)[0] is True
+    assert mesh_verdict(p.authz, AGENT, replace(SCHEDULER, sidecar=False), 9004)[0] is True
     # A client without a sidecar has no mTLS identity: principals cannot match it.
     p = policies(
         tmp_path,
@@ -201,8 +204,8 @@ spec:
   rules: [{from: [{source: {principals: [cluster.local/ns/team-a/sa/seldon-server]}}]}]
 """,
     )
-    assert p.mesh(AGENT, SCHEDULER, 9005)[0] is True
-    assert p.mesh(replace(AGENT, sidecar=False), SCHEDULER, 9005)[0] is False
+    assert mesh_verdict(p.authz, AGENT, SCHEDULER, 9005)[0] is True
+    assert mesh_verdict(p.authz, replace(AGENT, sidecar=False), SCHEDULER, 9005)[0] is False
 
 
 def test_istio_deny_wins_over_allow(tmp_path: Path) -> None:
@@ -222,7 +225,7 @@ spec:
   rules: [{from: [{source: {namespaces: [team-a]}}]}]
 """,
     )
-    verdict, nodes = p.mesh(AGENT, SCHEDULER, 9005)
+    verdict, nodes = mesh_verdict(p.authz, AGENT, SCHEDULER, 9005)
     assert verdict is False
     assert [n.name for n in nodes] == ["deny-team-a"]
-    assert p.mesh(SCHEDULER, SCHEDULER, 9005)[0] is True
+    assert mesh_verdict(p.authz, SCHEDULER, SCHEDULER, 9005)[0] is True

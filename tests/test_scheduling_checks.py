@@ -11,14 +11,10 @@ import pytest
 
 from seldon_doctor.checks import ALL_CHECKS
 from seldon_doctor.checks.base import CheckContext
-from seldon_doctor.checks.scheduling import (
-    ModelServerNotFound,
-    ModelStuckTerminating,
-    model_state,
-    parse_quantity,
-    reason_meaning,
-)
+from seldon_doctor.checks.scheduling import ModelServerNotFound, ModelStuckTerminating, model_state
 from seldon_doctor.collect import ScanInputs, collect_files
+from seldon_doctor.domain.quantities import parse_quantity
+from seldon_doctor.domain.scheduler_reasons import reason_meaning
 from seldon_doctor.findings import Finding, Severity
 from seldon_doctor.graph.build import DeploymentGraph, build_graph
 from seldon_doctor.graph.model import Node

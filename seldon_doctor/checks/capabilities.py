@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
+from seldon_doctor.checks.helpers import TOPOLOGY_READS, candidate_servers, servers_by_scheduler
+from seldon_doctor.domain.spelling import edit_distance
 from seldon_doctor.findings import Evidence, Finding
-from seldon_doctor.graph.build import DeploymentGraph
-from seldon_doctor.graph.model import Node, ResolutionStatus
+from seldon_doctor.graph.model import Node
 from seldon_doctor.graph.seldon import Capabilities, model_requirements
 from seldon_doctor.logs import attach
-
-TOPOLOGY_READS = frozenset(
-    {
-        "Namespace",
-        "Service",
-        "Endpoints",
-        "EndpointSlice",
-        "Pod",
-        "StatefulSet",
-        "Deployment",
-        "SeldonRuntime",
-        # In manifest mode a Server implies the StatefulSet that backs its Services.
-        "Server",
-    }
-)
 
 # Spellings users reach for, mapped to the capability strings Seldon's ServerConfigs use.
 # Matching upstream is exact and case-sensitive (ServerRequirementsFilter), so these never
@@ -59,21 +44,6 @@ def _squash(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-def edit_distance(left: str, right: str, limit: int = 3) -> int:
-    """Levenshtein distance, stopping early once it exceeds ``limit``."""
-    if abs(len(left) - len(right)) > limit:
-        return limit + 1
-    previous = list(range(len(right) + 1))
-    for i, lch in enumerate(left, 1):
-        current = [i]
-        for j, rch in enumerate(right, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (lch != rch)))
-        if min(current) > limit:
-            return limit + 1
-        previous = current
-    return previous[-1]
-
-
 def near_miss(requirement: str, capabilities: Iterable[str]) -> tuple[str, str] | None:
     """The capability a requirement was probably meant to be, and why we think so."""
     caps = sorted(set(capabilities))
@@ -91,43 +61,6 @@ def near_miss(requirement: str, capabilities: Iterable[str]) -> tuple[str, str] 
     if best is not None and edit_distance(requirement, best, limit) <= limit:
         return best, "looks like a typo"
     return None
-
-
-def servers_by_scheduler(graph: DeploymentGraph) -> dict[frozenset[str], list[Node]]:
-    """Servers grouped by the scheduler instances their agents reach."""
-    groups: dict[frozenset[str], list[Node]] = defaultdict(list)
-    for ns in graph.namespaces_with("Server"):
-        for consumer in graph.scheduler_consumers(ns):
-            if consumer.role != "agent" or consumer.resolution.status != ResolutionStatus.OK:
-                continue
-            server = graph.get("Server", ns, consumer.subject.rsplit("/", 1)[1])
-            if server is not None:
-                groups[consumer.resolution.instance_keys()].append(server)
-    return groups
-
-
-def candidate_servers(
-    graph: DeploymentGraph, model: Node, by_scheduler: dict[frozenset[str], list[Node]]
-) -> tuple[list[Node], str]:
-    """Servers the scheduler could place a Model on, and how they were chosen.
-
-    The scheduler keys servers by name across every namespace it serves, so the candidates
-    are the Servers whose agents reach the scheduler this Model's controller talks to; when
-    the topology cannot be resolved, the Model's own namespace.
-    """
-    pinned = model.spec.get("server")
-    if isinstance(pinned, str) and pinned:
-        server = graph.get("Server", model.namespace, pinned)
-        return ([server] if server else []), f"spec.server pins it to {pinned}"
-    controller = next(
-        (c for c in graph.scheduler_consumers(model.namespace) if c.role == "controller"), None
-    )
-    if controller is not None and controller.resolution.status == ResolutionStatus.OK:
-        shared = by_scheduler.get(controller.resolution.instance_keys())
-        if shared:
-            scheds = ", ".join(sorted(controller.resolution.instance_keys()))
-            return sorted(shared, key=lambda s: s.id), f"Servers connected to scheduler {scheds}"
-    return graph.nodes("Server", model.namespace), f"Servers in namespace {model.namespace}"
 
 
 class ModelRequirementsUnsatisfied(Check):

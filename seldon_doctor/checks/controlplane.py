@@ -8,7 +8,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.topology import CONSUMER_READS, namespace_anchor
+from seldon_doctor.checks.helpers import (
+    CONSUMER_READS,
+    namespace_anchor,
+    pod_spec_containers,
+    uncovered_pods,
+    workload_replicas,
+)
+from seldon_doctor.domain.images import image_basename, image_version, is_moving_tag
+from seldon_doctor.domain.istio_policy import mesh_verdict
+from seldon_doctor.domain.network_policy import (
+    PodView,
+    Policies,
+    Tri,
+    container_ports,
+    policy_types,
+)
 from seldon_doctor.findings import Evidence, Finding, Severity
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
@@ -41,51 +56,6 @@ COMPONENT_IMAGES: dict[str, str] = {
     "seldon-dataflow-engine": "dataflow engine",
     "seldon-hodometer": "hodometer",
 }
-
-
-# ---------------------------------------------------------------------------- image helpers
-def split_image(image: str) -> tuple[str, str, bool]:
-    """(repository, tag, pinned by digest) of an image reference."""
-    digest = "@" in image
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        repo, tag = name.rsplit(":", 1)
-    else:
-        repo, tag = name, ""
-    return repo, tag, digest
-
-
-def image_basename(image: str) -> str:
-    return split_image(image)[0].rsplit("/", 1)[-1]
-
-
-def is_moving_tag(image: str) -> bool:
-    """True for ``latest`` or no tag at all; a digest pins the image whatever the tag."""
-    _, tag, digest = split_image(image)
-    return not digest and tag in ("", "latest")
-
-
-def pod_spec_containers(node: Node) -> list[dict[str, Any]]:
-    """Containers of a Pod, a workload's template, or nothing for implied nodes."""
-    if node.obj is None:
-        return []
-    return seldon.containers(seldon.pod_template_spec(node.obj))
-
-
-def workload_replicas(node: Node) -> int:
-    value = node.spec.get("replicas", 1) if node.obj is not None else node.props.get("replicas", 1)
-    return value if isinstance(value, int) else 1
-
-
-def uncovered_pods(graph: DeploymentGraph) -> list[Node]:
-    """Observed Pods whose workload is not in the input (reported on their own)."""
-    covered: set[str] = set()
-    for kind in ("Deployment", "StatefulSet"):
-        for workload in graph.nodes(kind):
-            if workload.obj is not None:
-                covered.update(p.id for p in graph.pods_of(workload))
-    return [p for p in graph.nodes("Pod") if p.id not in covered]
 
 
 # ---------------------------------------------------------------------------- controllers
@@ -297,7 +267,7 @@ class ComponentImage:
 
     @property
     def version(self) -> tuple[int, int, int] | None:
-        return seldon.image_version(self.image)
+        return image_version(self.image)
 
 
 def _containers_with_paths(node: Node) -> Iterable[tuple[str, dict[str, Any]]]:
@@ -674,114 +644,7 @@ class EnvoyNotReadyGated(Check):
 
 
 # ---------------------------------------------------------------------------- network policy
-# Kleene three-valued logic: True, False, or None ("the input cannot tell").
-Tri = bool | None
-
-# Labels the kubelet/controllers add to pods that a template does not show.
-_GENERATED_LABELS = frozenset(
-    {
-        "pod-template-hash",
-        "controller-revision-hash",
-        "statefulset.kubernetes.io/pod-name",
-        "apps.kubernetes.io/pod-index",
-    }
-)
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-# Container port names of the scheduler and of a Server pod's agent (SeldonConfig/ServerConfig).
-KNOWN_PORT_NAMES = {
-    "xds": 9002,
-    "scheduler": 9004,
-    "scheduler-mtls": 9044,
-    "agent": 9005,
-    "agent-mtls": 9055,
-    "dataflow": 9008,
-}
 AGENT_PROXY_HTTP_PORT = 9001  # Envoy's upstream for a Server replica: the agent reverse proxy
-ISTIO_ROOT_NAMESPACE = "istio-system"
-
-
-def tri_all(values: Iterable[Tri]) -> Tri:
-    result: Tri = True
-    for value in values:
-        if value is False:
-            return False
-        if value is None:
-            result = None
-    return result
-
-
-def tri_any(values: Iterable[Tri]) -> Tri:
-    result: Tri = False
-    for value in values:
-        if value is True:
-            return True
-        if value is None:
-            result = None
-    return result
-
-
-@dataclass(frozen=True, slots=True)
-class PodView:
-    """What the input tells about one pod (or a pod a workload will create)."""
-
-    namespace: str
-    name: str
-    labels: dict[str, str]
-    complete: bool  # labels are all there is (observed pod, or declared template)
-    ports: dict[str, int]
-    service_account: str | None = None
-    sidecar: Tri = None
-
-    def has(self, key: str) -> Tri:
-        if key in self.labels:
-            return True
-        if self.complete and key not in _GENERATED_LABELS:
-            return False
-        return None
-
-
-def selector_match(selector: Any, view_labels: dict[str, str], has: Any) -> Tri:
-    """Three-valued LabelSelector match (matchLabels and matchExpressions)."""
-    if not isinstance(selector, dict):
-        return True
-    results: list[Tri] = []
-    for key, value in (selector.get("matchLabels") or {}).items():
-        present = has(str(key))
-        results.append(view_labels.get(str(key)) == str(value) if present else present)
-    for expr in selector.get("matchExpressions") or []:
-        if not isinstance(expr, dict):
-            continue
-        key, op = str(expr.get("key")), str(expr.get("operator"))
-        values = [str(v) for v in expr.get("values") or []]
-        present = has(key)
-        if op == "In":
-            results.append(view_labels.get(key) in values if present else present)
-        elif op == "NotIn":
-            results.append(
-                view_labels.get(key) not in values
-                if present
-                else (None if present is None else True)
-            )
-        elif op == "Exists":
-            results.append(present)
-        elif op == "DoesNotExist":
-            results.append(None if present is None else not present)
-        else:
-            results.append(None)
-    return tri_all(results)
-
-
-def _container_ports(containers: list[dict[str, Any]]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for container in containers:
-        for item in container.get("ports") or []:
-            if (
-                isinstance(item, dict)
-                and item.get("name")
-                and isinstance(item.get("containerPort"), int)
-            ):
-                out[str(item["name"])] = item["containerPort"]
-    return out
 
 
 def _pod_view(pod: Node) -> PodView:
@@ -795,7 +658,7 @@ def _pod_view(pod: Node) -> PodView:
         pod.name,
         dict(pod.labels),
         True,
-        _container_ports(containers),
+        container_ports(containers),
         str(pod.spec.get("serviceAccountName") or "default"),
         sidecar,
     )
@@ -806,7 +669,7 @@ def _workload_view(workload: Node, pod_name: str | None = None) -> PodView:
     if workload.obj is not None:
         labels = seldon.pod_template_labels(workload.obj)
         spec = seldon.pod_template_spec(workload.obj)
-        ports = _container_ports(seldon.containers(spec))
+        ports = container_ports(seldon.containers(spec))
         account = str(spec.get("serviceAccountName") or "default")
         template = workload.spec.get("template") or {}
         annotations = (template.get("metadata") or {}).get("annotations") or {}
@@ -822,223 +685,18 @@ def _workload_view(workload: Node, pod_name: str | None = None) -> PodView:
     )
 
 
-class _Policies:
-    """NetworkPolicy and Istio AuthorizationPolicy evaluation over pod views."""
+def policies_of(graph: DeploymentGraph) -> Policies[Node]:
+    """The input's NetworkPolicies and AuthorizationPolicies, ready to evaluate."""
 
-    def __init__(self, graph: DeploymentGraph) -> None:
-        self.graph = graph
-        self.netpols = graph.nodes("NetworkPolicy")
-        self.authz = graph.nodes("AuthorizationPolicy")
-
-    def namespace_view(self, namespace: str) -> tuple[dict[str, str], Any]:
-        node = self.graph.get("Namespace", "", namespace) or next(
-            (n for n in self.graph.nodes("Namespace") if n.name == namespace), None
+    def namespace_labels(namespace: str) -> dict[str, str] | None:
+        node = graph.get("Namespace", "", namespace) or next(
+            (n for n in graph.nodes("Namespace") if n.name == namespace), None
         )
-        labels = {NAMESPACE_NAME_LABEL: namespace}
-        if node is not None:
-            labels.update(node.labels)
+        return None if node is None else node.labels
 
-            def has(key: str) -> Tri:
-                return key in labels
-
-            return labels, has
-
-        def has_partial(key: str) -> Tri:
-            return True if key in labels else None
-
-        return labels, has_partial
-
-    @staticmethod
-    def types(policy: Node) -> list[str]:
-        declared = policy.spec.get("policyTypes")
-        if isinstance(declared, list) and declared:
-            return [str(t) for t in declared]
-        return ["Ingress", "Egress"] if "egress" in policy.spec else ["Ingress"]
-
-    def _peer(self, peer: Any, policy_ns: str, other: PodView) -> Tri:
-        if not isinstance(peer, dict) or not peer:
-            return None
-        if "ipBlock" in peer:
-            return None  # pod IPs against CIDRs: implementation-defined, not judged
-        pod_sel, ns_sel = peer.get("podSelector"), peer.get("namespaceSelector")
-        pod_match = (
-            selector_match(pod_sel, other.labels, other.has) if pod_sel is not None else True
-        )
-        if ns_sel is not None:
-            ns_labels, ns_has = self.namespace_view(other.namespace)
-            return tri_all([selector_match(ns_sel, ns_labels, ns_has), pod_match])
-        return tri_all([other.namespace == policy_ns, pod_match])
-
-    @staticmethod
-    def _ports(rule_ports: Any, port: int, target: PodView) -> Tri:
-        if not isinstance(rule_ports, list) or not rule_ports:
-            return True
-        results: list[Tri] = []
-        for item in rule_ports:
-            if not isinstance(item, dict):
-                continue
-            if str(item.get("protocol") or "TCP") != "TCP":
-                results.append(False)
-                continue
-            value = item.get("port")
-            if value is None:
-                results.append(True)
-            elif isinstance(value, int):
-                end = item.get("endPort")
-                results.append(value <= port <= end if isinstance(end, int) else value == port)
-            else:
-                named = target.ports.get(str(value), KNOWN_PORT_NAMES.get(str(value)))
-                results.append(None if named is None else named == port)
-        return tri_any(results)
-
-    def direction(
-        self, pod: PodView, other: PodView, target: PodView, port: int, kind: str
-    ) -> tuple[Tri, list[Node]]:
-        """Whether ``pod``'s policies of one direction admit traffic with ``other``."""
-        field, peers_key = ("ingress", "from") if kind == "Ingress" else ("egress", "to")
-        selecting: list[tuple[Node, Tri]] = []
-        for policy in self.netpols:
-            if policy.namespace != pod.namespace or kind not in self.types(policy):
-                continue
-            chosen = selector_match(policy.spec.get("podSelector") or {}, pod.labels, pod.has)
-            if chosen is not False:
-                selecting.append((policy, chosen))
-        if not selecting:
-            return True, []
-        isolated = tri_any(chosen for _, chosen in selecting)
-        admitted: list[Tri] = []
-        for policy, chosen in selecting:
-            for rule in policy.spec.get(field) or []:
-                if not isinstance(rule, dict):
-                    continue
-                peers = rule.get(peers_key)
-                peer_ok = (
-                    True
-                    if not peers
-                    else tri_any(self._peer(p, policy.namespace, other) for p in peers)
-                )
-                admitted.append(
-                    tri_all([chosen, peer_ok, self._ports(rule.get("ports"), port, target)])
-                )
-        not_isolated: Tri = None if isolated is None else not isolated
-        return tri_any([not_isolated, *admitted]), [p for p, _ in selecting]
-
-    def mesh(self, source: PodView, target: PodView, port: int) -> tuple[Tri, list[Node]]:
-        """Istio AuthorizationPolicy on the target's sidecar (DENY first, then ALLOW)."""
-        applicable = []
-        for policy in self.authz:
-            if policy.namespace not in (target.namespace, ISTIO_ROOT_NAMESPACE):
-                continue
-            selector = policy.spec.get("selector")
-            labels = selector.get("matchLabels") if isinstance(selector, dict) else None
-            chosen = (
-                selector_match({"matchLabels": labels}, target.labels, target.has)
-                if isinstance(labels, dict)
-                else True
-            )
-            if chosen is not False:
-                applicable.append((policy, chosen))
-        if not applicable:
-            return True, []
-        if target.sidecar is False:
-            return True, []
-        if target.sidecar is None:
-            return None, [p for p, _ in applicable]
-        denied: list[Tri] = []
-        allows: list[tuple[Node, Tri]] = []
-        for policy, chosen in applicable:
-            action = str(policy.spec.get("action") or "ALLOW")
-            rules = [r for r in policy.spec.get("rules") or [] if isinstance(r, dict)]
-            matched = tri_any(self._authz_rule(r, source, port) for r in rules)
-            if action == "DENY":
-                denied.append(tri_all([chosen, matched]))
-            elif action == "ALLOW":
-                allows.append((policy, tri_all([chosen, matched])))
-            else:
-                return None, [policy]  # CUSTOM (external authorizer) / AUDIT: not judged
-        deny = tri_any(denied)
-        if deny is True:
-            return False, [p for p, _ in applicable if str(p.spec.get("action")) == "DENY"]
-        if not allows:
-            return (None if deny is None else True), [p for p, _ in applicable]
-        allowed = tri_any(m for _, m in allows)
-        verdict = tri_all([None if deny is None else not deny, allowed])
-        return verdict, [p for p, _ in allows]
-
-    @staticmethod
-    def _authz_rule(rule: dict[str, Any], source: PodView, port: int) -> Tri:
-        parts: list[Tri] = []
-        sources = rule.get("from")
-        if isinstance(sources, list) and sources:
-            parts.append(
-                tri_any(
-                    _istio_source(s.get("source"), source) for s in sources if isinstance(s, dict)
-                )
-            )
-        targets = rule.get("to")
-        if isinstance(targets, list) and targets:
-            parts.append(
-                tri_any(
-                    _istio_operation(t.get("operation"), port)
-                    for t in targets
-                    if isinstance(t, dict)
-                )
-            )
-        if rule.get("when"):
-            parts.append(None)
-        return tri_all(parts)
-
-
-def _istio_match(pattern: str, value: str) -> bool:
-    if pattern == "*":
-        return True
-    if pattern.startswith("*"):
-        return value.endswith(pattern[1:])
-    if pattern.endswith("*"):
-        return value.startswith(pattern[:-1])
-    return value == pattern
-
-
-def _istio_source(spec: Any, source: PodView) -> Tri:
-    if not isinstance(spec, dict):
-        return True
-    parts: list[Tri] = []
-    for key in ("namespaces", "notNamespaces"):
-        values = spec.get(key)
-        if isinstance(values, list) and values:
-            hit = any(_istio_match(str(v), source.namespace) for v in values)
-            parts.append(hit if key == "namespaces" else not hit)
-    for key in ("principals", "notPrincipals"):
-        values = spec.get(key)
-        if isinstance(values, list) and values:
-            if source.sidecar is not True or source.service_account is None:
-                parts.append(None if source.sidecar is None else key == "notPrincipals")
-                continue
-            identity = f"ns/{source.namespace}/sa/{source.service_account}"
-            hit = any(
-                _istio_match(str(v), identity) or str(v).endswith("/" + identity) for v in values
-            )
-            parts.append(hit if key == "principals" else not hit)
-    if any(k in spec for k in ("ipBlocks", "notIpBlocks", "remoteIpBlocks", "requestPrincipals")):
-        parts.append(None)
-    return tri_all(parts)
-
-
-def _istio_operation(spec: Any, port: int) -> Tri:
-    if not isinstance(spec, dict):
-        return True
-    parts: list[Tri] = []
-    ports = spec.get("ports")
-    if isinstance(ports, list) and ports:
-        parts.append(str(port) in {str(p) for p in ports})
-    not_ports = spec.get("notPorts")
-    if isinstance(not_ports, list) and not_ports:
-        parts.append(str(port) not in {str(p) for p in not_ports})
-    if any(
-        spec.get(k) for k in ("methods", "paths", "hosts", "notMethods", "notPaths", "notHosts")
-    ):
-        parts.append(None)  # gRPC paths and methods: not judged
-    return tri_all(parts)
+    return Policies(
+        graph.nodes("NetworkPolicy"), graph.nodes("AuthorizationPolicy"), namespace_labels
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -1059,7 +717,7 @@ class SchedulerPortBlocked(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         graph = ctx.graph
-        policies = _Policies(graph)
+        policies = policies_of(graph)
         if not policies.netpols and not policies.authz:
             return
         blocked: dict[tuple[str, ...], list[tuple[Flow, str]]] = defaultdict(list)
@@ -1070,7 +728,7 @@ class SchedulerPortBlocked(Check):
                 flow.target, flow.source, flow.target, flow.port, "Ingress"
             )
             egress = policies.direction(flow.source, flow.target, flow.target, flow.port, "Egress")
-            mesh = policies.mesh(flow.source, flow.target, flow.port)
+            mesh = mesh_verdict(policies.authz, flow.source, flow.target, flow.port)
             verdicts = [("ingress", *ingress), ("egress", *egress), ("mesh", *mesh)]
             for how, verdict, nodes in verdicts:
                 if verdict is False:
@@ -1264,7 +922,7 @@ def _policy_summary(policy: Node) -> str:
             shown += (", " if shown else "") + f"{len(selector['matchExpressions'])} expression(s)"
         return (
             f"podSelector {shown or '{} (all pods)'}; policyTypes "
-            f"{','.join(_Policies.types(policy))}; {len(policy.spec.get('ingress') or [])} "
+            f"{','.join(policy_types(policy.spec))}; {len(policy.spec.get('ingress') or [])} "
             f"ingress / {len(policy.spec.get('egress') or [])} egress rule(s)"
         )
     rules = len(policy.spec.get("rules") or [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.capabilities import edit_distance
+from seldon_doctor.domain.spelling import edit_distance
 from seldon_doctor.findings import Finding
 from seldon_doctor.graph.build import experiment_references
 

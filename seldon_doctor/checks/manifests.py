@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.structural import SchemaError, Validator
+from seldon_doctor.domain.schema import PathSegment, SchemaError, Validator, format_path
 from seldon_doctor.findings import Evidence, Finding, Location
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
 from seldon_doctor.kinds import BUILTIN_KINDS, KINDS, SELDON_KINDS
-from seldon_doctor.sources.locate import PathSegment, format_path, locate
 
 CRD = "CustomResourceDefinition"
 # Custom resources the doctor reads; each is validated when its CRD is in the input.
@@ -139,11 +138,12 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def field_location(node: Node, path: tuple[PathSegment, ...]) -> Location | None:
-    """The file and line of ``path`` in the node's manifest (the object's line as a fallback)."""
+    """The file and line of ``path`` in the node's manifest (the object's line as a fallback:
+    live reads and bundles keep no field lines)."""
     origin = node.origin
     if origin is None or not origin.file:
         return None
-    line = locate(origin.file, origin.line, path, kind=node.kind, name=node.name)
+    line = origin.field_line(path)
     return Location(origin.file, line if line is not None else origin.line)
 
 

@@ -5,19 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext, node_evidence
-from seldon_doctor.checks.capabilities import TOPOLOGY_READS
+from seldon_doctor.checks.helpers import MAIN_LISTENER, TOPOLOGY_READS, request_path
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.seldon import is_ready, route_header
-
-MAIN_LISTENER = "seldon_http"
-MAIN_ROUTE_CONFIG = "listener_0"
-
-
-def request_path(kind: str, name: str) -> str:
-    """The Open Inference Protocol path a client would use for a resource."""
-    if kind == "Pipeline":
-        return f"/v2/pipelines/{name}/infer"
-    return f"/v2/models/{name}/infer"
 
 
 class RouteMissing(Check):

@@ -15,193 +15,38 @@ from the CRs, the way SD102 does for ``ServerRequirementsFilter``:
 
 from __future__ import annotations
 
-import math
-import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.capabilities import (
-    TOPOLOGY_READS,
-    candidate_servers,
-    edit_distance,
+from seldon_doctor.checks.helpers import (
+    SCHEDULING_READS,
+    Placement,
+    ReplicaCount,
+    connected_replicas,
+    deleting,
+    models_with_objects,
+    placement,
     servers_by_scheduler,
+    servers_listed,
+    unreachable,
 )
+from seldon_doctor.domain.durations import collect_times, parse_time
+from seldon_doctor.domain.memory import ReplicaMemory, memory_from
+from seldon_doctor.domain.quantities import human_bytes, parse_quantity
+from seldon_doctor.domain.scheduler_reasons import FAILED_STATES, MODEL_STATES, reason_meaning
+from seldon_doctor.domain.spelling import edit_distance
 from seldon_doctor.findings import Evidence, Finding, Severity
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
-from seldon_doctor.graph.model import Node, Resolution, ResolutionStatus
-from seldon_doctor.graph.seldon import Capabilities, model_requirements
+from seldon_doctor.graph.model import Node, ResolutionStatus
 from seldon_doctor.logs import attach
 from seldon_doctor.snapshot import JSONDict
 
-SCHEDULING_READS = TOPOLOGY_READS | {"Model", "Server", "ServerConfig", "Experiment", "Pipeline"}
-
 MODEL_FINALIZER = "seldon.model.finalizer"
-# Agent default (ServerConfig env SELDON_OVERCOMMIT_PERCENTAGE).
-DEFAULT_OVERCOMMIT_PERCENT = 10
 STUCK_TERMINATING_AFTER = timedelta(minutes=10)
-
-# ------------------------------------------------------------------ quantities
-
-_QUANTITY = re.compile(
-    r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*"
-    r"(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E))?\s*$"
-)
-_SUFFIX = {
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-    "m": 1e-3,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "P": 1e15,
-    "E": 1e18,
-}
-
-
-def parse_quantity(value: object) -> int | None:
-    """Bytes of a Kubernetes quantity (``1Gi``, ``500M``, ``2e9``, ``1000000``), rounded up."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return math.ceil(value)
-    match = _QUANTITY.match(str(value))
-    if not match:
-        return None
-    number, exponent, suffix = match.groups()
-    amount = float(number)
-    if exponent:
-        amount *= 10 ** int(exponent[1:])
-    elif suffix:
-        amount *= _SUFFIX[suffix]
-    return math.ceil(amount)
-
-
-def human_bytes(value: int) -> str:
-    for unit, size in (("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
-        if value >= size:
-            return f"{value / size:.3g}{unit}"
-    return f"{value}B"
-
-
-# ------------------------------------------------------------------ server facts
-
-
-@dataclass(slots=True)
-class ReplicaCount:
-    """How many replicas of a Server can take models, and how we know."""
-
-    count: int | None  # None: the input cannot tell
-    how: str
-    evidence: list[Evidence] = field(default_factory=list)
-    planned: bool = False  # manifest mode: the declared count, not an observation
-
-
-def ready_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
-    """Ready (agent connected) replicas of a Server; ``None`` when the input cannot tell.
-
-    A pod is Ready only when every container is, and the agent's readiness (2.9.1+) stays
-    false until it has subscribed to the scheduler, so ready pods are connected agents.
-    """
-    wanted = server.spec.get("replicas")
-    if wanted == 0:
-        return ReplicaCount(
-            0,
-            "is scaled to 0 (spec.replicas: 0)",
-            [node_evidence(server, "spec.replicas", 0)],
-        )
-    pods = graph.server_pods(server)
-    if pods:
-        ready = [p for p in pods if p.obj is not None and seldon.pod_ready(p.obj)]
-        return ReplicaCount(
-            len(ready),
-            f"has {len(ready)} ready pod(s) of {len(pods)}",
-            [
-                node_evidence(p, "status.conditions[Ready]", "True" if p in ready else "not True")
-                for p in pods
-            ],
-        )
-    if graph.observed and (graph.snapshot.live or graph.nodes("Pod", server.namespace)):
-        return ReplicaCount(
-            0,
-            f"has no pod at all (no pod labelled seldon-server-name={server.name})",
-            [Evidence(f"Pods {server.namespace}", "seldon-server-name", server.name, "none")],
-        )
-    sts = graph.get("StatefulSet", server.namespace, server.name)
-    if sts is not None and sts.obj is not None and sts.status:
-        ready_count = sts.status.get("readyReplicas", 0)
-        if isinstance(ready_count, int):
-            return ReplicaCount(
-                ready_count,
-                f"has {ready_count} ready replica(s) (StatefulSet status)",
-                [node_evidence(sts, "status.readyReplicas", ready_count)],
-            )
-    return ReplicaCount(None, "ready replicas unknown (no pods or status in the input)")
-
-
-UNREACHABLE = frozenset(
-    {
-        ResolutionStatus.NO_BACKENDS,
-        ResolutionStatus.NO_SERVICE,
-        ResolutionStatus.NO_NAMESPACE,
-        ResolutionStatus.LOOP,
-    }
-)
-
-
-def unreachable(graph: DeploymentGraph, resolution: Resolution) -> bool:
-    """The host leads nowhere, and the input is complete enough to say so."""
-    if resolution.status not in UNREACHABLE:
-        return False
-    # A capture without any Service says nothing about the scheduler's.
-    return not (
-        resolution.status == ResolutionStatus.NO_SERVICE
-        and not graph.snapshot.live
-        and not graph.nodes("Service")
-    )
-
-
-def connected_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
-    """Replicas whose agent is connected to a scheduler: ready ones, unless the scheduler
-    host the agents dial leads nowhere (then none can subscribe, whatever the pods say)."""
-    ready = ready_replicas(graph, server)
-    if ready.count == 0:
-        return ready
-    agent = next(
-        (
-            c
-            for c in graph.scheduler_consumers(server.namespace)
-            if c.role == "agent" and c.subject == server.id
-        ),
-        None,
-    )
-    if agent is None or not unreachable(graph, agent.resolution):
-        return ready
-    return ReplicaCount(
-        0,
-        f"has no agent that can connect: they dial {agent.host}:{agent.port}, which leads "
-        f"nowhere ({agent.resolution.detail or agent.resolution.status.value})",
-        [
-            *ready.evidence,
-            Evidence(
-                f"agents of Server {server.namespace}/{server.name}",
-                "dial",
-                f"{agent.host}:{agent.port}",
-                f"{agent.resolution.describe()}; host from {agent.source}",
-            ),
-        ],
-    )
 
 
 def replica_capacity(graph: DeploymentGraph, server: Node) -> ReplicaCount:
@@ -223,66 +68,10 @@ def replica_capacity(graph: DeploymentGraph, server: Node) -> ReplicaCount:
     return ReplicaCount(count, how, evidence, planned=True)
 
 
-@dataclass(frozen=True, slots=True)
-class ReplicaMemory:
-    """Memory the scheduler believes one replica of a Server has."""
-
-    request: int  # bytes, MEMORY_REQUEST
-    overcommit: int  # percent
-    source: str
-
-    @property
-    def limit(self) -> int:
-        """The most an empty replica can accept, counting overcommit (an upper bound)."""
-        return self.request * (100 + self.overcommit) // 100
-
-
-def _env_items(container: JSONDict) -> list[JSONDict]:
-    env = container.get("env")
-    return [e for e in env if isinstance(e, dict)] if isinstance(env, list) else []
-
-
-def _memory_from(containers: list[JSONDict], where: str) -> ReplicaMemory | None:
-    by_name = {str(c.get("name")): c for c in containers}
-    for container in containers:
-        items = {str(e.get("name")): e for e in _env_items(container)}
-        item = items.get("MEMORY_REQUEST")
-        if item is None:
-            continue
-        request: int | None = None
-        source = ""
-        if "value" in item:
-            request = parse_quantity(item.get("value"))
-            source = f"{where} container {container.get('name')} env MEMORY_REQUEST"
-        else:
-            ref = (item.get("valueFrom") or {}).get("resourceFieldRef")
-            if isinstance(ref, dict) and ref.get("resource") == "requests.memory":
-                target = by_name.get(str(ref.get("containerName") or container.get("name")))
-                resources = (target or {}).get("resources") or {}
-                requests = resources.get("requests") if isinstance(resources, dict) else None
-                raw = requests.get("memory") if isinstance(requests, dict) else None
-                request = parse_quantity(raw)
-                divisor = parse_quantity(ref.get("divisor")) or 1
-                if request is not None:
-                    request = math.ceil(request / divisor) * divisor
-                source = (
-                    f"{where} container {ref.get('containerName')} resources.requests.memory "
-                    f"{raw} (agent env MEMORY_REQUEST)"
-                )
-        if request is None:
-            return None
-        overcommit = DEFAULT_OVERCOMMIT_PERCENT
-        raw_over = items.get("SELDON_OVERCOMMIT_PERCENTAGE", {}).get("value")
-        if raw_over is not None and str(raw_over).strip().isdigit():
-            overcommit = int(str(raw_over).strip())
-        return ReplicaMemory(request, overcommit, source)
-    return None
-
-
 def replica_memory(graph: DeploymentGraph, server: Node) -> ReplicaMemory | None:
     """MEMORY_REQUEST of the agent (from the inference container's memory request)."""
     for pod in graph.server_pods(server):
-        found = _memory_from(seldon.containers(pod.spec), f"Pod {pod.namespace}/{pod.name}")
+        found = memory_from(seldon.containers(pod.spec), f"Pod {pod.namespace}/{pod.name}")
         if found is not None:
             return found
     config = graph.server_config(server)
@@ -292,7 +81,7 @@ def replica_memory(graph: DeploymentGraph, server: Node) -> ReplicaMemory | None
         seldon.containers(config.spec.get("podSpec")),
         seldon.containers(server.spec.get("podSpec")),
     )
-    return _memory_from(merged, f"ServerConfig {config.namespace}/{config.name} + Server podSpec")
+    return memory_from(merged, f"ServerConfig {config.namespace}/{config.name} + Server podSpec")
 
 
 def _memory_assumed(server: Node) -> ReplicaMemory | None:
@@ -317,52 +106,10 @@ def _memory_assumed(server: Node) -> ReplicaMemory | None:
     requests = ((own[0].get("resources") or {}).get("requests") or {}) if own else {}
     if not isinstance(requests, dict) or requests.get("memory") is None:
         return None
-    found = _memory_from(
+    found = memory_from(
         [agent, *own], f"Server podSpec (upstream ServerConfig {name} agent env assumed)"
     )
     return found
-
-
-# ------------------------------------------------------------------ placement
-
-
-@dataclass(slots=True)
-class Placement:
-    """Where the scheduler could put one Model, recomputed from the CRs."""
-
-    model: Node
-    requirements: tuple[tuple[str, str], ...]
-    pinned: str | None
-    candidates: list[Node]
-    how: str
-    # Candidates whose capabilities satisfy the Model, or are unknown (cannot be ruled out).
-    compatible: list[tuple[Node, Capabilities]]
-
-    @property
-    def capability_blocked(self) -> bool:
-        return bool(self.candidates) and not self.compatible
-
-
-def placement(
-    graph: DeploymentGraph, model: Node, by_scheduler: dict[frozenset[str], list[Node]]
-) -> Placement:
-    assert model.obj is not None
-    requirements = model_requirements(model.obj)
-    candidates, how = candidate_servers(graph, model, by_scheduler)
-    compatible = []
-    for server in candidates:
-        caps = graph.capabilities(server)
-        if not caps.known or all(req in caps.values for req, _ in requirements):
-            compatible.append((server, caps))
-    pinned = model.spec.get("server")
-    return Placement(
-        model,
-        requirements,
-        pinned if isinstance(pinned, str) and pinned else None,
-        candidates,
-        how,
-        compatible,
-    )
 
 
 def wanted_replicas(model: Node) -> tuple[int, int | None]:
@@ -388,23 +135,6 @@ def scheduler_group_servers(graph: DeploymentGraph, model: Node, name: str) -> l
         if keyset & keys:
             out.extend(s for s in servers if s.name == name and s.namespace != model.namespace)
     return sorted(out, key=lambda s: s.id)
-
-
-def servers_listed(graph: DeploymentGraph) -> bool:
-    """Whether a namespace without Servers in the input really has none.
-
-    A live scan lists every Server; a capture that holds Servers (somewhere) and pods was
-    taken with Servers in it. Manifests, or a capture without any Server, cannot tell.
-    """
-    return graph.snapshot.live or (graph.observed and bool(graph.nodes("Server")))
-
-
-def models_with_objects(graph: DeploymentGraph) -> list[Node]:
-    return [m for m in graph.nodes("Model") if m.obj is not None]
-
-
-def deleting(model: Node) -> bool:
-    return bool(model.obj is not None and model.obj.metadata.get("deletionTimestamp"))
 
 
 # ------------------------------------------------------------------ SD101
@@ -710,34 +440,6 @@ class ModelMemoryExceedsServer(Check):
 
 # ------------------------------------------------------------------ SD105
 
-MODEL_STATES = frozenset(
-    {
-        "ModelStateUnknown",
-        "ModelProgressing",
-        "ModelAvailable",
-        "ModelFailed",
-        "ModelTerminating",
-        "ModelTerminated",
-        "ModelTerminateFailed",
-        "ScheduleFailed",
-        "ModelScaledDown",
-        "ModelCreate",
-        "ModelTerminate",
-    }
-)
-FAILED_STATES = frozenset({"ScheduleFailed", "ModelFailed", "ModelTerminateFailed"})
-
-# Filter names (current and pre-2.7 detailed messages) → the check that recomputes them.
-_FILTER_CHECKS = {
-    "ServerRequirementsFilter": "SD102",
-    "RequirementsReplicaFilter": "SD102",
-    "ExplainerFilter": "SD102",
-    "AvailableMemoryReplicaFilter": "SD104",
-    "ServerReplicaFilter": "SD201",
-    "DeletedServerFilter": "SD201",
-    "SharingServerFilter": "SD101",
-}
-
 
 def model_state(model: Node) -> tuple[str, str, JSONDict] | None:
     """(scheduler state, scheduler reason, condition) of a not-ready Model, else None.
@@ -756,63 +458,6 @@ def model_state(model: Node) -> tuple[str, str, JSONDict] | None:
     if message not in MODEL_STATES and reason in MODEL_STATES:
         message, reason = reason, message
     return message or "ModelStateUnknown", reason, cond
-
-
-def reason_meaning(reason: str) -> tuple[str, tuple[str, ...]]:
-    """What a scheduler/controller reason means, and which checks can explain it."""
-    text = reason.casefold()
-    if "failed to download from" in text or "lstat /mnt/agent/rclone" in text or "rclone" in text:
-        return (
-            "the agent could not fetch the artifact: check spec.storageUri and the rclone "
-            "secret (spec.secretName or the SeldonConfig's agentConfig.rclone.config_secrets)",
-            ("storage",),
-        )
-    old = re.findall(r"failed (?:server|replica) filter (\w+)", reason)
-    if old:
-        ids = tuple(sorted({_FILTER_CHECKS.get(f, "") for f in old} - {""}))
-        return f"the scheduler rejected it in {', '.join(sorted(set(old)))}", ids
-    if "managed to schedule with min replicas" in text:
-        return "placed with only minReplicas replicas", ("SD103",)
-    if "no matching servers are available" in text:
-        return (
-            "every Server was rejected by the server filters: capabilities, a spec.server pin, "
-            "or no connected replica",
-            ("SD102", "SD101", "SD201"),
-        )
-    if "enough suitable replicas" in text:
-        return (
-            "a Server matched, but too few of its replicas passed the replica filters: replica "
-            "count, memory, or an explainer without alibi-explain",
-            ("SD103", "SD104", "SD102"),
-        )
-    if "can't convert model memory" in text:
-        return "spec.memory is not a valid quantity", ()
-    if "scaling spec is invalid" in text:
-        return "spec.replicas/minReplicas/maxReplicas are inconsistent", ()
-    if "rbac: access denied" in text:
-        return (
-            "a mesh authorization policy (an Envoy RBAC filter in a sidecar) rejected the "
-            "controller's stream to the scheduler — not Kubernetes RBAC",
-            ("SD509",),
-        )
-    unreachable_signs = (
-        "code = unavailable",
-        "code = deadlineexceeded",
-        "connection refused",
-        "no such host",
-        "produced zero addresses",
-    )
-    if any(sign in text for sign in unreachable_signs):
-        return (
-            "the controller could not reach the scheduler",
-            ("SD503", "SD504", "SD505", "SD501"),
-        )
-    if "rpc error" in text:
-        return (
-            "the scheduler refused the controller's request (a gRPC error other than connectivity)",
-            (),
-        )
-    return "", ()
 
 
 def confirmed_causes(
@@ -995,32 +640,6 @@ class ModelNotReady(Check):
 # ------------------------------------------------------------------ SD106
 
 
-def parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _times(value: Any, out: list[datetime]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str) and (key.endswith(("Timestamp", "Time")) or key == "time"):
-                parsed = parse_time(item)
-                if parsed is not None:
-                    out.append(parsed)
-            elif isinstance(item, dict | list):
-                _times(item, out)
-    elif isinstance(value, list):
-        for item in value:
-            _times(item, out)
-
-
 def reference_time(graph: DeploymentGraph) -> tuple[datetime, str] | None:
     """'Now' for the input: the clock in a live scan, else the newest time the input records."""
     if graph.snapshot.live:
@@ -1030,7 +649,7 @@ def reference_time(graph: DeploymentGraph) -> tuple[datetime, str] | None:
         return datetime.now(UTC), "now"
     stamps: list[datetime] = []
     for obj in graph.snapshot.objects:
-        _times({"metadata": obj.metadata, "status": obj.status}, stamps)
+        collect_times({"metadata": obj.metadata, "status": obj.status}, stamps)
     if not stamps:
         return None
     return max(stamps), "the newest timestamp in the input"

@@ -7,16 +7,18 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.capabilities import candidate_servers, servers_by_scheduler
-from seldon_doctor.checks.scheduling import (
+from seldon_doctor.checks.helpers import (
     SCHEDULING_READS,
     ReplicaCount,
+    candidate_servers,
     connected_replicas,
     deleting,
     models_with_objects,
     placement,
+    servers_by_scheduler,
     servers_listed,
 )
+from seldon_doctor.domain.images import image_basename, same_image
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
@@ -39,32 +41,6 @@ SIDECARS = frozenset({"agent", "rclone"})
 # base ``mlserver:latest``. Only the last element is compared, so a private mirror of the
 # stock image (``registry.corp/ml/mlserver``) is not taken for a custom runtime.
 UPSTREAM_IMAGES: dict[str, str] = {"mlserver": "mlserver", "triton": "tritonserver"}
-
-
-def _path(image: str) -> str:
-    """Repository path without registry host, tag or digest."""
-    repo = _repository(image)
-    first, _, rest = repo.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return rest
-    return repo
-
-
-def _repository(image: str) -> str:
-    """``registry/org/name`` without tag or digest."""
-    image = image.split("@", 1)[0]
-    last = image.rsplit("/", 1)
-    if ":" in last[-1]:
-        image = image.rsplit(":", 1)[0]
-    return image
-
-
-def _image_name(image: str) -> str:
-    return _path(image).rsplit("/", 1)[-1]
-
-
-def _same_image(left: str, right: str) -> bool:
-    return _image_name(left) == _image_name(right)
 
 
 # ------------------------------------------------------------------ SD201
@@ -203,12 +179,12 @@ def _custom_image(graph: DeploymentGraph, server: Node) -> tuple[str, str, str] 
         if not image or cname in SIDECARS:
             continue
         if base:
-            if cname in base and not _same_image(image, base[cname]):
+            if cname in base and not same_image(image, base[cname]):
                 return cname, image, base[cname]
         elif (
             name in UPSTREAM_IMAGES
             and cname == name  # upstream ServerConfigs name the container after themselves
-            and _image_name(image) != UPSTREAM_IMAGES[name]
+            and image_basename(image) != UPSTREAM_IMAGES[name]
         ):
             return cname, image, f"the upstream {name} image"
     return None

@@ -7,13 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.controlplane import (
-    image_basename,
-    is_moving_tag,
-    pod_spec_containers,
-    split_image,
-    uncovered_pods,
-)
+from seldon_doctor.checks.helpers import pod_spec_containers, uncovered_pods
+from seldon_doctor.domain.images import image_basename, is_moving_tag, split_image
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph, parse_service_host

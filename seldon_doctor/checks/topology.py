@@ -6,22 +6,14 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.capabilities import TOPOLOGY_READS
-from seldon_doctor.findings import Evidence, Finding, ResourceRef
+from seldon_doctor.checks.helpers import CONSUMER_READS, namespace_anchor
+from seldon_doctor.domain.spelling import edit_distance
+from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph, parse_service_host
 from seldon_doctor.graph.model import Consumer, Node, ResolutionStatus
 
 SELDON_SERVICE_NAMES = frozenset({seldon.SCHEDULER, seldon.MESH_SERVICE, "seldon-pipelinegateway"})
-CONSUMER_READS = TOPOLOGY_READS | {"Model", "Server", "Experiment", "Pipeline", "ServerConfig"}
-
-
-def namespace_anchor(graph: DeploymentGraph, namespace: str) -> Node | ResourceRef:
-    """The object a namespace-level finding is reported on: its SeldonRuntime, if any."""
-    runtimes = graph.nodes("SeldonRuntime", namespace)
-    if runtimes:
-        return runtimes[0]
-    return ResourceRef("Namespace", namespace, namespace)
 
 
 def consumer_evidence(consumer: Consumer) -> Evidence:
@@ -353,8 +345,6 @@ class ExternalNameAliasDangling(Check):
 
 
 def _closest_namespace(graph: DeploymentGraph, wanted: str) -> str | None:
-    from seldon_doctor.checks.capabilities import edit_distance
-
     best = min(graph.all_namespaces(), key=lambda n: (edit_distance(wanted, n, 4), n), default=None)
     if best is not None and edit_distance(wanted, best, 4) <= 4 and best != wanted:
         return best

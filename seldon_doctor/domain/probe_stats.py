@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
+from seldon_doctor.domain.durations import parse_duration
+
 DEFAULT_CONFIDENCE = 0.99
 _VERSIONED = re.compile(r"^(?P<model>.+)_(?P<version>\d+)$")
 
@@ -257,12 +259,7 @@ def parse_weights(text: str) -> dict[str, int]:
 
 def parse_duration_ms(text: str) -> float:
     """``100ms`` / ``0.25s`` / ``250`` (ms) → milliseconds."""
-    value = text.strip().lower()
     try:
-        if value.endswith("ms"):
-            return float(value[:-2])
-        if value.endswith("s"):
-            return float(value[:-1]) * 1000.0
-        return float(value)
+        return parse_duration(text, unit="ms")
     except ValueError:
         raise ValueError(f"bad duration {text!r} (e.g. 100ms or 0.25s)") from None

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from seldon_doctor.domain.images import image_version
 from seldon_doctor.snapshot import JSONDict, KubeObject
 
 CAPABILITIES_ENV = "SELDON_SERVER_CAPABILITIES"
@@ -64,7 +65,6 @@ DEFAULT_CONTROLLER_NAMESPACE = "seldon-mesh"
 WATCH_NAMESPACES_SINCE = (2, 9, 1)
 
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
-_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 def containers(pod_spec: Any) -> list[JSONDict]:
@@ -133,17 +133,6 @@ def flag_value(args: Iterable[str], flag: str) -> str | None:
         if arg.startswith(flag + "="):
             return arg.split("=", 1)[1]
     return None
-
-
-def image_version(image: str) -> tuple[int, int, int] | None:
-    """Release version from an image tag (``…:2.9.1``); None for ``latest`` or digests."""
-    if "@" in image:
-        image = image.split("@", 1)[0]
-    tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
-    match = _VERSION.fullmatch(tag) if tag else None
-    if not match:
-        return None
-    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
 
 
 def split_capabilities(value: str) -> tuple[str, ...]:

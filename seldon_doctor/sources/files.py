@@ -22,6 +22,7 @@ import yaml
 from seldon_doctor.errors import InputError
 from seldon_doctor.kinds import KINDS
 from seldon_doctor.snapshot import KubeObject, Origin
+from seldon_doctor.sources.locate import FieldLines, SourceText
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 # libyaml recurses per nesting level in C; at ~100k levels it segfaults. Real manifests nest
@@ -153,10 +154,15 @@ def load_bytes(data: bytes, name: str, *, default_namespace: str = "default") ->
     documents = _parse_json(text, name) if name.endswith(".json") else None
     if documents is None:
         documents = _parse_yaml(text, name)
+    # The text stays with the objects so checks find a field's line without re-reading the file
+    # (stdin keeps no text: its objects name a Helm template path or no file at all).
+    text_kept = None if name.startswith("<") else SourceText(text)
     objects: list[KubeObject] = []
     for line, document, source, item_lines in documents:
         objects.extend(
-            _objects_from_document(document, name, line, source, default_namespace, item_lines)
+            _objects_from_document(
+                document, name, line, source, default_namespace, item_lines, text_kept
+            )
         )
     return objects
 
@@ -433,17 +439,22 @@ def _objects_from_document(
     source: str | None,
     default_namespace: str,
     item_lines: list[int] | None = None,
+    text: SourceText | None = None,
 ) -> Iterator[KubeObject]:
     if document is None:
         return
     if _is_list(document):
         for index, item in enumerate(document["items"]):
             item_line = item_lines[index] if item_lines and index < len(item_lines) else line
-            yield from _objects_from_document(item, name, item_line, source, default_namespace)
+            yield from _objects_from_document(
+                item, name, item_line, source, default_namespace, text=text
+            )
         return
     if isinstance(document, list) and name.endswith(".json"):
         for item in document:
-            yield from _objects_from_document(item, name, line, source, default_namespace)
+            yield from _objects_from_document(
+                item, name, line, source, default_namespace, text=text
+            )
         return
     if not _is_kube_object(document):
         return
@@ -454,7 +465,10 @@ def _objects_from_document(
     if not metadata.get("namespace") and document["kind"] not in CLUSTER_SCOPED_KINDS:
         metadata["namespace"] = default_namespace
     file = source if source and name == "<stdin>" else name
-    yield KubeObject(body=document, origin=Origin(file=file, line=line))
+    fields = None
+    if text is not None and line:
+        fields = FieldLines(text, line, str(document["kind"]), str(metadata.get("name") or ""))
+    yield KubeObject(body=document, origin=Origin(file=file, line=line, fields=fields))
 
 
 def _is_kube_object(document: Any) -> bool:

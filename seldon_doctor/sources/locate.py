@@ -1,53 +1,46 @@
 """Find the line of a field inside a manifest that was already read (for field-level findings).
 
-The file source keeps only the line where each object starts. When a check needs the line of
-one field (``spec.candidate``), the file is composed again (``yaml.CSafeLoader`` compose: nodes
-with marks, no construction), once per file, and the path is walked from the object's node.
+The file source keeps the line where each object starts and, with each object's origin, a
+``FieldLines`` over the text it read (``Origin.fields``). When a check needs the line of one
+field (``spec.candidate``), that text is composed (``yaml.CSafeLoader`` compose: nodes with
+marks, no construction), once per input and only on demand, and the path is walked from the
+object's node. The file is never opened again, so findings depend on the snapshot, not on
+what the disk holds by the time a check runs.
 
-Only files the source already accepted are re-read, so the hostile-input bounds of
-``files.py`` have been applied to them. Anything that does not line up (the file changed, the
-origin is a Helm ``# Source:`` template path, stdin) answers ``None``: callers then fall back
-to the object's own line.
+Anything that does not line up (an object that is not at the recorded line, a different kind
+or name) answers ``None``: callers then fall back to the object's own line.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import yaml
 
-PathSegment = str | int
+from seldon_doctor.domain.schema import PathSegment
 
-# Composed documents per file: (path, mtime_ns, size) -> {start line: node}
-_CACHE: dict[tuple[str, int, int], dict[int, yaml.Node] | None] = {}
+
+class SourceText:
+    """The text of one input, shared by the ``FieldLines`` of every object read from it."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+# Composed documents per input: {start line: node}; bounded, composed only when asked.
+_CACHE: dict[SourceText, dict[int, yaml.Node] | None] = {}
 _CACHE_LIMIT = 256
 
 
-def format_path(path: Sequence[PathSegment]) -> str:
-    """``("spec", "candidates", 0, "weight")`` -> ``spec.candidates[0].weight``."""
-    out = ""
-    for segment in path:
-        if isinstance(segment, int):
-            out += f"[{segment}]"
-        else:
-            out += f".{segment}" if out else segment
-    return out
-
-
-def _starts(file: str) -> dict[int, yaml.Node] | None:
-    try:
-        stat = os.stat(file)
-    except OSError:
-        return None
-    key = (file, stat.st_mtime_ns, stat.st_size)
-    if key in _CACHE:
-        return _CACHE[key]
+def _starts(source: SourceText) -> dict[int, yaml.Node] | None:
+    if source in _CACHE:
+        return _CACHE[source]
     starts: dict[int, yaml.Node] | None = {}
     try:
-        with open(file, encoding="utf-8-sig") as handle:
-            text = handle.read()
-        loader = yaml.CSafeLoader(text)
+        loader = yaml.CSafeLoader(source.text)
         try:
             while loader.check_node():
                 node = loader.get_node()
@@ -61,11 +54,11 @@ def _starts(file: str) -> dict[int, yaml.Node] | None:
                         starts.setdefault(item.start_mark.line + 1, item)
         finally:
             loader.dispose()
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+    except (yaml.YAMLError, RecursionError):
         starts = None
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
-    _CACHE[key] = starts
+    _CACHE[source] = starts
     return starts
 
 
@@ -83,22 +76,22 @@ def _scalar(node: yaml.Node | None) -> str | None:
 
 
 def locate(
-    file: str | None,
+    source: SourceText | None,
     start_line: int | None,
     path: Sequence[PathSegment],
     *,
     kind: str | None = None,
     name: str | None = None,
 ) -> int | None:
-    """Line (1-based) of ``path`` in the object that starts at ``start_line`` of ``file``.
+    """Line (1-based) of ``path`` in the object that starts at ``start_line`` of ``source``.
 
     Walks as deep as the path exists: a missing field answers the line of its nearest present
-    parent. ``kind``/``name``, when given, must match the object found, so a stale or unrelated
-    file never yields a wrong line. Returns ``None`` when the object cannot be found.
+    parent. ``kind``/``name``, when given, must match the object found, so an unrelated
+    document never yields a wrong line. Returns ``None`` when the object cannot be found.
     """
-    if not file or not start_line or file.startswith("<"):
+    if source is None or not start_line:
         return None
-    starts = _starts(file)
+    starts = _starts(source)
     if not starts:
         return None
     node = starts.get(start_line)
@@ -132,6 +125,19 @@ def locate(
     return line
 
 
+@dataclass(frozen=True, slots=True)
+class FieldLines:
+    """``Origin.fields`` of one object read from a file: field path -> line, on demand."""
+
+    source: SourceText
+    line: int
+    kind: str
+    name: str
+
+    def __call__(self, path: Sequence[PathSegment]) -> int | None:
+        return locate(self.source, self.line, path, kind=self.kind, name=self.name)
+
+
 def clear_cache() -> None:
-    """Forget composed files (tests that rewrite a file in place within one mtime tick)."""
+    """Forget composed inputs."""
     _CACHE.clear()

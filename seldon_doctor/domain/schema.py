@@ -23,10 +23,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from seldon_doctor.checks.capabilities import edit_distance
-from seldon_doctor.sources.locate import PathSegment, format_path
+from seldon_doctor.domain.spelling import did_you_mean
 
 MAX_ERRORS = 50
+PathSegment = str | int
+
+
+def format_path(path: Sequence[PathSegment]) -> str:
+    """``("spec", "candidates", 0, "weight")`` -> ``spec.candidates[0].weight``."""
+    out = ""
+    for segment in path:
+        if isinstance(segment, int):
+            out += f"[{segment}]"
+        else:
+            out += f".{segment}" if out else segment
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +82,6 @@ def _type_matches(value: Any, expected: str) -> bool:
         return True
     # JSON has one number type: 3.0 is an integer to the API server's validator.
     return expected == "integer" and isinstance(value, float) and value.is_integer()
-
-
-def did_you_mean(word: str, candidates: Sequence[str]) -> str | None:
-    """The known field an unknown one was probably meant to be."""
-    for candidate in candidates:
-        if candidate.casefold() == word.casefold():
-            return candidate
-    limit = 1 if len(word) <= 4 else 2 if len(word) <= 8 else 3
-    best = min(candidates, key=lambda c: (edit_distance(word, c, limit), c), default=None)
-    if best is not None and edit_distance(word, best, limit) <= limit:
-        return best
-    return None
 
 
 @lru_cache(maxsize=512)
