@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, request_path
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import ResolutionStatus
 from seldon_doctor.graph.seldon import MESH_SERVICE, condition, is_ready, pod_ready, route_header
@@ -26,7 +27,6 @@ OK = "ok"
 BROKEN = "broken"
 UNKNOWN = "unknown"
 
-MAIN_LISTENER = "seldon_http"
 KINDS = {"model": "Model", "experiment": "Experiment", "pipeline": "Pipeline"}
 _OWN_CONDITION = {
     "Model": "ModelReady",
@@ -119,12 +119,6 @@ class TraceResult:
             "probe": probe,
             "gaps": [{"what": w, "reason": r} for w, r in self.gaps],
         }
-
-
-def request_path(kind: str, name: str) -> str:
-    if kind == "Pipeline":
-        return f"/v2/pipelines/{name}/infer"
-    return f"/v2/models/{name}/infer"
 
 
 def trace(

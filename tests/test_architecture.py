@@ -129,27 +129,9 @@ NEVER: dict[str, frozenset[str]] = {
 }
 
 #: Modules of ``checks`` any check module may import.
-CHECKS_SHARED = frozenset({"seldon_doctor.checks.base", "seldon_doctor.checks.capabilities"})
+CHECKS_SHARED = frozenset({"seldon_doctor.checks.base", "seldon_doctor.checks.helpers"})
 #: Other edges between check modules, each one deliberate.
-CHECKS_SIBLINGS = frozenset(
-    {
-        ("seldon_doctor.checks.dataplane", "seldon_doctor.checks.routes"),  # listener names
-        ("seldon_doctor.checks.controlplane", "seldon_doctor.checks.topology"),  # consumers
-        ("seldon_doctor.checks.manifests", "seldon_doctor.checks.structural"),  # validator
-    }
-)
-
-#: TEMPORARY (issue 14, move 2): edges the parallel "domain-policy" branch removes (it moves
-#: sources.locate and the shared check helpers into ``domain``). The integrator deletes each
-#: entry once that branch is merged; a stale entry fails ``test_temporary_allowances_are_live``.
-TEMPORARY_ALLOW = frozenset(
-    {
-        ("seldon_doctor.checks.manifests", "seldon_doctor.sources.locate"),
-        ("seldon_doctor.checks.structural", "seldon_doctor.sources.locate"),
-        ("seldon_doctor.checks.serving", "seldon_doctor.checks.controlplane"),
-        ("seldon_doctor.checks.servers", "seldon_doctor.checks.scheduling"),
-    }
-)
+CHECKS_SIBLINGS: frozenset[tuple[str, str]] = frozenset()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,11 +256,10 @@ def cycles(imports: Iterable[Import]) -> list[list[str]]:
 def direction_violations(
     imports: Iterable[Import],
     allowed: Mapping[str, frozenset[str]] = ALLOWED,
-    temporary: frozenset[tuple[str, str]] = TEMPORARY_ALLOW,
 ) -> list[str]:
     out = set()
     for imp in imports:
-        if not imp.internal or (imp.source, imp.target) in temporary:
+        if not imp.internal:
             continue
         src, dst = area(imp.source), area(imp.target)
         if src not in allowed:
@@ -324,10 +305,9 @@ def test_the_table_never_allows_what_must_never_happen() -> None:
         )
 
 
-def test_temporary_allowances_are_live(imports: list[Import]) -> None:
-    """Each temporary entry is still a real edge; once it is gone, delete the entry."""
+def test_sibling_allowances_are_live(imports: list[Import]) -> None:
+    """Each allowed edge between check modules is still real; once it is gone, delete it."""
     edges = {(i.source, i.target) for i in imports}
-    assert sorted(TEMPORARY_ALLOW - edges) == []
     assert sorted(CHECKS_SIBLINGS - edges) == []
 
 

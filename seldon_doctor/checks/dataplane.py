@@ -17,12 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import (
-    MAIN_LISTENER,
-    MAIN_ROUTE_CONFIG,
-    TOPOLOGY_READS,
-    request_path,
-)
+from seldon_doctor.checks.helpers import TOPOLOGY_READS
+from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, MAIN_ROUTE_CONFIG, request_path
 from seldon_doctor.findings import Evidence, Finding, ResourceRef
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node

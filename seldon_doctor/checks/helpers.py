@@ -49,17 +49,6 @@ def namespace_anchor(graph: DeploymentGraph, namespace: str) -> Node | ResourceR
 
 # ------------------------------------------------------------------ routes
 
-MAIN_LISTENER = "seldon_http"
-MAIN_ROUTE_CONFIG = "listener_0"
-
-
-def request_path(kind: str, name: str) -> str:
-    """The Open Inference Protocol path a client would use for a resource."""
-    if kind == "Pipeline":
-        return f"/v2/pipelines/{name}/infer"
-    return f"/v2/models/{name}/infer"
-
-
 # ------------------------------------------------------------------ workloads
 
 

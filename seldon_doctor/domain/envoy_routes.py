@@ -16,6 +16,19 @@ from seldon_doctor.domain.envoy_config import EnvoyConfig, EnvoyRoute, HeaderMat
 __all__ = ["find_route", "route_matches"]
 
 
+# Seldon's Envoy layout (scheduler xDS naming): every inference request enters through the
+# listener ``seldon_http`` (port 9000), whose route configuration is ``listener_0``.
+MAIN_LISTENER = "seldon_http"
+MAIN_ROUTE_CONFIG = "listener_0"
+
+
+def request_path(kind: str, name: str) -> str:
+    """The Open Inference Protocol path a client would use for a Model, Experiment or Pipeline."""
+    if kind == "Pipeline":
+        return f"/v2/pipelines/{name}/infer"
+    return f"/v2/models/{name}/infer"
+
+
 def _domain_rank(domain: str, host: str) -> tuple[int, int] | None:
     """Envoy's virtual-host precedence: (class, length); lower class wins, longer wins."""
     d = domain.lower()
