@@ -12,4 +12,7 @@ python -m pip install --quiet --disable-pip-version-check --upgrade pip
 python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 bash scripts/setup-dataplane.sh
 bash scripts/setup-report-tools.sh
+# Generated artefacts (deploy/ RBAC, README and deploy/README tables) must be current: fail
+# fast with a diff instead of deep inside pytest.
+python scripts/generate.py --check
 exec python -m pytest -q "$@"

@@ -6,9 +6,20 @@ import re
 
 import pytest
 
-from seldon_doctor.catalog import REQUIRED_HEADINGS, load_docs, load_playbooks, lookup
+from seldon_doctor.catalog import (
+    DOC_KEYS,
+    REQUIRED_HEADINGS,
+    data_root,
+    load_docs,
+    load_playbooks,
+    lookup,
+)
 from seldon_doctor.checks import ALL_CHECKS, ENGINE_CHECK_IDS
 from seldon_doctor.plan import fill
+
+# Every id the tool can emit, from the registry (never a hand-kept list): a new check is
+# covered by every rule below the moment it is registered.
+ALL_IDS = sorted({cls.id for cls in ALL_CHECKS} | set(ENGINE_CHECK_IDS))
 
 # Ids and slugs are a public contract: changing one breaks users' suppressions and dashboards.
 CONTRACT = {
@@ -58,6 +69,7 @@ CONTRACT = {
 def test_contract_ids_and_slugs_are_stable() -> None:
     docs = load_docs()
     for check_id, slug in CONTRACT.items():
+        assert check_id in ALL_IDS, f"{check_id} is in the contract but no longer emitted"
         assert docs[check_id].slug == slug
 
 
@@ -72,7 +84,38 @@ def test_registry_sorted_unique_and_documented() -> None:
     assert set(books) == known, "every check has a playbook and every playbook a check"
 
 
-@pytest.mark.parametrize("check_id", sorted(CONTRACT))
+@pytest.mark.parametrize("check_id", ALL_IDS)
+def test_doc_file_has_front_matter_and_headings(check_id: str) -> None:
+    path = data_root() / "checks" / f"{check_id}.md"
+    assert path.is_file(), f"{check_id} has no checks/{check_id}.md"
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\n"), f"checks/{check_id}.md lacks YAML front matter"
+    front = text.split("---\n", 2)[1]
+    keys = {line.split(":", 1)[0] for line in front.splitlines() if ":" in line}
+    assert keys >= DOC_KEYS, f"checks/{check_id}.md front matter lacks {sorted(DOC_KEYS - keys)}"
+    for heading in REQUIRED_HEADINGS:
+        assert f"\n## {heading}\n" in text, f"checks/{check_id}.md lacks '## {heading}'"
+
+
+@pytest.mark.parametrize("check_id", ALL_IDS)
+def test_playbook_file_exists(check_id: str) -> None:
+    path = data_root() / "playbooks" / f"{check_id}.yaml"
+    assert path.is_file(), f"{check_id} has no playbooks/{check_id}.yaml"
+    assert load_playbooks()[check_id].check == check_id
+
+
+@pytest.mark.parametrize(("folder", "suffix"), [("checks", ".md"), ("playbooks", ".yaml")])
+def test_no_orphan_docs_or_playbooks(folder: str, suffix: str) -> None:
+    """A file for an id nothing emits (or misnamed, so the loaders' SD*.md/SD*.yaml glob
+    silently skips it) is an orphan."""
+    names = sorted(p.name for p in (data_root() / folder).iterdir() if not p.name.startswith("."))
+    expected = sorted(f"{check_id}{suffix}" for check_id in ALL_IDS)
+    orphans = sorted(set(names) - set(expected))
+    assert not orphans, f"{folder}/ holds files for no registered check: {orphans}"
+    assert names == expected
+
+
+@pytest.mark.parametrize("check_id", ALL_IDS)
 def test_doc_is_complete(check_id: str) -> None:
     doc = load_docs()[check_id]
     for heading in REQUIRED_HEADINGS:
@@ -82,7 +125,7 @@ def test_doc_is_complete(check_id: str) -> None:
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", doc.slug)
 
 
-@pytest.mark.parametrize("check_id", sorted(CONTRACT))
+@pytest.mark.parametrize("check_id", ALL_IDS)
 def test_playbook_fills_with_every_placeholder(check_id: str) -> None:
     book = load_playbooks()[check_id]
     params = dict.fromkeys(book.placeholders(), "x")

@@ -179,7 +179,7 @@ def test_deploy_rbac_files_are_the_generators_output(name: str) -> None:
     path = DEPLOY / name
     assert path.is_file(), f"deploy/{name} is missing; regenerate with: {REGENERATE}"
     assert path.read_text(encoding="utf-8") == deploy_files()[name], (
-        f"deploy/{name} drifted from the checks' declared reads; regenerate with: {REGENERATE}"
+        f"deploy/{name} drifted from the checks' declared reads; run python scripts/generate.py"
     )
 
 
@@ -198,7 +198,7 @@ def test_deploy_clusterrole_is_the_rbac_command_output() -> None:
 
 def test_deploy_readme_has_the_generated_reads_table() -> None:
     readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
-    assert reads_table() in readme, "deploy/README.md's table drifted; paste rbac.reads_table()"
+    assert reads_table() in readme, "deploy/README.md is stale; run python scripts/generate.py"
     for metric in (
         "seldon_doctor_findings",
         "seldon_doctor_scan_duration_seconds",

@@ -482,7 +482,9 @@ class DataflowUnavailable(Check):
     """SD510: Pipelines exist but the dataflow path (engine, gateways, Kafka) is not there."""
 
     id = "SD510"
-    reads = CONSUMER_READS | {"SeldonConfig"}
+    # Resolution (Services, pods, workloads, SeldonRuntime, Server) and Pipelines; no Model,
+    # Experiment or ServerConfig: it never asks who else dials the scheduler.
+    reads = (CONSUMER_READS - {"Model", "Experiment", "ServerConfig"}) | {"SeldonConfig"}
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         graph = ctx.graph

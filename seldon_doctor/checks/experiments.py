@@ -14,7 +14,7 @@ class ExperimentReferenceMissing(Check):
     """SD401: an Experiment's default, candidate or mirror names no Model/Pipeline."""
 
     id = "SD401"
-    reads = frozenset({"Experiment", "Model", "Pipeline", "Pod"})
+    reads = frozenset({"Experiment", "Model", "Pipeline"})
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         graph = ctx.graph
