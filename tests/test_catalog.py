@@ -26,6 +26,7 @@ CONTRACT = {
     "SD202": "server-over-advertises-capabilities",
     "SD203": "server-capabilities-diverge",
     "SD401": "experiment-reference-missing",
+    "SD402": "experiment-invalid",
     "SD501": "scheduler-split-brain",
     "SD502": "scheduler-replicas-above-one",
     "SD503": "scheduler-service-missing",

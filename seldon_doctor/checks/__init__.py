@@ -20,6 +20,7 @@ from seldon_doctor.checks.dataplane import (
     RouteOrphaned,
     SchedulerStateDiverged,
 )
+from seldon_doctor.checks.experiment.sd402_experiment_invalid import ExperimentInvalid
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
 from seldon_doctor.checks.probes import (
@@ -62,6 +63,7 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ResourceNameInvalid,
             ModelRequirementsUnsatisfied,
             ExperimentReferenceMissing,
+            ExperimentInvalid,
             SchedulerSplitBrain,
             SchedulerReplicasAboveOne,
             SchedulerServiceMissing,
