@@ -25,6 +25,7 @@ CONTRACT = {
     "SD201": "server-no-ready-replicas",
     "SD202": "server-over-advertises-capabilities",
     "SD203": "server-capabilities-diverge",
+    "SD204": "server-container-not-merged",
     "SD401": "experiment-reference-missing",
     "SD402": "experiment-invalid",
     "SD501": "scheduler-split-brain",

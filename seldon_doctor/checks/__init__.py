@@ -38,6 +38,9 @@ from seldon_doctor.checks.scheduling import (
     ModelStuckTerminating,
     SharedSchedulerNameCollision,
 )
+from seldon_doctor.checks.server.sd204_server_container_not_merged import (
+    ServerContainerNotMerged,
+)
 from seldon_doctor.checks.servers import (
     ServerCapabilitiesDiverge,
     ServerNoReadyReplicas,
@@ -93,6 +96,7 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ServerNoReadyReplicas,
             ServerOverAdvertisesCapabilities,
             ServerCapabilitiesDiverge,
+            ServerContainerNotMerged,
             SharedSchedulerNameCollision,
             ProbeFailures,
             LatencySloBreached,
