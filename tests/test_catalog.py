@@ -40,6 +40,7 @@ CONTRACT = {
     "SD510": "dataflow-unavailable",
     "SD511": "envoy-not-ready-gated",
     "SD512": "shared-scheduler-name-collision",
+    "SD513": "component-not-running",
     "SD601": "route-missing",
     "SD602": "route-orphaned",
     "SD603": "route-cluster-without-endpoints",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from seldon_doctor.checks.base import Check
 from seldon_doctor.checks.capabilities import ModelRequirementsUnsatisfied
+from seldon_doctor.checks.control_plane.sd513_component_not_running import ComponentNotRunning
 from seldon_doctor.checks.controlplane import (
     ComponentVersionSkew,
     ControllersOverlap,
@@ -85,6 +86,7 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ComponentVersionSkew,
             DataflowUnavailable,
             EnvoyNotReadyGated,
+            ComponentNotRunning,
             ModelServerNotFound,
             ModelReplicasExceedServer,
             ModelMemoryExceedsServer,
