@@ -48,6 +48,7 @@ CONTRACT = {
     "SD605": "listener-rejected",
     "SD606": "envoy-xds-stale",
     "SD607": "scheduler-state-diverged",
+    "SD608": "experiment-mirror-drift",
     "SD701": "serving-image-mutable",
     "SD702": "canary-weights-invalid",
     "SD703": "inferenceservice-not-ready",

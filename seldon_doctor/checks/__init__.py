@@ -13,6 +13,7 @@ from seldon_doctor.checks.controlplane import (
     NamespaceNotWatched,
     SchedulerPortBlocked,
 )
+from seldon_doctor.checks.data_plane.sd608_experiment_mirror_drift import ExperimentMirrorDrift
 from seldon_doctor.checks.dataplane import (
     EnvoyXdsStale,
     ExperimentWeightsDrift,
@@ -80,6 +81,7 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ListenerRejected,
             EnvoyXdsStale,
             SchedulerStateDiverged,
+            ExperimentMirrorDrift,
             ControllersOverlap,
             NamespaceNotWatched,
             SchedulerPortBlocked,
