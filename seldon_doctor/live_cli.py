@@ -20,6 +20,7 @@ from seldon_doctor.domain import durations
 if TYPE_CHECKING:
     from seldon_doctor.sources.live import LiveScan
 
+
 def parse_duration(value: str) -> float:
     """``90``, ``90s``, ``5m``, ``1h``, ``500ms`` -> seconds."""
     try:
