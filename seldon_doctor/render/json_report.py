@@ -32,6 +32,8 @@ def finding_dict(finding: Finding, suppressed: SuppressedFinding | None = None) 
         out["location"] = location
     if suppressed is not None:
         out["suppressed"] = suppressed.as_dict()
+    for key, value in finding.extra:  # SD002: count, examples
+        out[key] = list(value) if isinstance(value, tuple) else value
     return out
 
 
