@@ -5,6 +5,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from seldon_doctor.access import live_reads
 from seldon_doctor.catalog import load_docs
@@ -49,6 +50,10 @@ class Report:
     suppressed: list[SuppressedFinding] = field(default_factory=list)
     baselined: int = 0
     hidden: int = 0
+    # What-if gate (seldon_doctor.whatif): ``findings`` are then only what the change
+    # introduces; ``fixed`` what it resolves; ``whatif`` what it was judged against and counts.
+    fixed: list[Finding] = field(default_factory=list)
+    whatif: dict[str, Any] | None = None
 
     @property
     def incomplete(self) -> bool:
@@ -278,6 +283,7 @@ def tag_cluster(report: Report, cluster: str) -> Report:
     """Name the cluster on every finding (namespace-level findings have no object to carry it)."""
     report.findings = [_tagged(f, cluster) for f in report.findings]
     report.not_evaluated = [_tagged(f, cluster) for f in report.not_evaluated]
+    report.fixed = [_tagged(f, cluster) for f in report.fixed]
     return report
 
 
