@@ -140,7 +140,9 @@ def _split_brain_base(tmp_path: Path) -> tuple[list[Path], dict[str, Any]]:
     """Central scheduler; app-a's agents are pinned to it by FQDN and its aliases point there.
     The change: a SeldonRuntime in app-a (its controller takes over app-a's seldon-scheduler)."""
     folder = CLUSTERS / "central-scheduler-split-brain"
-    paths = [p for p in folder.glob("*.yaml") if p.name not in ("10-runtime-app-a.yaml", "scenario.yaml")]
+    paths = [
+        p for p in folder.glob("*.yaml") if p.name not in ("10-runtime-app-a.yaml", "scenario.yaml")
+    ]
     paths.append(CLUSTERS / "central-scheduler-healthy" / "20-app-app-a.yaml")
     items = yaml.safe_load((folder / "10-runtime-app-a.yaml").read_text())["items"]
     runtime = next(i for i in items if i["kind"] == "SeldonRuntime")
