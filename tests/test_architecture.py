@@ -109,7 +109,10 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"seldon_doctor", "access", "baseline", "bundle", "catalog", "checks", "collect"}
         | {"dataplane", "domain", "engine", "errors", "findings", "graph", "live_cli"}
         | {"probe_cli", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
+        | {"whatif"}
     ),
+    # The what-if gate: overlays one snapshot on another and compares two reports.
+    "whatif": frozenset({"engine", "findings", "snapshot"}),
     "__main__": frozenset({"cli"}),
     "seldon_doctor": frozenset(),
 }

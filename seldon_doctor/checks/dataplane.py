@@ -81,9 +81,11 @@ class RouteOrphaned(Check):
             if not any(graph.nodes(kind, ns) for kind in SELDON_KINDS for ns in namespaces):
                 self.skip(
                     ctx,
-                    f"the input holds no Model, Experiment or Pipeline served by the Envoy in "
-                    f"{obs.namespace}, so orphaned routes cannot be told from missing input",
+                    "the input holds no Model, Experiment or Pipeline served by this Envoy, so "
+                    "orphaned routes cannot be told from missing input",
                     obs.namespace,
+                    subject=f"the Envoy in {obs.namespace}",
+                    input="manifests",
                 )
                 continue
             seen: set[tuple[str, str]] = set()
@@ -403,9 +405,11 @@ class EnvoyXdsStale(Check):
             if xds is None:
                 self.skip(
                     ctx,
-                    f"no xDS read from the scheduler of the Envoy in {obs.namespace} "
-                    f"(--scheduler-xds {obs.namespace}=HOST:9002)",
+                    "no xDS read from the scheduler of this Envoy "
+                    "(--scheduler-xds NAMESPACE=HOST:9002)",
                     obs.namespace,
+                    subject=f"the Envoy in {obs.namespace}",
+                    input="xds",
                 )
                 continue
             if not isinstance(obs.raw, dict):
