@@ -80,7 +80,10 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"graph", "domain", "findings", "catalog", "snapshot", "kinds", "logs", "redact"}
     ),
     "access": frozenset({"checks", "kinds"}),
-    "engine": frozenset({"access", "catalog", "checks", "errors", "findings", "graph", "snapshot"}),
+    "engine": frozenset(
+        {"access", "catalog", "causes", "checks", "errors", "findings", "graph", "snapshot"}
+    ),
+    "causes": frozenset({"findings", "graph"}),
     "baseline": frozenset({"engine", "errors", "findings"}),
     "suppress": frozenset({"catalog", "engine", "errors", "findings", "graph"}),
     "settle": frozenset({"kinds", "snapshot"}),
