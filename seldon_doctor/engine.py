@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from seldon_doctor.access import live_reads
-from seldon_doctor.causes import link_causes
 from seldon_doctor.catalog import load_docs
+from seldon_doctor.causes import link_causes
 from seldon_doctor.checks import ALL_CHECKS
 from seldon_doctor.checks.base import ENVOY, PROBE, Check, CheckContext, NotEvaluated
 from seldon_doctor.errors import InputError
