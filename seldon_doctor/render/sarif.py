@@ -164,7 +164,7 @@ def _result(
         },
     }
     by_key = by_key or {}
-    related = []
+    related: list[dict[str, Any]] = []
     for cause_key in finding.caused_by:
         cause = by_key.get(cause_key)
         if cause is None:
