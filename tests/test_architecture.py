@@ -84,6 +84,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"access", "catalog", "causes", "checks", "errors", "findings", "graph", "snapshot"}
     ),
     "causes": frozenset({"findings", "graph"}),
+    "scope": frozenset({"engine", "findings", "graph"}),
     "baseline": frozenset({"engine", "errors", "findings"}),
     "suppress": frozenset({"catalog", "engine", "errors", "findings", "graph"}),
     "settle": frozenset({"kinds", "snapshot"}),
@@ -112,6 +113,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"seldon_doctor", "access", "baseline", "bundle", "catalog", "checks", "collect"}
         | {"dataplane", "domain", "engine", "errors", "findings", "graph", "live_cli"}
         | {"probe_cli", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
+        | {"scope"}
     ),
     "__main__": frozenset({"cli"}),
     "seldon_doctor": frozenset(),
