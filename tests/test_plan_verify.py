@@ -130,3 +130,17 @@ def test_demo_plan_commands_act_where_the_objects_live() -> None:
     split = [e for e in data["plan"] if e["check"] == "SD501"]
     assert split and all(e.get("resolves_with") for e in split)
     assert entry["steps"]
+
+
+def test_scope_reports_a_namespace_with_what_it_depends_on() -> None:
+    from seldon_doctor.collect import collect_files, demo_inputs
+    from seldon_doctor.graph.build import build_graph
+    from seldon_doctor.scope import scope_namespaces
+
+    graph = build_graph(collect_files(demo_inputs()))
+    # app-a aliases seldon-mesh's scheduler and Envoy; the controller runs in seldon-system.
+    assert scope_namespaces(graph, ["app-a"]) == {"app-a", "seldon-mesh", "seldon-system"}
+    code, data = _invoke(["--demo", "--scope", "app-a"])
+    namespaces = {f["resource"]["namespace"] for f in data["findings"]}
+    assert code == 1 and namespaces == {"app-a", "seldon-mesh"}  # app-b's are left out
+    assert any("about other namespaces are not reported" in w for w in data["warnings"])
