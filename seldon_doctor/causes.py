@@ -29,6 +29,8 @@ misspelt (SD102) is not also blamed on a shared scheduler problem. The relations
 ``selects_pods_of``
     the root is SD201 on a Server and the consequence is a Service that selects that
     Server's pods (a replica's own Service is empty because the Server has no ready pod).
+``backs_service``
+    the root is about a Pod that the consequence's Service selects (ready or not).
 ``shares_scheduler``
     the consumers of the root's namespace and of the consequence's namespace reach a common
     scheduler pod (split brain in app-a moves routes that the shared Envoy serves).
@@ -103,6 +105,8 @@ RULES: tuple[Rule, ...] = (
     ),
     # A Server replica's own Service is empty because the Server has no ready pod.
     _rule("SD504", {"SD201"}, "selects_pods_of", "it selects the pods of a Server not ready"),
+    # A Service with no ready pod because the pod behind it crash-loops (SD513 is on the Pod).
+    _rule("SD504", {"SD513"}, "backs_service", "its pod crash-loops or cannot start"),
     # Split brain because the scheduler behind one Service runs several replicas.
     _rule(
         "SD501",
@@ -206,6 +210,17 @@ def _selects_pods_of(graph: DeploymentGraph, root: Finding, cons: Finding) -> bo
     return owner == root.resource.name and ordinal.isdigit()
 
 
+def _backs_service(graph: DeploymentGraph, root: Finding, cons: Finding) -> bool:
+    if root.resource.kind != "Pod" or cons.resource.kind != "Service":
+        return False
+    ns = cons.resource.namespace
+    resolution = graph.resolve(f"{cons.resource.name}.{ns}", ns, record=False)
+    return any(
+        b.namespace == root.resource.namespace and b.pod == root.resource.name
+        for b in resolution.backends
+    )
+
+
 def _instances(graph: DeploymentGraph, namespace: str) -> set[str]:
     out: set[str] = set()
     for consumer in graph.scheduler_consumers(namespace, record=False):
@@ -224,6 +239,7 @@ RELATIONS: dict[str, Relation] = {
     "only_host": _only_host,
     "on_scheduler_path": _on_scheduler_path,
     "selects_pods_of": _selects_pods_of,
+    "backs_service": _backs_service,
     "shares_scheduler": _shares_scheduler,
 }
 

@@ -183,3 +183,25 @@ def test_exit_code_still_counts_consequences(tmp_path: Path) -> None:
         cli, ["scan", "-f", str(folder), "--select", "SD105", "-o", "json", "--quiet"]
     )
     assert result.exit_code == 1  # SD105 alone (its root not selected) still fails the gate
+
+
+def test_a_crash_looping_scheduler_pod_is_the_root_of_its_empty_service() -> None:
+    # SD513 (a component pod crash-looping) is reported on the Pod; its Service and the
+    # namespace's consumers lead to it. Synthetic findings on a scenario's graph.
+    from seldon_doctor.causes import link_causes
+    from seldon_doctor.collect import collect_files
+    from seldon_doctor.findings import Finding, ResourceRef, Severity
+    from seldon_doctor.graph.build import build_graph
+    from tests.conftest import case_inputs
+
+    graph = build_graph(collect_files(case_inputs(CLUSTERS / "scoped-operator-scheduler-scaled")))
+
+    def finding(check: str, kind: str, name: str) -> Finding:
+        return Finding(check, check.lower(), Severity.ERROR, ResourceRef(kind, "ml-prod", name), "")
+
+    pod = finding("SD513", "Pod", "seldon-scheduler-0")
+    service = finding("SD504", "Service", "seldon-scheduler")
+    server = finding("SD201", "Server", "mlserver")
+    linked = {f.key: f.caused_by for f in link_causes([pod, service, server], graph)}
+    assert linked[service.key] == (pod.key,)
+    assert set(linked[server.key]) == {pod.key, service.key}
