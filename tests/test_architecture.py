@@ -80,7 +80,11 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"graph", "domain", "findings", "catalog", "snapshot", "kinds", "logs", "redact"}
     ),
     "access": frozenset({"checks", "kinds"}),
-    "engine": frozenset({"access", "catalog", "checks", "errors", "findings", "graph", "snapshot"}),
+    "engine": frozenset(
+        {"access", "catalog", "causes", "checks", "errors", "findings", "graph", "snapshot"}
+    ),
+    "causes": frozenset({"findings", "graph"}),
+    "scope": frozenset({"engine", "findings", "graph"}),
     "baseline": frozenset({"engine", "errors", "findings"}),
     "suppress": frozenset({"catalog", "engine", "errors", "findings", "graph"}),
     "settle": frozenset({"kinds", "snapshot"}),
@@ -109,7 +113,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"seldon_doctor", "access", "baseline", "bundle", "catalog", "checks", "collect"}
         | {"dataplane", "domain", "engine", "errors", "findings", "graph", "live_cli"}
         | {"probe_cli", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
-        | {"whatif"}
+        | {"scope", "whatif"}
     ),
     # The what-if gate: overlays one snapshot on another and compares two reports.
     "whatif": frozenset({"engine", "findings", "snapshot"}),
