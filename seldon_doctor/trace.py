@@ -20,6 +20,7 @@ from typing import Any
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import ResolutionStatus
 from seldon_doctor.graph.seldon import MESH_SERVICE, condition, is_ready, pod_ready, route_header
+from seldon_doctor.redact import redact_text
 from seldon_doctor.snapshot import EnvoyObservation
 
 OK = "ok"
@@ -45,6 +46,11 @@ class Hop:
     detail: str = ""
     children: list[Hop] = field(default_factory=list)
     first_broken: bool = False
+
+    def __post_init__(self) -> None:
+        # Details quote input (condition messages, URIs): the one redactor, before any output.
+        self.label = redact_text(self.label)
+        self.detail = redact_text(self.detail)
 
     def walk(self) -> Iterator[Hop]:
         yield self
@@ -101,7 +107,7 @@ class TraceResult:
                 "url": p.url,
                 "status": p.status,
                 "verdict": p.verdict,
-                "detail": p.detail,
+                "detail": redact_text(p.detail) if isinstance(p.detail, str) else p.detail,
                 "seldon_route": p.seldon_route,
                 "server": p.server,
                 "via_envoy": p.via_envoy,
@@ -117,7 +123,7 @@ class TraceResult:
             else {"hop": broken.what, "label": broken.label, "reason": broken.detail},
             "hops": self.root.to_dict(),
             "probe": probe,
-            "gaps": [{"what": w, "reason": r} for w, r in self.gaps],
+            "gaps": [{"what": w, "reason": redact_text(r)} for w, r in self.gaps],
         }
 
 
@@ -449,7 +455,7 @@ def render_tree(result: TraceResult, console: Any) -> None:
         if result.gaps:
             summary.append(
                 " as far as the input shows; not read: "
-                + "; ".join(f"{w} ({r})" for w, r in result.gaps),
+                + "; ".join(f"{w} ({redact_text(r)})" for w, r in result.gaps),
                 style="yellow",
             )
     else:
