@@ -51,7 +51,10 @@ def _console(file: Any = None, *, no_color: bool = False) -> Console:
 
 
 def _err(message: str) -> None:
-    click.echo(f"seldon-doctor: {message}", err=True)
+    """One note on stderr; input text in it (file names, warnings) cannot drive the terminal."""
+    from seldon_doctor.render.safe import safe_text
+
+    click.echo(f"seldon-doctor: {safe_text(message)}", err=True)
 
 
 def _fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:

@@ -424,21 +424,23 @@ def render_tree(result: TraceResult, console: Any) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
+    from seldon_doctor.render.safe import safe_line
+
     def text(hop: Hop) -> Text:
         icon, style = _MARK.get(hop.status, ("?", "yellow"))
         out = Text()
         out.append(f"{icon} ", style=style)
-        out.append(hop.label, style="bold" if hop.first_broken else "")
+        out.append(safe_line(hop.label), style="bold" if hop.first_broken else "")
         if hop.detail:
-            out.append(f": {hop.detail}", style="red" if hop.status == BROKEN else "dim")
+            out.append(f": {safe_line(hop.detail)}", style="red" if hop.status == BROKEN else "dim")
         if hop.first_broken:
             out.append("  ◀ first broken hop", style="bold red")
         return out
 
     head = Text()
     head.append("trace ", style="bold")
-    head.append(f"{result.kind} {result.namespace}/{result.name}")
-    head.append(f"  (seldon-model: {result.header}, {result.path})", style="dim")
+    head.append(safe_line(f"{result.kind} {result.namespace}/{result.name}"))
+    head.append(safe_line(f"  (seldon-model: {result.header}, {result.path})"), style="dim")
     tree = Tree(head)
 
     def add(parent: Any, hop: Hop) -> None:
@@ -455,10 +457,10 @@ def render_tree(result: TraceResult, console: Any) -> None:
         if result.gaps:
             summary.append(
                 " as far as the input shows; not read: "
-                + "; ".join(f"{w} ({redact_text(r)})" for w, r in result.gaps),
+                + safe_line("; ".join(f"{w} ({redact_text(r)})" for w, r in result.gaps)),
                 style="yellow",
             )
     else:
         summary.append("broken at ", style="bold red")
-        summary.append(f"{broken.label}: {broken.detail}")
+        summary.append(safe_line(f"{broken.label}: {broken.detail}"))
     console.print(summary)

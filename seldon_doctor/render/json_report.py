@@ -10,6 +10,7 @@ from seldon_doctor.engine import Report, SuppressedFinding
 from seldon_doctor.findings import Finding
 from seldon_doctor.plan import build_plan, plan_for
 from seldon_doctor.render import RenderOptions
+from seldon_doctor.render.safe import json_safe
 
 SCHEMA_VERSION = "1"
 
@@ -98,12 +99,12 @@ def render(report: Report, options: RenderOptions) -> str:
     data["probes"] = [
         {k: v for k, v in probe_dict(obs).items() if k != "findings"} for obs in probes
     ]
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
 
 
 def render_json(report: Report, exit_code: int) -> str:
     """Same input, same bytes: sorted keys, no timestamps."""
-    return (
-        json.dumps(report_dict(report, exit_code), indent=2, sort_keys=True, ensure_ascii=False)
-        + "\n"
+    dumped = json.dumps(
+        report_dict(report, exit_code), indent=2, sort_keys=True, ensure_ascii=False
     )
+    return json_safe(dumped) + "\n"

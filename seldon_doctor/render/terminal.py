@@ -1,7 +1,8 @@
 """The terminal report: findings grouped by severity, evidence, the fix, and the plan.
 
 Every string from the input goes through ``rich.text.Text`` (never markup), so a model named
-``[bold]x`` prints as itself.
+``[bold]x`` prints as itself, and through :func:`seldon_doctor.render.safe.safe_text`, so an
+escape sequence in it prints as ``\x1b`` instead of driving the terminal.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from seldon_doctor.catalog import CheckDoc, Playbook
 from seldon_doctor.findings import Finding, Severity
 from seldon_doctor.plan import PlanEntry, build_plan, plan_for
 from seldon_doctor.render import RenderOptions
+from seldon_doctor.render.safe import safe_line, safe_text
 
 if TYPE_CHECKING:  # the engine imports every check and networkx: too slow for `checks`
     from seldon_doctor.engine import Report
@@ -27,7 +29,7 @@ def _syntax(code: str, lexer: str, **kwargs: Any) -> RenderableType:
     """rich's Syntax, imported on first use (pygments costs start-up time)."""
     from rich.syntax import Syntax
 
-    return Syntax(code, lexer, **kwargs)
+    return Syntax(safe_text(code), lexer, **kwargs)
 
 
 _ICON = {Severity.ERROR: "✖", Severity.WARNING: "▲", Severity.INFO: "•"}
@@ -37,25 +39,26 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.
 def _finding_block(finding: Finding, *, show_evidence: bool = True) -> RenderableType:
     head = Text()
     head.append(f"{_ICON[finding.severity]} {finding.check_id} ", style=_STYLE[finding.severity])
-    head.append(finding.slug, style="bold")
+    head.append(safe_line(finding.slug), style="bold")
     head.append("  ")
-    head.append(str(finding.resource))
+    head.append(safe_line(str(finding.resource)))
     if finding.location is not None:
         where = finding.location.file + (
             f":{finding.location.line}" if finding.location.line else ""
         )
-        head.append(f"  {where}", style="dim")
-    parts: list[RenderableType] = [head, Padding(Text(finding.message), (0, 0, 0, 2), expand=False)]
+        head.append(f"  {safe_line(where)}", style="dim")
+    message = Text(safe_text(finding.message))
+    parts: list[RenderableType] = [head, Padding(message, (0, 0, 0, 2), expand=False)]
     if show_evidence and finding.evidence:
         evidence = Text("evidence:\n", style="dim")
         for item in finding.evidence:
-            evidence.append(f"  • {item.describe()}\n", style="dim")
+            evidence.append(f"  • {safe_text(item.describe())}\n", style="dim")
         evidence.rstrip()
         parts.append(Padding(evidence, (0, 0, 0, 2), expand=False))
     plan = plan_for(finding)
     if plan is not None:
         fix = Text("fix: ", style="green")
-        fix.append(plan.summary)
+        fix.append(safe_text(plan.summary))
         fix.append(f"  (seldon-doctor explain {finding.check_id})", style="dim")
         parts.append(Padding(fix, (0, 0, 0, 2), expand=False))
     return Group(*parts)
@@ -78,16 +81,17 @@ def render_report(report: Report, console: Console, *, show_plan: bool = False) 
     if report.not_evaluated:
         console.print(Rule(Text(f"not evaluated ({len(report.not_evaluated)})", style="dim")))
         for finding in report.not_evaluated:
-            console.print(Text(f"• {finding.message}", style="dim"))
+            console.print(Text(f"• {safe_text(finding.message)}", style="dim"))
     if report.gaps:
         console.print(Rule(Text(f"not read ({len(report.gaps)})", style="yellow")))
         for gap in report.gaps:
             where = f" [{gap.namespace}]" if gap.namespace else ""
-            console.print(Text(f"• {gap.what}{where}: {gap.reason}", style="yellow"))
+            text = safe_text(f"• {gap.what}{where}: {gap.reason}")
+            console.print(Text(text, style="yellow"))
     if report.warnings:
         console.print(Rule(Text(f"warnings ({len(report.warnings)})", style="dim")))
         for warning in report.warnings:
-            console.print(Text(f"• {warning}", style="dim"))
+            console.print(Text(f"• {safe_text(warning)}", style="dim"))
     if show_plan and report.findings:
         render_plan(build_plan(report.findings), console)
     summary = Text()
@@ -140,12 +144,13 @@ def render_plan(entries: list[PlanEntry], console: Console) -> None:
     for number, entry in enumerate(entries, 1):
         console.print()
         title = Text(f"{number}. ", style="bold")
-        title.append(entry.plan.summary, style="bold")
+        title.append(safe_text(entry.plan.summary), style="bold")
         title.append(f"  [{entry.plan.check_id}]", style="dim")
         console.print(title)
-        console.print(Text("   for: " + ", ".join(str(r) for r in entry.resources), style="dim"))
+        resources = ", ".join(safe_line(str(r)) for r in entry.resources)
+        console.print(Text("   for: " + resources, style="dim"))
         for index, step in enumerate(entry.plan.steps, 1):
-            console.print(Text(f"   {number}.{index} {step.title}"))
+            console.print(Text(f"   {number}.{index} {safe_text(step.title)}"))
             if step.run:
                 console.print(
                     Padding(_syntax(step.run, "bash", word_wrap=True), (0, 0, 0, 6), expand=False)
@@ -155,9 +160,10 @@ def render_plan(entries: list[PlanEntry], console: Console) -> None:
                     Padding(_syntax(step.manifest.rstrip(), "yaml"), (0, 0, 0, 6), expand=False)
                 )
             if step.note:
-                console.print(Padding(Text(step.note, style="italic"), (0, 0, 0, 6), expand=False))
+                note = Text(safe_text(step.note), style="italic")
+                console.print(Padding(note, (0, 0, 0, 6), expand=False))
         verify = Text("   verify: ", style="green")
-        verify.append(entry.plan.verify.title)
+        verify.append(safe_text(entry.plan.verify.title))
         console.print(verify)
         if entry.plan.verify.run:
             console.print(
@@ -167,8 +173,8 @@ def render_plan(entries: list[PlanEntry], console: Console) -> None:
                     expand=False,
                 )
             )
-        console.print(Text(f"   risk: {entry.plan.risk}", style="dim"))
-        console.print(Text(f"   rollback: {entry.plan.rollback}", style="dim"))
+        console.print(Text(f"   risk: {safe_text(entry.plan.risk)}", style="dim"))
+        console.print(Text(f"   rollback: {safe_text(entry.plan.rollback)}", style="dim"))
 
 
 def render_catalog(docs: list[CheckDoc], reads: dict[str, list[str]], console: Console) -> None:
