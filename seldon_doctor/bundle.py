@@ -32,7 +32,6 @@ are written as read. ``docs/snapshot-format.md`` documents the format for people
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import json
@@ -48,6 +47,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from seldon_doctor import __version__
+from seldon_doctor.atomic import atomic_writer
 from seldon_doctor.errors import InputError
 from seldon_doctor.redact import REDACTED, redact_lines, redact_object, redact_value
 from seldon_doctor.snapshot import (
@@ -412,33 +412,29 @@ def _dump_list(items: Sequence[Any], origins: Sequence[Any]) -> bytes:
 
 
 def _write_tarball(files: Mapping[str, bytes], target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with (
-            os.fdopen(fd, "wb") as raw,
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
-        ):
-            for name in sorted(files):
-                data = files[name]
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                info.mtime = 0
-                info.mode = 0o644
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                info.type = tarfile.REGTYPE
-                tar.addfile(info, io.BytesIO(data))
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    # seldon_doctor.atomic: temp file + os.replace, never through a symlink (as -o FMT=PATH).
+    with (
+        atomic_writer(target, make_parents=True) as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for name in sorted(files):
+            data = files[name]
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.type = tarfile.REGTYPE
+            tar.addfile(info, io.BytesIO(data))
 
 
 def _write_directory(files: Mapping[str, bytes], target: Path) -> None:
+    if target.is_symlink():
+        raise InputError(
+            f"{target}: is a symlink; refusing to write through it (give the real path)"
+        )
     if target.exists() and not target.is_dir():
         raise InputError(f"{target}: exists and is not a directory")
     if target.is_dir() and any(target.iterdir()):

@@ -12,7 +12,6 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -245,7 +244,8 @@ def cli() -> None:
     multiple=True,
     metavar="FORMAT[=PATH]",
     help="table (default), json, sarif, junit, markdown, prometheus or html; with =PATH the "
-    "format is written to a file. Repeatable, or comma-separated.",
+    "format is written to a file (replaced whole, atomically; a symlink is refused). "
+    "Repeatable, or comma-separated.",
 )
 @click.option(
     "--fail-on",
@@ -527,10 +527,11 @@ def _emit(
 
 
 def _write(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """``-o FORMAT=PATH``: replace PATH whole (temp file + rename; an existing regular file is
+    overwritten), never through a symlink, never half-written (seldon_doctor.atomic)."""
+    from seldon_doctor.atomic import write_atomic
+
+    write_atomic(path, text)
 
 
 @cli.command("checks")
