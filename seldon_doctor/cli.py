@@ -349,10 +349,18 @@ def scan(
     targets = _parse_outputs(outputs)
     config = resolve_config(config_path)
     baselined = _load_baseline(baseline)
+    without_config = [c.id for c in select_checks(select, ignore)]
     if config is not None:
         select = select or config.select
         ignore = (*ignore, *config.ignore)
     checks = select_checks(select, ignore)
+    applied = None
+    if config is not None:  # every output says which config narrowed the scan, and how
+        from seldon_doctor.suppress import applied_config
+
+        applied = applied_config(config, [c.id for c in checks], without_config)
+        if not quiet:
+            _err(f"note: {applied.describe()}")
     if not checks:
         raise click.UsageError("--select/--ignore left no checks to run (see seldon-doctor checks)")
     offline = bool(files or paths or demo or snapshot_path)
@@ -441,6 +449,7 @@ def scan(
         duration=time.monotonic() - started,
         timestamp=time.time(),
         fail_on=fail_on,
+        config=applied,
     )
     for fmt, path in targets:
         _emit(fmt, path, report, options, no_color)
@@ -517,7 +526,9 @@ def _emit(
     if fmt == "table" and path is None and sys.stdout.isatty():
         from seldon_doctor.render.terminal import render_report
 
-        render_report(report, _console(no_color=no_color), show_plan=options.show_plan)
+        render_report(
+            report, _console(no_color=no_color), show_plan=options.show_plan, config=options.config
+        )
         return
     text = get_renderer(fmt)(report, options)
     if path:

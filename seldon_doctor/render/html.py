@@ -251,6 +251,9 @@ def render_html(report: Report, options: RenderOptions) -> str:
         notes.append(f"{report.baselined} finding(s) already in the baseline are not listed.")
     if report.hidden:
         notes.append(f"{report.hidden} finding(s) below --min-severity are not listed.")
+    if options.config is not None:
+        by_config = sum(1 for s in report.suppressed if s.kind == "config")
+        notes.append(options.config.describe(by_config) + ".")
     body = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

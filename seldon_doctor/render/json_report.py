@@ -91,15 +91,27 @@ def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
 def render(report: Report, options: RenderOptions) -> str:
     """Renderer entry point (see seldon_doctor.render.FORMATS)."""
     probes = getattr(getattr(options.graph, "snapshot", None), "probes", None)
-    if not probes:
+    if not probes and options.config is None:
         return render_json(report, options.exit_code)
-    from seldon_doctor.render.probe_report import probe_dict  # scan --probe: the figures too
-
     data = report_dict(report, options.exit_code)
-    data["probes"] = [
-        {k: v for k, v in probe_dict(obs).items() if k != "findings"} for obs in probes
-    ]
+    if options.config is not None:  # which .seldon-doctor.yaml narrowed the scan, and how
+        data["config"] = config_dict(report, options)
+    if probes:
+        from seldon_doctor.render.probe_report import probe_dict  # scan --probe: the figures
+
+        data["probes"] = [
+            {k: v for k, v in probe_dict(obs).items() if k != "findings"} for obs in probes
+        ]
     return json_safe(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
+
+
+def config_dict(report: Report, options: RenderOptions) -> dict[str, Any] | None:
+    """The applied config (path, select, ignore, checks it removed, suppressions) and how many
+    findings it suppressed; None when no config was applied."""
+    if options.config is None:
+        return None
+    suppressed = sum(1 for s in report.suppressed if s.kind == "config")
+    return {**options.config.as_dict(), "findings_suppressed": suppressed}
 
 
 def render_json(report: Report, exit_code: int) -> str:

@@ -74,6 +74,12 @@ def _headline(report: Report, options: RenderOptions) -> str:
     return f"## seldon-doctor: {status} — {', '.join(parts)}"
 
 
+def _config_line(report: Report, options: RenderOptions) -> str:
+    assert options.config is not None
+    suppressed = sum(1 for s in report.suppressed if s.kind == "config")
+    return options.config.describe(suppressed)
+
+
 def render_markdown(report: Report, options: RenderOptions) -> str:
     counts = report.counts()
     out = [_headline(report, options), ""]
@@ -94,6 +100,8 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
         )
     if report.hidden:
         out.append(f"{report.hidden} finding(s) below `--min-severity` are not listed.")
+    if options.config is not None:
+        out.append(f"{escape(_config_line(report, options))}.")
     out.append("")
     if report.findings:
         out += [

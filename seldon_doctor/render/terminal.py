@@ -23,6 +23,7 @@ from seldon_doctor.render.safe import safe_line, safe_text
 
 if TYPE_CHECKING:  # the engine imports every check and networkx: too slow for `checks`
     from seldon_doctor.engine import Report
+    from seldon_doctor.suppress import AppliedConfig
 
 
 def _syntax(code: str, lexer: str, **kwargs: Any) -> RenderableType:
@@ -64,8 +65,14 @@ def _finding_block(finding: Finding, *, show_evidence: bool = True) -> Renderabl
     return Group(*parts)
 
 
-def render_report(report: Report, console: Console, *, show_plan: bool = False) -> None:
-    """Print the whole report."""
+def render_report(
+    report: Report,
+    console: Console,
+    *,
+    show_plan: bool = False,
+    config: AppliedConfig | None = None,
+) -> None:
+    """Print the whole report (and the footer line naming the applied config, if any)."""
     counts = report.counts()
     if report.findings:
         for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
@@ -117,6 +124,9 @@ def render_report(report: Report, console: Console, *, show_plan: bool = False) 
     )
     console.print(Rule())
     console.print(summary)
+    if config is not None:
+        suppressed = sum(1 for s in report.suppressed if s.kind == "config")
+        console.print(Text(safe_text(config.describe(suppressed)), style="dim"))
     if report.findings and not show_plan:
         console.print(Text("Run with --plan for the step-by-step remediation plan.", style="dim"))
 
@@ -127,7 +137,7 @@ def render_text(report: Report, options: RenderOptions) -> str:
 
     buffer = io.StringIO()
     console = Console(file=buffer, no_color=True, highlight=False, width=100, soft_wrap=False)
-    render_report(report, console, show_plan=options.show_plan)
+    render_report(report, console, show_plan=options.show_plan, config=options.config)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
