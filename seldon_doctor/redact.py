@@ -68,7 +68,7 @@ def is_credential_name(name: str) -> bool:
 
 # 1. Credentials recognisable by their shape.
 _PEM = re.compile(
-    r"-----BEGIN (?P<label>[A-Z0-9 ]*)PRIVATE KEY-----"
+    r"-----BEGIN (?P<label>[A-Z0-9 ]{0,40})PRIVATE KEY-----"
     r"(?:.*?-----END (?P=label)PRIVATE KEY-----|.*)",
     re.DOTALL,
 )
@@ -79,44 +79,60 @@ _AWS_SECRET_AFTER_NAME = re.compile(
 )
 _AWS_SECRET_ALONE = re.compile(_B64_40)
 _SHAPES = re.compile(
-    r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # JWT
-    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"  # GitHub token
-    r"|\bgithub_pat_[A-Za-z0-9_]{20,}"  # GitHub fine-grained token
-    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"  # Slack token
+    r"\beyJ[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]{8,}+"  # JWT
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}+"  # GitHub token
+    r"|\bgithub_pat_[A-Za-z0-9_]{20,}+"  # GitHub fine-grained token
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}+"  # Slack token
 )
 # 2. Authorization schemes. Basic/Token need a credential that is not a plain word
 # ("Basic auth", "Token validation failed").
-_BEARER = re.compile(r"\b(?P<scheme>Bearer)(?P<sp>\s+)(?P<cred>[A-Za-z0-9._~+/=-]{4,})", re.I)
+_BEARER = re.compile(r"\b(?P<scheme>Bearer)(?P<sp>\s++)(?P<cred>[A-Za-z0-9._~+/=-]{4,}+)", re.I)
 _BASIC = re.compile(
-    r"\b(?P<scheme>Basic|Token)(?P<sp>\s+)(?P<cred>(?-i:(?![a-z]+\b)(?![A-Z][a-z]+\b))"
-    r"[A-Za-z0-9._~+/-]{6,}={0,2})",
+    r"\b(?P<scheme>Basic|Token)(?P<sp>\s++)(?P<cred>(?-i:(?![a-z]++\b)(?![A-Z][a-z]++\b))"
+    r"[A-Za-z0-9._~+/-]{6,}+={0,2})",
     re.IGNORECASE,
 )
 # 3. scheme://user:password@host
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:\"']*:)[^\s/@\"']+(?=@)")
+_URL_PASSWORD = re.compile(
+    r"(?<![A-Za-z0-9+.-])(?P<head>[A-Za-z][A-Za-z0-9+.-]{0,31}+://[^\s/@:\"']{0,256}+:)"
+    r"[^\s/@\"']{1,256}+(?=@)"
+)
 # 4. key=value, key: value, "key": "value" (a colon needs a space after it unless the key is
-# quoted, so image refs and host:port are not pairs), --flag value.
-_VALUE = r"""(?P<value>\\?"(?:[^"\\]|\\.)*\\?"|'[^']*'|[^\s"',;&}]+)"""
+# quoted, so image refs and host:port are not pairs), --flag value. A key is a whole token (the
+# code checks is_credential_name) and only a credential's value is consumed, so a pair inside
+# another pair's quoted value (error="connect failed: password=x") is still found. Possessive
+# and bounded quantifiers keep every pattern here linear on hostile input (a 100 kB line must
+# not hang a scan): a quoted value is looked for over 4096 characters at most, then the word
+# after the quote is masked.
 _KEY_VALUE = re.compile(
-    r"""(?P<q>["'])?(?P<key>[A-Za-z0-9_.-]*(?:""" + _WORDS + r""")[A-Za-z0-9_.-]*)(?(q)(?P=q))"""
-    r"""(?P<sep>(?(q)\s*[:=]\s*|(?:\s*=\s*|:\s+)))""" + _VALUE,
-    re.IGNORECASE,
+    r"""(?P<q>["'])?(?<![A-Za-z0-9_.-])(?P<key>[A-Za-z0-9_.-]++)(?(q)\\?(?P=q))"""
+    r"""(?P<sep>(?(q)\s*+[:=]\s*+|(?:\s*+=\s*+|:\s++)))"""
+)
+_VALUE = re.compile(
+    r"""\\"(?:[^"\\]|\\[^"]){0,4096}+\\"|"(?:[^"\\]|\\.){0,4096}+"|'[^']{0,4096}+'"""
+    r"""|["']?[^\s"',;&}]++"""
 )
 _FLAG_SPACE = re.compile(
-    r"(?P<key>(?<!\S)--?[A-Za-z0-9_.-]*(?:" + _WORDS + r")[A-Za-z0-9_.-]*)(?P<sep>\s+)"
-    r"(?P<value>(?!-)[^\s\"']+)",
-    re.IGNORECASE,
+    r"(?<!\S)(?P<key>--?[A-Za-z0-9_.-]++)(?P<sep>\s++)(?P<value>(?!-)[^\s\"']++)"
 )
 
 
-def _pair(m: re.Match[str]) -> str:
-    value = m["value"]
-    if value.strip("\\\"'") in ("", REDACTED) or not is_credential_name(m["key"]):
-        return m[0]
-    if value.lower() in ("bearer", "basic", "token"):  # "Authorization: Bearer x": the scheme rule
-        return m[0]
-    quote = m["q"] or ""
-    return f"{quote}{m['key']}{quote}{m['sep']}{REDACTED}"
+def _pairs(text: str) -> str:
+    """``text`` with the value of every credential-like pair masked."""
+    out: list[str] = []
+    pos = 0
+    for m in _KEY_VALUE.finditer(text):
+        if m.start() < pos or not is_credential_name(m["key"]):
+            continue  # inside a value masked already, or not a credential
+        found = _VALUE.match(text, m.end())
+        if found is None:
+            continue
+        value = found[0]
+        if value.strip("\\\"'") in ("", REDACTED) or value.lower() in ("bearer", "basic", "token"):
+            continue  # nothing to hide, or "Authorization: Bearer x" (the scheme rule)
+        out += [text[pos : m.end()], REDACTED]
+        pos = found.end()
+    return "".join((*out, text[pos:])) if out else text
 
 
 def _flag(m: re.Match[str]) -> str:
@@ -139,8 +155,9 @@ def redact_text(text: str) -> str:
     out = _BEARER.sub(lambda m: f"{m['scheme']}{m['sp']}{REDACTED}", out)
     out = _BASIC.sub(lambda m: f"{m['scheme']}{m['sp']}{REDACTED}", out)
     out = _URL_PASSWORD.sub(lambda m: f"{m['head']}{REDACTED}", out)
-    out = _KEY_VALUE.sub(_pair, out)
-    out = _FLAG_SPACE.sub(_flag, out)
+    if _CREDENTIAL.search(out):  # pairs and flags need a credential-like name somewhere
+        out = _pairs(out)
+        out = _FLAG_SPACE.sub(_flag, out)
     return out if out != text else text
 
 

@@ -50,6 +50,16 @@ CORPUS: tuple[Secret, ...] = (
     ),
     Secret("json-token", '{"token": "seededJsonTok3n"}', ("seededJsonTok3n",)),
     Secret("db-pass", "DB_PASS=seededDbPass77", ("seededDbPass77",)),
+    Secret(
+        "escaped-json",
+        '{\\"password\\":\\"seededEscapedPass1\\"}',
+        ("seededEscapedPass1",),
+    ),
+    Secret(
+        "logrus-quoted",
+        'error="connect failed: password=\\"seeded logrus pass\\""',
+        ("seeded logrus", "logrus pass"),
+    ),
     Secret("token-flag", "--api-token seededFlagTok3n", ("seededFlagTok3n",)),
     Secret("aws-secret-named", f"aws_secret_access_key={AWS_SECRET}", (AWS_SECRET,)),
     Secret("aws-key-pair", f"{AWS_KEY_ID} {AWS_LONE_SECRET}", (AWS_KEY_ID, AWS_LONE_SECRET)),
