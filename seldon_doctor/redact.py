@@ -174,7 +174,7 @@ def redact_lines(lines: Iterable[str]) -> list[str]:
                 line = REDACTED + line.split("PRIVATE KEY-----", 1)[1]
             else:
                 line = REDACTED
-        elif _PEM.search(line) and not re.search(r"-----END [A-Z0-9 ]*PRIVATE KEY-----", line):
+        elif _PEM.search(line) and not re.search(r"-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----", line):
             in_key = True
         out.append(redact_text(line))
     return out
