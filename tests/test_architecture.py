@@ -66,8 +66,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     # Plain data and leaf helpers.
     "errors": frozenset(),
     "findings": frozenset(),
-    "redact": frozenset(),
+    "redact": frozenset({"findings"}),
     "kinds": frozenset(),
+    # Writes files atomically, never through a symlink (reports and bundles).
+    "atomic": frozenset({"errors"}),
     "snapshot": frozenset(),
     "catalog": frozenset({"findings"}),
     "plan": frozenset({"catalog", "findings"}),
@@ -81,26 +83,27 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "access": frozenset({"checks", "kinds"}),
     "engine": frozenset(
-        {"access", "catalog", "causes", "checks", "errors", "findings", "graph", "snapshot"}
+        {"access", "catalog", "causes", "checks", "errors", "findings", "graph", "redact"}
+        | {"snapshot"}
     ),
     "causes": frozenset({"findings", "graph"}),
     "scope": frozenset({"engine", "findings", "graph"}),
     "baseline": frozenset({"engine", "errors", "findings"}),
     "suppress": frozenset({"catalog", "engine", "errors", "findings", "graph"}),
     "settle": frozenset({"kinds", "snapshot"}),
-    "trace": frozenset({"domain", "graph", "snapshot"}),
+    "trace": frozenset({"domain", "graph", "redact", "snapshot"}),
     # Sources read input into a Snapshot; the dataplane package holds the network clients.
     "dataplane": frozenset({"domain"}),
     "sources": frozenset({"access", "dataplane", "domain", "errors", "kinds", "logs", "snapshot"}),
     "collect": frozenset({"domain", "errors", "kinds", "snapshot", "sources"}),
     "bundle": frozenset(
-        {"seldon_doctor", "domain", "errors", "logs", "redact", "snapshot", "sources"}
+        {"seldon_doctor", "atomic", "domain", "errors", "logs", "redact", "snapshot", "sources"}
     ),
     "probing": frozenset({"domain", "snapshot"}),
     # Renderers only format: results, plans, the graph, observations' types.
     "render": frozenset(
         {"seldon_doctor", "baseline", "catalog", "domain", "engine", "findings", "graph", "plan"}
-        | {"snapshot"}
+        | {"redact", "snapshot", "suppress", "trace"}
     ),
     # The command line wires everything together.
     "rbac": frozenset({"seldon_doctor", "access", "checks", "engine"}),
@@ -113,7 +116,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"seldon_doctor", "access", "baseline", "bundle", "catalog", "checks", "collect"}
         | {"dataplane", "domain", "engine", "errors", "findings", "graph", "live_cli"}
         | {"probe_cli", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
-        | {"scope", "whatif"}
+        | {"atomic", "scope", "whatif"}
     ),
     # The what-if gate: overlays one snapshot on another and compares two reports.
     "whatif": frozenset({"engine", "findings", "snapshot"}),
