@@ -52,6 +52,7 @@ from typing import Any
 from seldon_doctor import __version__
 from seldon_doctor.errors import InputError
 from seldon_doctor.redact import REDACTED, is_credential_name, redact_shapes, redact_text
+from seldon_doctor.safeio import json_loads, json_problem, read_bounded
 from seldon_doctor.snapshot import (
     EnvoyObservation,
     Gap,
@@ -610,10 +611,7 @@ class _DirFiles:
         size = path.stat().st_size
         self.total += size
         _check_size(str(self.root), rel, size, self.total)
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        return read_bounded(path, MAX_MEMBER_BYTES, str(path))
 
 
 class _TarFiles:
@@ -743,11 +741,11 @@ class _Reader:
                 raise self.fail(rel, "missing from the bundle")
             return None
         try:
-            return json.loads(data.decode("utf-8"))
+            return json_loads(data.decode("utf-8"))
         except UnicodeDecodeError:
             raise self.fail(rel, "not UTF-8 text") from None
-        except (ValueError, RecursionError) as exc:
-            raise self.fail(rel, f"invalid JSON: {_one_line(exc)}") from None
+        except (ValueError, RecursionError) as exc:  # also Infinity, 5000-digit integers
+            raise self.fail(rel, json_problem(exc)) from None
 
     def snapshots(self) -> tuple[dict[str, Snapshot], BundleMeta]:
         manifest = self.json(MANIFEST, required=False)

@@ -7,6 +7,7 @@ nesting, huge documents, invalid UTF-8, malformed objects through the whole scan
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -22,8 +23,9 @@ from seldon_doctor.engine import INTERNAL_ERROR, run_checks
 from seldon_doctor.errors import InputError
 from seldon_doctor.graph.build import build_graph
 from seldon_doctor.render import FORMATS, RenderOptions, get_renderer
+from seldon_doctor.safeyaml import MAX_NESTING
 from seldon_doctor.snapshot import KubeObject, Origin, Snapshot
-from seldon_doctor.sources.files import MAX_NESTING, load_bytes
+from seldon_doctor.sources.files import load_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 SD601_QUIET = ROOT / "fixtures" / "checks" / "SD601" / "quiet"
@@ -340,10 +342,10 @@ def test_unknown_seldon_api_version_warns_and_reads() -> None:
 
 class _Stdin:
     def __init__(self, data: bytes) -> None:
-        self.data = data
+        self.stream = io.BytesIO(data)
 
-    def read(self) -> bytes:
-        return self.data
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size)
 
 
 def test_duplicate_objects_warn_and_last_wins() -> None:
@@ -529,7 +531,7 @@ _YAML_VALUES = st.recursive(
 def _same_as_stock(text: str) -> None:
     import yaml
 
-    from seldon_doctor.sources.files import _FastSafeLoader
+    from seldon_doctor.safeyaml import FastSafeLoader as _FastSafeLoader
 
     try:
         expected = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
@@ -578,7 +580,7 @@ def test_fast_loader_refuses_recursive_aliases() -> None:
     # the fast loader refuses while building. Either way the user gets one InputError line.
     import yaml
 
-    from seldon_doctor.sources.files import _FastSafeLoader
+    from seldon_doctor.safeyaml import FastSafeLoader as _FastSafeLoader
 
     with pytest.raises(yaml.YAMLError):
         list(yaml.load_all("a: &a\n  self: *a\n", Loader=_FastSafeLoader))

@@ -64,6 +64,7 @@ def test_locate_finds_the_line_of_a_field(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text(text)
     file = str(path)
+    load_paths([file])  # locate re-opens only files the file source read
     assert locate(file, 6, ("spec", "candidates", 0, "weight")) == 13
     assert locate(file, 6, ("spec", "candidates", 1, "weight")) == 14
     assert locate(file, 6, ("spec", "candidates")) == 11
@@ -83,6 +84,7 @@ def test_locate_inside_a_list_kind(tmp_path: Path) -> None:
         "apiVersion: v1\nkind: List\nitems:\n"
         "- apiVersion: v1\n  kind: Service\n  metadata: {name: s}\n  spec:\n    ports: []\n"
     )
+    load_paths([str(path)])
     assert locate(str(path), 4, ("spec", "ports"), kind="Service", name="s") == 8
 
 

@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from stat import S_ISREG
 
 import yaml
+
+from seldon_doctor.errors import InputError
+from seldon_doctor.safeio import MAX_MANIFEST_BYTES, read_text_bounded
+from seldon_doctor.safeyaml import compose_all
+from seldon_doctor.sources.files import was_read
 
 PathSegment = str | int
 
@@ -36,32 +42,32 @@ def format_path(path: Sequence[PathSegment]) -> str:
 
 
 def _starts(file: str) -> dict[int, yaml.Node] | None:
+    # A path that came from input (a bundle's recorded origin, a Helm "# Source:" comment) is
+    # never opened: only files the file source itself read, and only regular files (not a
+    # FIFO or a device that would block or never end).
+    if not was_read(file):
+        return None
     try:
         stat = os.stat(file)
     except OSError:
+        return None
+    if not S_ISREG(stat.st_mode):
         return None
     key = (file, stat.st_mtime_ns, stat.st_size)
     if key in _CACHE:
         return _CACHE[key]
     starts: dict[int, yaml.Node] | None = {}
     try:
-        with open(file, encoding="utf-8-sig") as handle:
-            text = handle.read()
-        loader = yaml.CSafeLoader(text)
-        try:
-            while loader.check_node():
-                node = loader.get_node()
-                if node is None:
-                    continue
-                assert starts is not None
-                starts[node.start_mark.line + 1] = node
-                items = _child(node, "items")
-                if isinstance(items, yaml.SequenceNode):  # kind: List
-                    for item in items.value:
-                        starts.setdefault(item.start_mark.line + 1, item)
-        finally:
-            loader.dispose()
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        # Bounded like the first read; nesting bounded by the one YAML loader.
+        text = read_text_bounded(file, MAX_MANIFEST_BYTES, file)
+        for node in compose_all(text, file):
+            assert starts is not None
+            starts[node.start_mark.line + 1] = node
+            items = _child(node, "items")
+            if isinstance(items, yaml.SequenceNode):  # kind: List
+                for item in items.value:
+                    starts.setdefault(item.start_mark.line + 1, item)
+    except InputError:
         starts = None
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
