@@ -570,10 +570,12 @@ def _check_probe_field(key: str, value: Any) -> None:
         "str": lambda v: isinstance(v, str),
         "int": _is_int,
         "number": _is_number,
-        "counts": lambda v: isinstance(v, dict)
-        and all(isinstance(k, str) and _is_int(x) for k, x in v.items()),
-        "numbers": lambda v: isinstance(v, dict)
-        and all(isinstance(k, str) and _is_number(x) for k, x in v.items()),
+        "counts": lambda v: (
+            isinstance(v, dict) and all(isinstance(k, str) and _is_int(x) for k, x in v.items())
+        ),
+        "numbers": lambda v: (
+            isinstance(v, dict) and all(isinstance(k, str) and _is_number(x) for k, x in v.items())
+        ),
     }
     ok = checks.get(kind)
     if ok is not None and not ok(value):
