@@ -129,7 +129,7 @@ def run_checks(
         except Exception as exc:
             findings.append(_internal_error(check, exc, debug))
     not_evaluated = _dedupe_not_evaluated(ctx.not_evaluated)
-    warnings = [*snapshot.warnings, *graph.duplicates]
+    warnings = [*snapshot.warnings, *graph.duplicates, *graph.input_notes]
     return Report(
         findings=sorted(_unique(findings), key=Finding.sort_key),
         not_evaluated=not_evaluated,

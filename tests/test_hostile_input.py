@@ -419,3 +419,125 @@ def test_baseline_long_integers_and_nesting_are_input_errors(tmp_path: Path) -> 
     path.write_text('{"findings": ' + "[" * 100_000 + "]" * 100_000 + "}")
     with pytest.raises(InputError, match="nested too deeply"):
         load_baseline(str(path))
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+def _fixture(folder: str) -> list[dict[str, Any]]:
+    root = ROOT / "fixtures" / "clusters" / folder
+    files = sorted(str(p) for p in root.glob("*.yaml") if p.name != "scenario.yaml")
+    return [o.body for o in load_paths(files).objects]
+
+
+def _set(bodies: list[dict[str, Any]], kind: str, path: tuple[Any, ...], value: Any) -> None:
+    body = next(b for b in bodies if b["kind"] == kind)
+    for key in path[:-1]:
+        body = body.setdefault(key, {}) if isinstance(key, str) else body[key]
+    body[path[-1]] = value
+
+
+_ENDPOINTS = {
+    "apiVersion": "v1",
+    "kind": "Endpoints",
+    "metadata": {"name": "seldon-scheduler", "namespace": "recsys"},
+    "subsets": [{"addresses": 3}],
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "value"),
+    [
+        ("Experiment", ("spec", "candidates"), 5),
+        ("Experiment", ("spec", "candidates"), [5, "a", {"name": ["x"], "weight": {}}]),
+        ("Endpoints", ("subsets", 0, "addresses"), 3),
+        ("Deployment", ("spec", "template", "spec", "containers", 0, "args"), [{"a": 1}, 7]),
+        ("Deployment", ("spec", "template", "spec"), 7),
+        ("Deployment", ("spec", "template", "spec", "serviceAccountName"), ["x"]),
+        ("Model", ("status", "conditions"), 1.5),
+        ("SeldonConfig", ("spec", "components"), 3),
+        ("Server", ("spec", "podSpec", "containers"), {"a": 1}),
+    ],
+)
+def test_wrong_shapes_never_reach_the_checks(kind: str, path: tuple[Any, ...], value: Any) -> None:
+    """Graph build crashed (exit 4) or checks raised (SD001: SD701, SD105, SD5xx lost their
+    other findings); now the shape is fixed at the graph's door with a warning."""
+    from seldon_doctor.engine import INTERNAL_ERROR, run_checks
+    from seldon_doctor.graph.build import build_graph
+    from seldon_doctor.snapshot import KubeObject, Origin, Snapshot
+
+    bodies = [*_fixture("experiment-routes-missing"), json.loads(json.dumps(_ENDPOINTS))]
+    baseline_report = run_checks(
+        build_graph(Snapshot(objects=[KubeObject(b, Origin("f.yaml", 1)) for b in bodies]))
+    )
+    _set(bodies, kind, path, value)
+    objects = [KubeObject(b, Origin("f.yaml", 1)) for b in bodies]
+    graph = build_graph(Snapshot(objects=objects))
+    report = run_checks(graph)
+    assert not [f for f in report.findings if f.check_id == INTERNAL_ERROR]
+    assert any(note.startswith(kind) for note in report.warnings), report.warnings
+    # Findings unrelated to the broken field stay (SD401: the Experiment's missing routes).
+    assert "SD401" in {f.check_id for f in baseline_report.findings}
+    if kind != "Experiment":
+        assert "SD401" in {f.check_id for f in report.findings}
+
+
+def test_shape_fix_copies_and_notes_once() -> None:
+    from seldon_doctor.graph import shape
+    from seldon_doctor.snapshot import KubeObject
+
+    body = {
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {"name": "e", "namespace": "n", "labels": {"v": 1, "bad": [1]}},
+        "spec": {"candidates": [{"name": "a", "weight": "50"}, 3]},
+    }
+    original = KubeObject(body)
+    fixed, notes = shape.conform(original)
+    assert body["spec"]["candidates"][1] == 3  # the input is never changed
+    assert fixed.body["spec"]["candidates"] == [{"name": "a", "weight": "50"}]  # SD003's case
+    assert fixed.body["metadata"]["labels"] == {"v": "1"}
+    assert len(notes) == 3 and all(n.startswith("Experiment n/e: ") for n in notes)
+    assert shape.conform(fixed) == (fixed, [])
+    assert shape.str_list({"a": ["x", 1, None]}, "a") == ["x"]
+    assert shape.mapping({"a": 3}, "a", "b") == {}
+    assert shape.seq({"a": {"b": [1]}}, "a", "b") == [1]
+
+
+def test_declared_replicas_do_not_drive_the_work() -> None:
+    """replicas: 2147483647 looped per replica in graph build (manifest mode)."""
+    text = textwrap.dedent(
+        """
+        apiVersion: apps/v1
+        kind: StatefulSet
+        metadata: {name: big, namespace: d}
+        spec:
+          replicas: 2147483647
+          selector: {matchLabels: {app: big}}
+          template: {metadata: {labels: {app: big}}, spec: {containers: [{name: c, image: x}]}}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: big, namespace: d}
+        spec: {selector: {app: big}, ports: [{port: 80}]}
+        ---
+        apiVersion: mlops.seldon.io/v1alpha1
+        kind: Server
+        metadata: {name: mlserver, namespace: d}
+        spec: {replicas: 2147483647, serverConfig: mlserver}
+        """
+    )
+    from seldon_doctor.engine import run_checks
+    from seldon_doctor.graph.build import MAX_IMPLIED_REPLICA_SLOTS, build_graph
+    from seldon_doctor.snapshot import Snapshot
+
+    start = time.monotonic()
+    graph = build_graph(Snapshot(objects=load_bytes(text.encode(), "big.yaml")))
+    run_checks(graph)
+    assert time.monotonic() - start < 3
+    service = graph.get("Service", "d", "big", record=False)
+    assert service is not None
+    backends, known = graph._backends(service, service.spec)
+    assert known and len(backends) == MAX_IMPLIED_REPLICA_SLOTS
+    sts = graph.get("StatefulSet", "d", "big", record=False)
+    assert sts is not None and sts.spec["replicas"] == 2147483647  # the count stays a number
