@@ -541,3 +541,15 @@ def test_declared_replicas_do_not_drive_the_work() -> None:
     assert known and len(backends) == MAX_IMPLIED_REPLICA_SLOTS
     sts = graph.get("StatefulSet", "d", "big", record=False)
     assert sts is not None and sts.spec["replicas"] == 2147483647  # the count stays a number
+
+
+def test_deep_nesting_in_json_and_config_is_one_line(tmp_path: Path) -> None:
+    """RecursionError in payload/config parsing was exit 4."""
+    with pytest.raises(InputError, match="nested too deeply"):
+        safeio.load_json(b"[" * 100_000 + b"]" * 100_000, "--payload p.json")
+    config = tmp_path / ".seldon-doctor.yaml"
+    config.write_text("select: " + "[" * 5000 + "]" * 5000 + "\n")
+    from seldon_doctor.suppress import load_config
+
+    with pytest.raises(InputError, match="nested more than 512 levels"):
+        load_config(config)
