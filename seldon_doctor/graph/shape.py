@@ -24,7 +24,6 @@ code that reads a path not covered here.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -267,7 +266,7 @@ def conform(obj: KubeObject) -> tuple[KubeObject, list[str]]:
     _find(obj.body, shape, (), fixes)
     if not fixes:
         return obj, []
-    body = copy.deepcopy(obj.body)
+    body = _unshared_copy(obj.body)
     # Deepest first, and list items from the end, so earlier fixes keep later paths valid.
     for path, action, value in sorted(fixes, key=_fix_order, reverse=True):
         _apply(body, path, action, value)
@@ -333,15 +332,42 @@ def _find(value: Any, shape: Any, path: tuple[Any, ...], fixes: list[Any]) -> No
         fixes.append((path, "drop-scalar", value))
 
 
+def _unshared_copy(value: Any) -> Any:
+    """A copy where no container is shared (YAML aliases share them; ``deepcopy`` keeps that,
+    and a fix of one path would change another). Iterative: nesting is bounded upstream, but
+    the copy needs no recursion at all. Expansion is bounded by safeyaml's alias bound."""
+    if not isinstance(value, dict | list):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any]] = [(value, root)]
+    while stack:
+        source, target = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, child in items:
+            if isinstance(child, dict | list):
+                fresh: Any = {} if isinstance(child, dict) else []
+                stack.append((child, fresh))
+            else:
+                fresh = child
+            if isinstance(target, dict):
+                target[key] = fresh
+            else:
+                target.append(fresh)
+    return root
+
+
 def _apply(body: Any, path: tuple[Any, ...], action: str, value: Any) -> None:
-    parent = body
-    for key in path[:-1]:
-        parent = parent[key]
-    last = path[-1]
-    if action == "str":
-        parent[last] = _yaml_text(value)
-    else:
-        del parent[last]
+    try:
+        parent = body
+        for key in path[:-1]:
+            parent = parent[key]
+        last = path[-1]
+        if action == "str":
+            parent[last] = _yaml_text(value)
+        else:
+            del parent[last]
+    except (LookupError, TypeError):  # already removed with an enclosing fix
+        pass
 
 
 def _yaml_text(value: Any) -> str:
