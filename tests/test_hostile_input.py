@@ -496,9 +496,12 @@ def test_shape_fix_copies_and_notes_once() -> None:
     fixed, notes = shape.conform(original)
     assert body["spec"]["candidates"][1] == 3  # the input is never changed
     assert fixed.body["spec"]["candidates"] == [{"name": "a", "weight": "50"}]  # SD003's case
-    assert fixed.body["metadata"]["labels"] == {"v": "1"}
-    assert len(notes) == 3 and all(n.startswith("Experiment n/e: ") for n in notes)
+    # A custom resource keeps scalar types for SD003; a built-in kind gets the YAML text.
+    assert fixed.body["metadata"]["labels"] == {"v": 1}
+    assert len(notes) == 2 and all(n.startswith("Experiment n/e: ") for n in notes)
     assert shape.conform(fixed) == (fixed, [])
+    service = KubeObject({**body, "apiVersion": "v1", "kind": "Service", "spec": {}})
+    assert shape.conform(service)[0].body["metadata"]["labels"] == {"v": "1"}
     assert shape.str_list({"a": ["x", 1, None]}, "a") == ["x"]
     assert shape.mapping({"a": 3}, "a", "b") == {}
     assert shape.seq({"a": {"b": [1]}}, "a", "b") == [1]

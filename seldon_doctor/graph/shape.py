@@ -11,8 +11,8 @@ replaced by a safe default, with one input note per fix (shown as a report warni
 * a list element of the wrong shape is dropped;
 * a scalar field holding a mapping or list is dropped;
 * strings that must be strings (container ``args``/``command``, env names and values, label
-  and selector values) are kept when they are strings, numbers and booleans become their YAML
-  text, anything else is dropped.
+  and selector values) are kept when they are strings; in built-in kinds (which SD003 does not
+  validate) numbers and booleans become their YAML text; anything else is dropped.
 
 Scalar types are otherwise left alone (``weight: "50"`` stays for SD003 to report against the
 CRD schema). The object in the snapshot is never changed: a copy is made only when a fix is
@@ -264,6 +264,10 @@ def conform(obj: KubeObject) -> tuple[KubeObject, list[str]]:
     shape = {**_COMMON, **SHAPES.get(obj.kind, {})}
     fixes: list[tuple[tuple[Any, ...], str, Any]] = []
     _find(obj.body, shape, (), fixes)
+    if "." in obj.group:
+        # Custom resources: SD003 judges scalar types against the CRD schema (an env value
+        # 600 where the CRD says string is a finding), so only wrong containers are fixed.
+        fixes = [fix for fix in fixes if fix[1] != "str"]
     if not fixes:
         return obj, []
     body = _unshared_copy(obj.body)
