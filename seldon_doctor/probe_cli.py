@@ -19,6 +19,11 @@ PROBE_CHECKS = ("SD801", "SD802", "SD803", "SD804")
 SCAN_REQUESTS = 5
 SCAN_RATE = 20.0
 SCAN_PARALLEL = 4
+#: scan --probe of files without --probe-endpoint: nothing to send the requests to.
+NO_ENDPOINT = (
+    "no endpoint: give --endpoint URL (seldon-mesh, e.g. after kubectl port-forward "
+    "-n {namespace} svc/seldon-mesh 8080:80 use http://127.0.0.1:8080)"
+)
 
 
 def experiment_weights(snapshot: Snapshot | None, namespace: str, name: str) -> dict[str, int]:
@@ -126,7 +131,7 @@ def probe_command(
     from seldon_doctor.dataplane.errors import DataplaneUnavailable
     from seldon_doctor.domain.oip import ProbeSettings, ProbeTarget
     from seldon_doctor.domain.probe_stats import parse_duration_ms, parse_weights
-    from seldon_doctor.probing import endpoint_for, has_endpoint_provider, observation
+    from seldon_doctor.probing import observation
 
     try:
         slo = parse_duration_ms(slo_p95) if slo_p95 else None
@@ -154,8 +159,8 @@ def probe_command(
     if kind == "experiment" and configured is None:
         configured = experiment_weights(snapshot, namespace, name) or None
     opener: contextlib.AbstractContextManager[str]
-    if endpoint or has_endpoint_provider():
-        opener = endpoint_for(namespace, endpoint)
+    if endpoint:
+        opener = contextlib.nullcontext(endpoint)
     else:
         opener = live_mesh_endpoint(namespace, _live_target(kubeconfig, context))
     try:
@@ -209,7 +214,7 @@ def scan_probes(
     from seldon_doctor.dataplane.errors import DataplaneUnavailable
     from seldon_doctor.domain.oip import ProbeSettings, ProbeTarget
     from seldon_doctor.graph.seldon import is_ready
-    from seldon_doctor.probing import endpoint_for, has_endpoint_provider, observation, probe_many
+    from seldon_doctor.probing import observation, probe_many
     from seldon_doctor.snapshot import Gap
 
     targets = [
@@ -224,14 +229,16 @@ def scan_probes(
     by_namespace: dict[str, list[ProbeTarget]] = {}
     for target in targets:
         by_namespace.setdefault(target.namespace, []).append(target)
-    live = live_target if not endpoint and not has_endpoint_provider() else None
+    live = live_target if not endpoint else None
     out = []
     for namespace, group in sorted(by_namespace.items()):
         opener: contextlib.AbstractContextManager[str]
         if live is not None:
             opener = live_mesh_endpoint(namespace, live, snapshot)
+        elif endpoint:
+            opener = contextlib.nullcontext(endpoint)
         else:
-            opener = endpoint_for(namespace, endpoint)
+            raise InputError(f"scan --probe: {NO_ENDPOINT.format(namespace=namespace)}")
         try:
             with opener as url:
                 settings = ProbeSettings(
