@@ -139,7 +139,7 @@ def _snapshot(
     demo: bool,
     crds: Sequence[str] = (),
 ) -> Snapshot:
-    from seldon_doctor.collect import ScanInputs, collect_files, demo_inputs
+    from seldon_doctor.sources.collect import ScanInputs, collect_files, demo_inputs
 
     if demo:
         if files:
@@ -395,8 +395,8 @@ def scan(
         if offline:
             namespace = namespaces[0] if namespaces else "default"
             return {"": _snapshot((*files, *paths), envoy_dumps, namespace, demo, crds)}
-        from seldon_doctor.access import kinds_read
         from seldon_doctor.live_cli import LiveRequest, read_clusters
+        from seldon_doctor.live_kinds import kinds_read
 
         request = LiveRequest(
             kubeconfig=kubeconfig,
@@ -849,8 +849,8 @@ def trace_command(
     elif files:
         snapshot = _snapshot(files, envoy_dumps, namespace, False)
     else:
-        from seldon_doctor.collect import load_envoy_dumps
         from seldon_doctor.snapshot import Snapshot
+        from seldon_doctor.sources.collect import load_envoy_dumps
 
         dumps = [d if "=" in d else f"{namespace}={d}" for d in envoy_dumps]
         snapshot = Snapshot(envoys=load_envoy_dumps(dumps, []))
@@ -902,9 +902,9 @@ def _live_trace_snapshot(
     """The cluster as the trace needs it: every kind the checks read, then the Envoy and the
     scheduler that ``namespace``'s seldon-mesh and seldon-scheduler resolve to (port-forwards
     only to those pods, however many namespaces the cluster has)."""
-    from seldon_doctor.access import kinds_read
     from seldon_doctor.graph.build import build_graph
     from seldon_doctor.live_cli import LiveRequest, read_clusters
+    from seldon_doctor.live_kinds import kinds_read
     from seldon_doctor.sources.dataplane import observe_live
     from seldon_doctor.sources.live import api_client_for
 
@@ -995,9 +995,9 @@ def snapshot_command(
     """
     from datetime import UTC, datetime
 
-    from seldon_doctor.access import kinds_read
     from seldon_doctor.bundle import meta_from_live, write_bundle
     from seldon_doctor.live_cli import LiveRequest, read_clusters
+    from seldon_doctor.live_kinds import kinds_read
 
     request = LiveRequest(
         kubeconfig=kubeconfig,

@@ -6,13 +6,13 @@ import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from seldon_doctor.access import live_reads
 from seldon_doctor.catalog import load_docs
 from seldon_doctor.checks import ALL_CHECKS
 from seldon_doctor.checks.base import ENVOY, PROBE, Check, CheckContext, NotEvaluated
 from seldon_doctor.errors import InputError
 from seldon_doctor.findings import Evidence, Finding, ResourceRef, Severity
 from seldon_doctor.graph.build import DeploymentGraph
+from seldon_doctor.live_kinds import live_reads
 from seldon_doctor.snapshot import Gap
 
 INTERNAL_ERROR = "SD001"

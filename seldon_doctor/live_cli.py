@@ -20,6 +20,7 @@ from seldon_doctor.domain import durations
 if TYPE_CHECKING:
     from seldon_doctor.sources.live import LiveScan
 
+
 def parse_duration(value: str) -> float:
     """``90``, ``90s``, ``5m``, ``1h``, ``500ms`` -> seconds."""
     try:
@@ -136,8 +137,8 @@ def progress_display(quiet: bool) -> Iterator[Callable[[str, str, int, str], Non
 
 def read_clusters(request: LiveRequest) -> LiveScan:
     """Snapshots of every cluster asked for (and, with --dataplane, their Envoys/schedulers)."""
-    from seldon_doctor.collect import load_envoy_dumps
     from seldon_doctor.errors import InputError
+    from seldon_doctor.sources.collect import load_envoy_dumps
     from seldon_doctor.sources.live import LiveOptions, collect_live
 
     kinds = request.kinds

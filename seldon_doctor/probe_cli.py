@@ -152,7 +152,7 @@ def probe_command(
             raise InputError(f"--payload {payload}: not JSON ({exc})") from None
     snapshot = None
     if files:
-        from seldon_doctor.collect import ScanInputs, collect_files
+        from seldon_doctor.sources.collect import ScanInputs, collect_files
 
         snapshot = collect_files(ScanInputs(files=files, namespace=namespace))
     target = ProbeTarget(name=name, namespace=namespace, kind=kind)  # type: ignore[arg-type]

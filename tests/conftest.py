@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from seldon_doctor.collect import ScanInputs, collect_files
 from seldon_doctor.snapshot import Snapshot
+from seldon_doctor.sources.collect import ScanInputs, collect_files
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -79,16 +79,19 @@ ALLOWED: dict[str, frozenset[str]] = {
     "checks": frozenset(
         {"graph", "domain", "findings", "catalog", "snapshot", "kinds", "logs", "redact"}
     ),
-    "access": frozenset({"checks", "kinds"}),
-    "engine": frozenset({"access", "catalog", "checks", "errors", "findings", "graph", "snapshot"}),
+    "live_kinds": frozenset({"checks", "kinds"}),
+    "engine": frozenset(
+        {"catalog", "checks", "errors", "findings", "graph", "live_kinds", "snapshot"}
+    ),
     "baseline": frozenset({"engine", "errors", "findings"}),
     "suppress": frozenset({"catalog", "engine", "errors", "findings", "graph"}),
     "settle": frozenset({"kinds", "snapshot"}),
     "trace": frozenset({"domain", "graph", "snapshot"}),
     # Sources read input into a Snapshot; the dataplane package holds the network clients.
     "dataplane": frozenset({"domain"}),
-    "sources": frozenset({"access", "dataplane", "domain", "errors", "kinds", "logs", "snapshot"}),
-    "collect": frozenset({"domain", "errors", "kinds", "snapshot", "sources"}),
+    "sources": frozenset(
+        {"dataplane", "domain", "errors", "kinds", "live_kinds", "logs", "snapshot"}
+    ),
     "bundle": frozenset(
         {"seldon_doctor", "domain", "errors", "logs", "redact", "snapshot", "sources"}
     ),
@@ -99,15 +102,15 @@ ALLOWED: dict[str, frozenset[str]] = {
         | {"snapshot"}
     ),
     # The command line wires everything together.
-    "rbac": frozenset({"seldon_doctor", "access", "checks", "engine"}),
-    "live_cli": frozenset({"collect", "domain", "errors", "kinds", "sources"}),
+    "rbac": frozenset({"seldon_doctor", "checks", "engine", "live_kinds"}),
+    "live_cli": frozenset({"domain", "errors", "kinds", "sources"}),
     "probe_cli": frozenset(
-        {"collect", "dataplane", "domain", "engine", "errors", "findings", "graph", "probing"}
-        | {"render", "snapshot", "sources"}
+        {"dataplane", "domain", "engine", "errors", "findings", "graph", "probing", "render"}
+        | {"snapshot", "sources"}
     ),
     "cli": frozenset(
-        {"seldon_doctor", "access", "baseline", "bundle", "catalog", "checks", "collect"}
-        | {"dataplane", "domain", "engine", "errors", "findings", "graph", "live_cli"}
+        {"seldon_doctor", "baseline", "bundle", "catalog", "checks", "dataplane", "domain"}
+        | {"engine", "errors", "findings", "graph", "live_cli", "live_kinds"}
         | {"probe_cli", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
     ),
     "__main__": frozenset({"cli"}),
@@ -115,7 +118,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 #: What the table must never allow (guards the table against a convenient edit).
-CLIENTS = frozenset({"sources", "dataplane", "collect", "probing", "bundle"})
+CLIENTS = frozenset({"sources", "dataplane", "probing", "bundle"})
 ENTRY_POINTS = frozenset({"cli", "live_cli", "probe_cli", "rbac", "__main__"})
 NEVER: dict[str, frozenset[str]] = {
     "domain": frozenset(ALLOWED) - {"domain"},
