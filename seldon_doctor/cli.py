@@ -860,8 +860,8 @@ def trace_command(
     built = build_graph(snapshot)
     probe_result, probe_error = None, None
     if probe_url:
-        from seldon_doctor.dataplane.errors import DataplaneUnavailable
-        from seldon_doctor.dataplane.probe import probe
+        from seldon_doctor.clients.errors import DataplaneUnavailable
+        from seldon_doctor.clients.readiness import probe
 
         kind_arg: Any = kind
         try:
@@ -935,7 +935,7 @@ def _live_trace_snapshot(
 def _mesh_url(graph: Any, namespace: str, target: Any) -> Iterator[str]:
     """A local URL for ``namespace``'s seldon-mesh: a port-forward to a ready Envoy pod it
     resolves to (through ExternalName aliases, as a client in that namespace would)."""
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
     from seldon_doctor.sources.dataplane import ENVOY_HTTP_PORT, forwarded_port
     from seldon_doctor.sources.live import api_client_for
 

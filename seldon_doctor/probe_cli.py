@@ -128,7 +128,7 @@ def probe_command(
     behind ``seldon-mesh`` of ``namespace`` in the cluster of ``kubeconfig``/``context``
     (default: the current context); exit 3 when that cannot be opened.
     """
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
     from seldon_doctor.domain.oip import ProbeSettings, ProbeTarget
     from seldon_doctor.domain.probe_stats import parse_duration_ms, parse_weights
     from seldon_doctor.probing import observation
@@ -211,7 +211,7 @@ def scan_probes(
     (the pod behind ``seldon-mesh``); a namespace whose Envoy cannot be reached that way is a
     ``probe:<ns>`` gap.
     """
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
     from seldon_doctor.domain.oip import ProbeSettings, ProbeTarget
     from seldon_doctor.graph.seldon import is_ready
     from seldon_doctor.probing import observation, probe_many

@@ -87,10 +87,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "suppress": frozenset({"catalog", "engine", "errors", "findings", "graph"}),
     "settle": frozenset({"kinds", "snapshot"}),
     "trace": frozenset({"domain", "graph", "snapshot"}),
-    # Sources read input into a Snapshot; the dataplane package holds the network clients.
-    "dataplane": frozenset({"domain"}),
+    # Sources read input into a Snapshot; the clients package holds the network clients.
+    "clients": frozenset({"domain"}),
     "sources": frozenset(
-        {"dataplane", "domain", "errors", "kinds", "live_kinds", "logs", "snapshot"}
+        {"clients", "domain", "errors", "kinds", "live_kinds", "logs", "snapshot"}
     ),
     "bundle": frozenset(
         {"seldon_doctor", "domain", "errors", "logs", "redact", "snapshot", "sources"}
@@ -105,11 +105,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "rbac": frozenset({"seldon_doctor", "checks", "engine", "live_kinds"}),
     "live_cli": frozenset({"domain", "errors", "kinds", "sources"}),
     "probe_cli": frozenset(
-        {"dataplane", "domain", "engine", "errors", "findings", "graph", "probing", "render"}
+        {"clients", "domain", "engine", "errors", "findings", "graph", "probing", "render"}
         | {"snapshot", "sources"}
     ),
     "cli": frozenset(
-        {"seldon_doctor", "baseline", "bundle", "catalog", "checks", "dataplane", "domain"}
+        {"seldon_doctor", "baseline", "bundle", "catalog", "checks", "clients", "domain"}
         | {"engine", "errors", "findings", "graph", "live_cli", "live_kinds"}
         | {"probe_cli", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
     ),
@@ -118,7 +118,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 #: What the table must never allow (guards the table against a convenient edit).
-CLIENTS = frozenset({"sources", "dataplane", "probing", "bundle"})
+CLIENTS = frozenset({"sources", "clients", "probing", "bundle"})
 ENTRY_POINTS = frozenset({"cli", "live_cli", "probe_cli", "rbac", "__main__"})
 NEVER: dict[str, frozenset[str]] = {
     "domain": frozenset(ALLOWED) - {"domain"},
@@ -127,7 +127,7 @@ NEVER: dict[str, frozenset[str]] = {
     "graph": CLIENTS | ENTRY_POINTS | {"render", "checks", "engine"},
     "trace": CLIENTS | ENTRY_POINTS | {"render"},
     "sources": ENTRY_POINTS | {"render", "checks", "engine"},
-    "dataplane": ENTRY_POINTS | {"sources", "render", "checks", "graph", "snapshot"},
+    "clients": ENTRY_POINTS | {"sources", "render", "checks", "graph", "snapshot"},
     "snapshot": frozenset(ALLOWED) - {"snapshot"},
 }
 

@@ -1,6 +1,6 @@
 """Read the live data plane into a Snapshot: Envoy admin, scheduler status API, scheduler xDS.
 
-The only module that calls the ``seldon_doctor.dataplane`` clients. Each option value is
+The only module that calls the ``seldon_doctor.clients`` clients. Each option value is
 ``[NAMESPACE=]ADDRESS``; without a namespace the one namespace of the input that runs Envoy
 (``sources.attribution.envoy_namespaces``) is used, else the scan's ``-n``. Every failure becomes a
 :class:`~seldon_doctor.snapshot.Gap` (``envoy:<ns>``, ``scheduler:<ns>``,
@@ -96,8 +96,8 @@ def _namespace_for(
 
 def observe_envoy(url: str, namespace: str, *, timeout: float) -> EnvoyObservation:
     """``/ready``, ``/config_dump?include_eds`` and the route counters of one Envoy admin."""
-    from seldon_doctor.dataplane import envoy_admin
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients import envoy_admin
+    from seldon_doctor.clients.errors import DataplaneUnavailable
     from seldon_doctor.domain.envoy_parse import DumpError, parse_config_dump
 
     seen = envoy_admin.observe(url, timeout=timeout)
@@ -116,14 +116,14 @@ def observe_envoy(url: str, namespace: str, *, timeout: float) -> EnvoyObservati
 
 
 def observe_scheduler(target: str, namespace: str, *, timeout: float) -> SchedulerObservation:
-    from seldon_doctor.dataplane.scheduler_api import fetch_scheduler_state
+    from seldon_doctor.clients.scheduler_api import fetch_scheduler_state
 
     state = fetch_scheduler_state(_with_port(target, SCHEDULER_API_PORT), timeout)
     return SchedulerObservation(namespace, state.target, state, Origin(file=f"grpc://{target}"))
 
 
 def observe_xds(target: str, namespace: str, *, timeout: float, node_id: str) -> XdsObservation:
-    from seldon_doctor.dataplane.xds_client import fetch_xds
+    from seldon_doctor.clients.xds_client import fetch_xds
 
     snap = fetch_xds(_with_port(target, SCHEDULER_XDS_PORT), node_id=node_id, timeout=timeout)
     return XdsObservation(namespace, snap.target, snap, Origin(file=f"grpc://{target}"))
@@ -141,7 +141,7 @@ def _with_port(target: str, port: int) -> str:
 
 def collect_dataplane(snapshot: Snapshot, inputs: DataplaneInputs) -> Snapshot:
     """Add every requested observation to ``snapshot``; failures become gaps, never raise."""
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
 
     objects = snapshot.objects
     jobs: list[tuple[str, str, str, Callable[[], None]]] = []
@@ -261,7 +261,7 @@ class PortForwarder:
         import socket
         import threading
 
-        from seldon_doctor.dataplane.errors import DataplaneUnavailable
+        from seldon_doctor.clients.errors import DataplaneUnavailable
 
         try:
             from kubernetes import client as k8s_client
@@ -282,7 +282,7 @@ class PortForwarder:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _open(self) -> Any:
-        from seldon_doctor.dataplane.errors import DataplaneUnavailable
+        from seldon_doctor.clients.errors import DataplaneUnavailable
 
         try:
             return self._portforward(
@@ -309,7 +309,7 @@ class PortForwarder:
         import socket
         import threading
 
-        from seldon_doctor.dataplane.errors import DataplaneUnavailable
+        from seldon_doctor.clients.errors import DataplaneUnavailable
 
         forward, self._spare = self._spare, None
         try:
@@ -390,7 +390,7 @@ def observe_via_portforward(
     client seeing a dropped connection). Live mode (``observe_live``) calls this per Envoy pod
     with port 9901 and per scheduler pod with 9004 and 9002.
     """
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
 
     with PortForwarder(namespace, pod, remote_port, api=api) as forwarder:
         try:
@@ -439,7 +439,7 @@ def mesh_target(
     Raises:
         DataplaneUnavailable: no running Envoy pod.
     """
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
 
     spec = (service or {}).get("spec") or {}
     selector = spec.get("selector") or ENVOY_SELECTOR
@@ -474,7 +474,7 @@ def mesh_target(
 
 def read_mesh_target(namespace: str, api: Any) -> tuple[str, int]:
     """:func:`mesh_target` from the API server (GET the Service, LIST the selected pods)."""
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
 
     service: dict[str, Any] | None = None
     try:
@@ -555,7 +555,7 @@ def observe_live(
     Pods are found by ``app.kubernetes.io/name`` = ``seldon-envoy`` / ``seldon-scheduler``.
     Each failure is a gap (``envoy:<ns>``, ``scheduler:<ns>``, ``scheduler-xds:<ns>``).
     """
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
 
     wanted = set(namespaces) if namespaces is not None else None
     pods = [
