@@ -427,7 +427,7 @@ def scan(
             for warning in snapshot.warnings:
                 _err(f"note: {warning}")
         if probe_targets:
-            from seldon_doctor.probe_cli import scan_probes
+            from seldon_doctor.probe.command import scan_probes
 
             snapshot.probes.extend(
                 scan_probes(snapshot, probe_endpoint, live_target=live_targets.get(cluster))
@@ -728,7 +728,7 @@ def probe(
     latency quantiles and histogram, an Experiment's split against its weights, the versions
     that answered; then SD801-SD804. Bounded in requests and time; sends nothing else.
     """
-    from seldon_doctor.probe_cli import probe_command
+    from seldon_doctor.probe.command import probe_command
 
     raise SystemExit(
         probe_command(

@@ -41,7 +41,7 @@ def case_inputs(case: Path) -> ScanInputs:
 def load_case(case: Path) -> Snapshot:
     snapshot = collect_files(case_inputs(case))
     if case.is_dir():  # probes/*.json: inference probe observations (SD8xx)
-        from seldon_doctor.probing import load_probe_files
+        from seldon_doctor.probe.runner import load_probe_files
 
         snapshot.probes.extend(load_probe_files(sorted((case / "probes").glob("*.json"))))
     return snapshot

@@ -95,7 +95,6 @@ ALLOWED: dict[str, frozenset[str]] = {
     "bundle": frozenset(
         {"seldon_doctor", "domain", "errors", "logs", "redact", "snapshot", "sources"}
     ),
-    "probing": frozenset({"domain", "snapshot"}),
     # Renderers only format: results, plans, the graph, observations' types.
     "render": frozenset(
         {"seldon_doctor", "baseline", "catalog", "domain", "engine", "findings", "graph", "plan"}
@@ -104,22 +103,24 @@ ALLOWED: dict[str, frozenset[str]] = {
     # The command line wires everything together.
     "rbac": frozenset({"seldon_doctor", "checks", "engine", "live_kinds"}),
     "live_cli": frozenset({"domain", "errors", "kinds", "sources"}),
-    "probe_cli": frozenset(
-        {"clients", "domain", "engine", "errors", "findings", "graph", "probing", "render"}
-        | {"snapshot", "sources"}
+    # probe/: the load generator and its wire formats (runner, wire: only domain and
+    # snapshot, see PROBE_CORE) and the probe commands' glue (command).
+    "probe": frozenset(
+        {"clients", "domain", "engine", "errors", "findings", "graph", "render", "snapshot"}
+        | {"sources"}
     ),
     "cli": frozenset(
         {"seldon_doctor", "baseline", "bundle", "catalog", "checks", "clients", "domain"}
         | {"engine", "errors", "findings", "graph", "live_cli", "live_kinds"}
-        | {"probe_cli", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
+        | {"probe", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
     ),
     "__main__": frozenset({"cli"}),
     "seldon_doctor": frozenset(),
 }
 
 #: What the table must never allow (guards the table against a convenient edit).
-CLIENTS = frozenset({"sources", "clients", "probing", "bundle"})
-ENTRY_POINTS = frozenset({"cli", "live_cli", "probe_cli", "rbac", "__main__"})
+CLIENTS = frozenset({"sources", "clients", "probe", "bundle"})
+ENTRY_POINTS = frozenset({"cli", "live_cli", "probe", "rbac", "__main__"})
 NEVER: dict[str, frozenset[str]] = {
     "domain": frozenset(ALLOWED) - {"domain"},
     "render": CLIENTS | ENTRY_POINTS,
@@ -130,6 +131,11 @@ NEVER: dict[str, frozenset[str]] = {
     "clients": ENTRY_POINTS | {"sources", "render", "checks", "graph", "snapshot"},
     "snapshot": frozenset(ALLOWED) - {"snapshot"},
 }
+
+#: The probe package's load generator and wire formats import only these areas (the command
+#: glue, ``probe.command``, is the one module of ``probe`` that reaches sources and engine).
+PROBE_CORE = frozenset({"domain", "snapshot", "probe"})
+PROBE_GLUE = frozenset({f"{PACKAGE}.probe.command"})
 
 #: Modules of ``checks`` any check module may import.
 CHECKS_SHARED = frozenset({"seldon_doctor.checks.base", "seldon_doctor.checks.helpers"})
@@ -299,6 +305,18 @@ def test_no_import_cycles(imports: list[Import]) -> None:
 
 def test_imports_follow_the_package_direction(imports: list[Import]) -> None:
     assert direction_violations(imports) == []
+
+
+def test_the_probe_runner_imports_only_domain_and_snapshot(imports: list[Import]) -> None:
+    found = sorted(
+        f"{i.where()}: {i.target}"
+        for i in imports
+        if i.internal
+        and area(i.source) == "probe"
+        and i.source not in PROBE_GLUE
+        and area(i.target) not in PROBE_CORE
+    )
+    assert found == []
 
 
 def test_the_table_never_allows_what_must_never_happen() -> None:

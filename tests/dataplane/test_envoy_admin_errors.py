@@ -135,6 +135,7 @@ def test_module_import_is_light() -> None:
     code = (
         "import sys, seldon_doctor.clients.envoy_admin, seldon_doctor.clients.xds_client, "
         "seldon_doctor.clients.scheduler_api, seldon_doctor.clients.readiness, "
+        "seldon_doctor.probe.runner, "
         "seldon_doctor.domain.xds_diff; "
         "heavy = [m for m in ('grpc', 'envoy_data_plane', 'google.protobuf', 'betterproto2') "
         "if m in sys.modules]; print(heavy)"

@@ -82,7 +82,7 @@ def live_mesh_endpoint(
 
 
 def _progress_run(target: Any, settings: ProbeSettings) -> ProbeRun:
-    from seldon_doctor.probing import run_probe
+    from seldon_doctor.probe.runner import run_probe
 
     if not sys.stderr.isatty():
         return run_probe(target, settings)
@@ -131,7 +131,7 @@ def probe_command(
     from seldon_doctor.clients.errors import DataplaneUnavailable
     from seldon_doctor.domain.oip import ProbeSettings, ProbeTarget
     from seldon_doctor.domain.probe_stats import parse_duration_ms, parse_weights
-    from seldon_doctor.probing import observation
+    from seldon_doctor.probe.runner import observation
 
     try:
         slo = parse_duration_ms(slo_p95) if slo_p95 else None
@@ -214,7 +214,7 @@ def scan_probes(
     from seldon_doctor.clients.errors import DataplaneUnavailable
     from seldon_doctor.domain.oip import ProbeSettings, ProbeTarget
     from seldon_doctor.graph.seldon import is_ready
-    from seldon_doctor.probing import observation, probe_many
+    from seldon_doctor.probe.runner import observation, probe_many
     from seldon_doctor.snapshot import Gap
 
     targets = [
