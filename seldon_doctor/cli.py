@@ -7,11 +7,10 @@ Heavy modules (kubernetes, grpc, envoy_data_plane, networkx) are imported inside
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -862,11 +861,13 @@ def trace_command(
     if probe_url:
         from seldon_doctor.clients.errors import DataplaneUnavailable
         from seldon_doctor.clients.readiness import probe
+        from seldon_doctor.sources.dataplane import mesh_endpoint
+        from seldon_doctor.sources.live import api_client_for
 
         kind_arg: Any = kind
         try:
             if probe_url == LIVE_PROBE:
-                with _mesh_url(built, namespace, target) as url:
+                with mesh_endpoint(namespace, api_client_for(target), built) as url:
                     probe_result = probe(url, name, kind=kind_arg, timeout=dataplane_timeout)
             else:
                 probe_result = probe(probe_url, name, kind=kind_arg, timeout=dataplane_timeout)
@@ -929,26 +930,6 @@ def _live_trace_snapshot(
         namespaces=sorted(wanted),
     )
     return snapshot, target
-
-
-@contextlib.contextmanager
-def _mesh_url(graph: Any, namespace: str, target: Any) -> Iterator[str]:
-    """A local URL for ``namespace``'s seldon-mesh: a port-forward to a ready Envoy pod it
-    resolves to (through ExternalName aliases, as a client in that namespace would)."""
-    from seldon_doctor.clients.errors import DataplaneUnavailable
-    from seldon_doctor.sources.dataplane import ENVOY_HTTP_PORT, forwarded_port
-    from seldon_doctor.sources.live import api_client_for
-
-    resolution = graph.resolve("seldon-mesh", namespace)
-    backends = [b for b in resolution.ready_backends if not b.implied]
-    if not backends:
-        raise DataplaneUnavailable(
-            f"seldon-mesh in {namespace} leads to no ready Envoy pod "
-            f"({resolution.detail or resolution.status.value})"
-        )
-    pod = backends[0]
-    with forwarded_port(pod.namespace, pod.pod, ENVOY_HTTP_PORT, api_client_for(target)) as addr:
-        yield f"http://{addr}"
 
 
 @cli.command("snapshot", short_help="Capture a live read into a bundle to scan offline.")

@@ -88,9 +88,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "settle": frozenset({"kinds", "snapshot"}),
     "trace": frozenset({"domain", "graph", "snapshot"}),
     # Sources read input into a Snapshot; the clients package holds the network clients.
+    # sources -> graph: the port-forward to seldon-mesh goes to graph.mesh's choice of Envoy.
     "clients": frozenset({"domain"}),
     "sources": frozenset(
-        {"clients", "domain", "errors", "kinds", "live_kinds", "logs", "snapshot"}
+        {"clients", "domain", "errors", "graph", "kinds", "live_kinds", "logs", "snapshot"}
     ),
     "bundle": frozenset(
         {"seldon_doctor", "domain", "errors", "logs", "redact", "snapshot", "sources"}

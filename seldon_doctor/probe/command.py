@@ -12,6 +12,7 @@ from seldon_doctor.errors import InputError
 if TYPE_CHECKING:
     from seldon_doctor.domain.oip import ProbeRun, ProbeSettings
     from seldon_doctor.findings import Finding
+    from seldon_doctor.graph.build import DeploymentGraph
     from seldon_doctor.snapshot import ProbeObservation, Snapshot
 
 PROBE_CHECKS = ("SD801", "SD802", "SD803", "SD804")
@@ -68,16 +69,16 @@ def _live_target(kubeconfig: str | None, context: str | None) -> Any:
 
 @contextlib.contextmanager
 def live_mesh_endpoint(
-    namespace: str, target: Any, snapshot: Snapshot | None = None
+    namespace: str, target: Any, graph: DeploymentGraph | None = None
 ) -> Iterator[str]:
-    """``seldon-mesh`` of ``namespace`` through an API-server port-forward to an Envoy pod
-    behind it (``sources.dataplane.mesh_endpoint``); the pods of a live ``snapshot`` are used
-    when it has them. Raises DataplaneUnavailable when no pod or the port-forward is refused."""
+    """``seldon-mesh`` of ``namespace`` through an API-server port-forward to the Envoy pod
+    behind it (``sources.dataplane.mesh_endpoint``: the pod ``graph.mesh.mesh_envoy`` picks in
+    ``graph``, a live scan's, else in what is read along seldon-mesh's alias chain). Raises
+    DataplaneUnavailable when no pod or the port-forward is refused."""
     from seldon_doctor.sources.dataplane import mesh_endpoint
     from seldon_doctor.sources.live import api_client_for
 
-    objects = snapshot.objects if snapshot is not None else None
-    with mesh_endpoint(namespace, api_client_for(target), objects) as url:
+    with mesh_endpoint(namespace, api_client_for(target), graph) as url:
         yield url
 
 
@@ -230,11 +231,16 @@ def scan_probes(
     for target in targets:
         by_namespace.setdefault(target.namespace, []).append(target)
     live = live_target if not endpoint else None
+    graph = None
+    if live is not None:
+        from seldon_doctor.graph.build import build_graph
+
+        graph = build_graph(snapshot)
     out = []
     for namespace, group in sorted(by_namespace.items()):
         opener: contextlib.AbstractContextManager[str]
         if live is not None:
-            opener = live_mesh_endpoint(namespace, live, snapshot)
+            opener = live_mesh_endpoint(namespace, live, graph)
         elif endpoint:
             opener = contextlib.nullcontext(endpoint)
         else:
