@@ -104,8 +104,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     # The command line wires everything together.
     "rbac": frozenset({"seldon_doctor", "checks", "engine", "live_kinds"}),
     "live_cli": frozenset({"domain", "errors", "kinds", "sources"}),
-    # probe/: the load generator and its wire formats (runner, wire: only domain and
-    # snapshot, see PROBE_CORE) and the probe commands' glue (command).
+    # probe/: the load generator and its wire formats (runner: only domain and snapshot,
+    # see PROBE_CORE) and the probe commands' glue (command).
     "probe": frozenset(
         {"clients", "domain", "engine", "errors", "findings", "graph", "render", "snapshot"}
         | {"sources"}

@@ -1,8 +1,8 @@
 """``seldon-doctor probe`` and ``scan --probe``: measured inference requests through Envoy.
 
-* :mod:`seldon_doctor.probe.runner`: the load generator -- worker threads, a shared pace, the
-  request-count and duration bounds -- and the fold of a run into a ``ProbeObservation``.
-* :mod:`seldon_doctor.probe.wire`: one OIP infer request over REST or gRPC, classified.
+* :mod:`seldon_doctor.probe.runner`: the load generator -- its wire formats (one OIP infer
+  request over REST or gRPC, classified), worker threads, a shared pace, the request-count and
+  duration bounds -- and the fold of a run into a ``ProbeObservation``.
 * :mod:`seldon_doctor.probe.command`: the commands' glue (endpoint, port-forward, report).
 
 What is pure stays in :mod:`seldon_doctor.domain` (``oip``: requests, results and their
