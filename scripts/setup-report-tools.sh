@@ -20,5 +20,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "setup-report-tools: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends "${missing[@]}" fonts-dejavu-core >/dev/null
+if ! { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" fonts-dejavu-core >/dev/null; }; then
+    echo "setup-report-tools: apt-get could not install ${missing[*]}; those tests will skip" >&2
+fi
+exit 0

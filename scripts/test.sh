@@ -15,4 +15,9 @@ bash scripts/setup-report-tools.sh
 # Generated artefacts (deploy/ RBAC, README and deploy/README tables) must be current: fail
 # fast with a diff instead of deep inside pytest.
 python scripts/generate.py --check
+if [ "$#" -eq 0 ]; then
+    # The slow tests (marker `slow`: pre-commit building its hook environment from the
+    # registry) are skipped by a plain `pytest`; the full run takes them first, then the rest.
+    python -m pytest -q -m slow
+fi
 exec python -m pytest -q "$@"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -22,8 +23,10 @@ from seldon_doctor.findings import Severity
 REQUIRED_HEADINGS = ("What it checks", "Why it matters", "Example", "Known false positives")
 DOC_KEYS = frozenset({"id", "slug", "title", "severity", "category", "since"})
 PLAYBOOK_KEYS = frozenset(
-    {"check", "summary", "order", "steps", "verify", "risk", "rollback", "references"}
+    {"check", "summary", "order", "steps", "verify", "risk", "rollback", "references", "variants"}
 )
+# A variant replaces some of its playbook's parts when the finding's params match ``when``.
+VARIANT_KEYS = frozenset({"when", "summary", "steps", "verify", "risk", "rollback"})
 STEP_KEYS = frozenset({"title", "run", "manifest", "note"})
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.DOTALL)
 
@@ -60,6 +63,21 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class Variant:
+    """Parts of a playbook that replace the default when every ``when`` param matches."""
+
+    when: tuple[tuple[str, str], ...]
+    summary: str | None = None
+    steps: tuple[Step, ...] | None = None
+    verify: Step | None = None
+    risk: str | None = None
+    rollback: str | None = None
+
+    def matches(self, params: Mapping[str, str]) -> bool:
+        return all(params.get(key) == value for key, value in self.when)
+
+
+@dataclass(frozen=True, slots=True)
 class Playbook:
     """The remediation plan template for one check id."""
 
@@ -71,8 +89,25 @@ class Playbook:
     risk: str
     rollback: str
     references: tuple[str, ...] = ()
+    variants: tuple[Variant, ...] = ()
+
+    def for_params(self, params: Mapping[str, str]) -> Playbook:
+        """This playbook with the first variant whose ``when`` matches ``params`` applied."""
+        for variant in self.variants:
+            if variant.matches(params):
+                return replace(
+                    self,
+                    summary=variant.summary if variant.summary is not None else self.summary,
+                    steps=variant.steps if variant.steps is not None else self.steps,
+                    verify=variant.verify or self.verify,
+                    risk=variant.risk if variant.risk is not None else self.risk,
+                    rollback=variant.rollback if variant.rollback is not None else self.rollback,
+                    variants=(),
+                )
+        return self
 
     def placeholders(self) -> set[str]:
+        """Placeholders of the default parts (each variant: ``for_params(...)``)."""
         names: set[str] = set()
         texts = [self.summary, self.risk, self.rollback]
         for step in (*self.steps, self.verify):
@@ -145,6 +180,9 @@ def _parse_playbook(path: Path) -> Playbook:
     if unknown or missing:
         raise CatalogError(f"{path}: unknown keys {sorted(unknown)}, missing {sorted(missing)}")
     steps = tuple(_parse_step(s, f"{path} step {i}") for i, s in enumerate(raw["steps"] or ()))
+    variants = tuple(
+        _parse_variant(v, f"{path} variant {i}") for i, v in enumerate(raw.get("variants") or ())
+    )
     return Playbook(
         check=str(raw["check"]),
         summary=str(raw["summary"]),
@@ -154,6 +192,29 @@ def _parse_playbook(path: Path) -> Playbook:
         risk=str(raw["risk"]),
         rollback=str(raw["rollback"]),
         references=tuple(str(r) for r in raw.get("references") or ()),
+        variants=variants,
+    )
+
+
+def _parse_variant(raw: Any, where: str) -> Variant:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: a variant must be a mapping")
+    unknown = set(raw) - VARIANT_KEYS
+    when = raw.get("when")
+    if unknown or not isinstance(when, dict) or not when:
+        raise CatalogError(f"{where}: needs a non-empty 'when' mapping; unknown {sorted(unknown)}")
+    steps = raw.get("steps")
+    return Variant(
+        when=tuple(sorted((str(k), str(v)) for k, v in when.items())),
+        summary=str(raw["summary"]) if "summary" in raw else None,
+        steps=(
+            tuple(_parse_step(s, f"{where} step {i}") for i, s in enumerate(steps))
+            if steps is not None
+            else None
+        ),
+        verify=_parse_step(raw["verify"], f"{where} verify") if "verify" in raw else None,
+        risk=str(raw["risk"]) if "risk" in raw else None,
+        rollback=str(raw["rollback"]) if "rollback" in raw else None,
     )
 
 

@@ -246,6 +246,18 @@ def cli(ctx: click.Context) -> None:
     help="Scan a bundle written by 'seldon-doctor snapshot' (directory or .tar.gz), offline.",
 )
 @click.option(
+    "--against-cluster",
+    is_flag=True,
+    help="What-if gate: lay the -f manifests over the live cluster (--kubeconfig/--context) "
+    "and report only the findings the change introduces, plus those it fixes.",
+)
+@click.option(
+    "--against-snapshot",
+    "against_snapshot",
+    metavar="PATH",
+    help="What-if gate over a bundle written by 'seldon-doctor snapshot' instead of the cluster.",
+)
+@click.option(
     "--wait",
     "wait_for",
     metavar="DURATION",
@@ -323,6 +335,8 @@ def scan(
     logs: bool,
     dataplane: bool,
     snapshot_path: str | None,
+    against_cluster: bool,
+    against_snapshot: str | None,
     wait_for: str | None,
     outputs: tuple[str, ...],
     fail_on: str,
@@ -348,6 +362,8 @@ def scan(
       --demo              the bundled broken demo cluster
       --snapshot PATH     a bundle written by 'seldon-doctor snapshot'
       (none of these)     the live cluster of the current kube context (read-only)
+      -f CHANGES --against-cluster | --against-snapshot PATH
+                          what-if: only what the change introduces (and fixes)
 
     \b
     Exit codes (the same for every output format):
@@ -370,6 +386,35 @@ def scan(
     checks = select_checks(select, ignore)
     if not checks:
         raise click.UsageError("--select/--ignore left no checks to run (see seldon-doctor checks)")
+    if against_cluster or against_snapshot:
+        # --- what-if gate (seldon_doctor.whatif): one read, two judgements, the difference.
+        graph, report = _whatif(
+            files=(*files, *paths),
+            namespaces=namespaces,
+            crds=crds,
+            against_cluster=against_cluster,
+            against_snapshot=against_snapshot,
+            kubeconfig=kubeconfig,
+            contexts=contexts,
+            timeout=timeout,
+            quiet=quiet,
+            checks=checks,
+            analyse=lambda snap: _analyse(snap, checks, debug, config, strict, baselined),
+            forbidden={
+                "--demo": demo,
+                "--snapshot": bool(snapshot_path),
+                "--all-contexts": all_contexts,
+                "--logs": logs,
+                "--dataplane": dataplane,
+                "--wait": bool(wait_for),
+                "--probe": probe_targets,
+                "--envoy-config-dump": bool(envoy_dumps),
+                "--envoy-admin": bool(envoy_admin),
+                "--scheduler": bool(schedulers),
+                "--scheduler-xds": bool(scheduler_xds),
+            },
+        )
+        _finish(report, graph, targets, fail_on, min_severity, show_plan, no_color, started)
     offline = bool(files or paths or demo or snapshot_path)
     live_flags = kubeconfig or contexts or all_contexts or logs or dataplane or wait_for
     if offline and live_flags:
@@ -440,7 +485,6 @@ def scan(
             report = tag_cluster(report, name)
     else:
         graph, report = None, merge_reports(reports)
-    code = exit_code_for(report, fail_on)
     if not quiet and baseline is not None:
         _err(f"note: {report.baselined} finding(s) already in {baseline} are not reported")
     if not quiet and report.gaps and not offline:
@@ -448,6 +492,21 @@ def scan(
             _err(f"note: cluster {gap.what.split(':', 1)[1]} could not be read: {gap.reason}")
         if len(report.gaps) > len(report.unread_clusters):
             _err(f"note: the scan is partial: {len(report.gaps)} input(s) could not be read")
+    _finish(report, graph, targets, fail_on, min_severity, show_plan, no_color, started)
+
+
+def _finish(
+    report: Report,
+    graph: Any,
+    targets: Sequence[tuple[str, str | None]],
+    fail_on: str,
+    min_severity: str,
+    show_plan: bool,
+    no_color: bool,
+    started: float,
+) -> NoReturn:
+    """Exit code from the report, then every output asked for."""
+    code = exit_code_for(report, fail_on)
     if min_severity != "info":
         from seldon_doctor.suppress import filter_min_severity
 
@@ -463,6 +522,81 @@ def scan(
     for fmt, path in targets:
         _emit(fmt, path, report, options, no_color)
     raise SystemExit(int(code))
+
+
+def _whatif(
+    *,
+    files: Sequence[str],
+    namespaces: Sequence[str],
+    crds: Sequence[str],
+    against_cluster: bool,
+    against_snapshot: str | None,
+    kubeconfig: str | None,
+    contexts: Sequence[str],
+    timeout: float,
+    quiet: bool,
+    checks: Any,
+    analyse: Any,
+    forbidden: dict[str, bool],
+) -> tuple[Any, Report]:
+    """``scan -f CHANGES --against-cluster|--against-snapshot``: the change over one cluster."""
+    from seldon_doctor.whatif import judge
+
+    if against_cluster and against_snapshot:
+        raise click.UsageError("give --against-cluster or --against-snapshot, not both")
+    if not files:
+        raise click.UsageError("--against-* judges a change: give it with -f PATH")
+    used = [flag for flag, on in forbidden.items() if on]
+    if used:
+        raise click.UsageError(
+            f"{', '.join(used)} cannot be combined with --against-*: the change is not applied, "
+            "so the data plane, logs and waits describe the cluster before it (see docs/ci.md)"
+        )
+    if against_snapshot and (kubeconfig or contexts):
+        raise click.UsageError("--kubeconfig/--context read a cluster; --against-snapshot a bundle")
+    if len(contexts) > 1:
+        raise click.UsageError("the what-if gate judges one cluster: give one --context")
+    if len(namespaces) > 1:
+        raise click.UsageError("with files, -n names one namespace (for objects that name none)")
+    namespace = namespaces[0] if namespaces else "default"
+    change = _snapshot(files, (), namespace, False, crds)
+    if against_snapshot:
+        from seldon_doctor.bundle import read_bundle_clusters
+
+        bases = read_bundle_clusters(against_snapshot)
+        against = f"snapshot {against_snapshot}"
+    else:
+        from seldon_doctor.live_cli import LiveRequest, read_clusters
+        from seldon_doctor.live_kinds import kinds_read
+
+        request = LiveRequest(
+            kubeconfig=kubeconfig,
+            contexts=contexts,
+            timeout=timeout,
+            kinds=tuple(kinds_read(checks)),
+            quiet=quiet,
+        )
+        bases = read_clusters(request).snapshots
+        against = "cluster"
+    if len(bases) != 1:
+        raise InputError(
+            f"the what-if gate judges one cluster; {against} holds {len(bases)} "
+            f"({', '.join(sorted(bases))})"
+        )
+    ((cluster, base),) = bases.items()
+    if cluster:
+        against = f"{against} {cluster}" if against == "cluster" else f"{against} ({cluster})"
+    if not quiet:
+        for warning in change.warnings:
+            _err(f"note: {warning}")
+        if base.gaps:
+            _err(f"note: the cluster read is partial: {len(base.gaps)} input(s) could not be read")
+    graph, report = judge(base, change, analyse, against)
+    if cluster:
+        from seldon_doctor.engine import tag_cluster
+
+        report = tag_cluster(report, cluster)
+    return graph, report
 
 
 def _analyse(

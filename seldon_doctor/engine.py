@@ -5,6 +5,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from seldon_doctor.catalog import load_docs
 from seldon_doctor.checks import ALL_CHECKS
@@ -50,6 +51,10 @@ class Report:
     suppressed: list[SuppressedFinding] = field(default_factory=list)
     baselined: int = 0
     hidden: int = 0
+    # What-if gate (seldon_doctor.whatif): ``findings`` are then only what the change
+    # introduces; ``fixed`` what it resolves; ``whatif`` what it was judged against and counts.
+    fixed: list[Finding] = field(default_factory=list)
+    whatif: dict[str, Any] | None = None
 
     @property
     def incomplete(self) -> bool:
@@ -128,7 +133,9 @@ def run_checks(
         )
         if missing:
             reasons = "; ".join(f"{k}: {gap_kinds[k].reason}" for k in missing)
-            ctx.not_evaluated.append(NotEvaluated(check.id, f"could not read {reasons}"))
+            ctx.not_evaluated.append(
+                NotEvaluated(check.id, f"could not read {reasons}", input="read")
+            )
             continue
         if ENVOY in check.needs and not snapshot.envoys:
             ctx.not_evaluated.append(
@@ -138,13 +145,16 @@ def run_checks(
                     "NAMESPACE=PATH)"
                     if snapshot.live
                     else "no Envoy config dump was given (--envoy-config-dump NAMESPACE=PATH)",
+                    input="envoy",
                 )
             )
             continue
         if PROBE in check.needs and not snapshot.probes:
             ctx.not_evaluated.append(
                 NotEvaluated(
-                    check.id, "no inference probe ran (seldon-doctor probe, or scan --probe)"
+                    check.id,
+                    "no inference probe ran (seldon-doctor probe, or scan --probe)",
+                    input="probe",
                 )
             )
             continue
@@ -196,27 +206,92 @@ def _internal_error(check: Check, exc: Exception, debug: bool) -> Finding:
     )
 
 
+# The input a check's skip() is missing when the call does not say (selects the SD002
+# playbook's variant: what to give the doctor so the check runs).
+MISSING_INPUT = {
+    "SD003": "crds",
+    "SD104": "memory",
+    "SD601": "envoy",
+    "SD602": "envoy",
+    "SD603": "envoy",
+    "SD604": "envoy",
+    "SD605": "envoy",
+    "SD606": "xds",
+    "SD607": "scheduler",
+}
+MAX_EXAMPLES = 3
+PLACEHOLDER_NS = {
+    "envoy": "<envoy-namespace>",
+    "scheduler": "<scheduler-namespace>",
+    "xds": "<scheduler-namespace>",
+}
+
+
+def _input_of(item: NotEvaluated) -> str:
+    if item.input:
+        return item.input
+    if item.check_id.startswith("SD8"):
+        return "probe"
+    return MISSING_INPUT.get(item.check_id, "manifests")
+
+
 def _dedupe_not_evaluated(items: Iterable[NotEvaluated]) -> list[Finding]:
-    doc = load_docs()[NOT_EVALUATED]
+    """One SD002 entry per (check, reason): how many cases, in which namespaces, examples.
+
+    A check that skips per object (SD104 on an estate without MEMORY_REQUEST) would otherwise
+    repeat the same sentence thousands of times; the count and three examples say as much.
+    """
     docs = load_docs()
-    seen: set[tuple[str, str, str | None]] = set()
-    out: list[Finding] = []
+    doc = docs[NOT_EVALUATED]
+    groups: dict[tuple[str, str], list[NotEvaluated]] = {}
     for item in items:
-        key = (item.check_id, item.reason, item.namespace)
-        if key in seen:
-            continue
-        seen.add(key)
-        slug = docs[item.check_id].slug if item.check_id in docs else item.check_id
-        where = f" in namespace {item.namespace}" if item.namespace else ""
+        groups.setdefault((item.check_id, item.reason), []).append(item)
+    out: list[Finding] = []
+    for (check_id, reason), group in groups.items():
+        slug = docs[check_id].slug if check_id in docs else check_id
+        cases = sorted({(i.namespace or "", i.subject or "") for i in group})
+        namespaces = sorted({ns for ns, _ in cases if ns})
+        examples = [subject or ns for ns, subject in cases if subject or ns][:MAX_EXAMPLES]
+        count = len(cases)
+        namespace = namespaces[0] if len(namespaces) == 1 else ""
+        if len(namespaces) == 1:
+            where = f" in namespace {namespaces[0]}"
+        elif namespaces:
+            where = f" in {len(namespaces)} namespaces"
+        else:
+            where = ""
+        if count == 1 and not any(i.subject for i in group):
+            message = f"{check_id} {slug} not evaluated{where}: {reason}"
+        else:
+            more = f"; and {count - len(examples)} more" if count > len(examples) else ""
+            message = (
+                f"{check_id} {slug} not evaluated for {count} case{'s' if count > 1 else ''}"
+                f"{where}: {reason} "
+                f"(e.g. {'; '.join(examples)}{more})"
+            )
+        missing = _input_of(group[0])
+        # Where to capture it (the Envoy's or scheduler's namespace); a placeholder in angle
+        # brackets when the items span several namespaces, never an empty `kubectl -n`.
+        targets = {i.input_namespace or i.namespace or "" for i in group}
+        (target,) = targets if len(targets) == 1 else ("",)
+        input_ns = target or PLACEHOLDER_NS.get(missing, "<namespace>")
+        evidence = [Evidence(f"check {check_id}", None, None, reason)]
+        evidence += [Evidence(example) for example in examples]
         out.append(
             Finding(
                 check_id=NOT_EVALUATED,
                 slug=doc.slug,
                 severity=doc.severity,
-                resource=ResourceRef("Check", item.namespace or "", item.check_id),
-                message=f"{item.check_id} {slug} not evaluated{where}: {item.reason}",
-                evidence=(Evidence(f"check {item.check_id}", None, None, item.reason),),
-                params=(("check", item.check_id), ("reason", item.reason)),
+                resource=ResourceRef("Check", namespace, check_id),
+                message=message,
+                evidence=tuple(evidence),
+                params=(
+                    ("check", check_id),
+                    ("input", missing),
+                    ("input_namespace", input_ns),
+                    ("reason", reason),
+                ),
+                extra=(("count", count), ("examples", tuple(examples))),
             )
         )
     return sorted(out, key=Finding.sort_key)
@@ -232,6 +307,7 @@ def tag_cluster(report: Report, cluster: str) -> Report:
     """Name the cluster on every finding (namespace-level findings have no object to carry it)."""
     report.findings = [_tagged(f, cluster) for f in report.findings]
     report.not_evaluated = [_tagged(f, cluster) for f in report.not_evaluated]
+    report.fixed = [_tagged(f, cluster) for f in report.fixed]
     return report
 
 

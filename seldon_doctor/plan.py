@@ -62,7 +62,9 @@ def _fill_step(step: Step, params: Mapping[str, str]) -> Step:
 
 
 def fill(book: Playbook, params: Mapping[str, str]) -> FilledPlan:
-    """Fill a playbook; a missing parameter raises KeyError (caught by the meta-tests)."""
+    """Fill a playbook (its variant matching ``params``, if any); a missing parameter raises
+    KeyError (caught by the meta-tests)."""
+    book = book.for_params(params)
     return FilledPlan(
         check_id=book.check,
         order=book.order,

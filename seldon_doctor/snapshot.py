@@ -239,6 +239,10 @@ class Snapshot:
     # When a live scan read the cluster (epoch seconds): "now" for age-based checks, so a
     # snapshot bundle scanned later gives the same findings. None for files.
     captured_at: float | None = None
+    # What-if (scan -f CHANGES/ --against-cluster): (kind, namespace, name) of the objects a
+    # change adds or replaces over an observed cluster. They are not applied yet, so the graph
+    # adds what their controllers will create, as it does for manifests (seldon_doctor.whatif).
+    pending: frozenset[tuple[str, str, str]] = frozenset()
 
     def of_kind(self, *kinds: str) -> Iterator[KubeObject]:
         wanted = set(kinds)

@@ -13,6 +13,8 @@ from seldon_doctor.sources.collect import ScanInputs, collect_files
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+#: The one skip reason for tests that read ../shared (upstream data, references): CI has it.
+NEEDS_SHARED = "needs ../shared (present in CI)"
 _EXPECT = re.compile(r"^\s*(?:-\s*)?#\s*expect:\s*(SD\d{3})(?:\s+(\S+))?\s*$")
 
 
@@ -20,8 +22,24 @@ def shared_data(*parts: str) -> Path:
     """A path under ../shared/data, skipping the test when that folder is absent."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} not present (../shared/data is provided in CI)")
+        pytest.skip(NEEDS_SHARED)
     return path
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared (e.g. ``reference``), skipping the test when it is absent."""
+    path = ROOT.parent.joinpath("shared", *parts)
+    if not path.exists():
+        pytest.skip(NEEDS_SHARED)
+    return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say once how many tests did not run for want of ../shared, instead of per location."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    count = sum(1 for report in skipped if NEEDS_SHARED in str(report.longrepr))
+    if count:
+        terminalreporter.write_line(f"{count} test(s) skipped: {NEEDS_SHARED}")
 
 
 def case_inputs(case: Path) -> ScanInputs:

@@ -114,7 +114,10 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"seldon_doctor", "baseline", "bundle", "catalog", "checks", "clients", "domain"}
         | {"engine", "errors", "findings", "graph", "live_cli", "live_kinds"}
         | {"probe", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
+        | {"whatif"}
     ),
+    # The what-if gate: overlays one snapshot on another and compares two reports.
+    "whatif": frozenset({"engine", "findings", "snapshot"}),
     "__main__": frozenset({"cli"}),
     "seldon_doctor": frozenset(),
 }

@@ -23,6 +23,7 @@ from seldon_doctor.domain.envoy_config import (
 from seldon_doctor.domain.envoy_parse import parse_config_dump, parse_xds_resources
 from seldon_doctor.domain.envoy_routes import find_route, route_matches
 from seldon_doctor.sources.envoy_dump import load_config_dump
+from tests.conftest import NEEDS_SHARED
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -34,7 +35,7 @@ SELDON_DUMP = "envoy-1.40-seldon-shaped.config_dump.json"
 def _data(folder: Path, name: str = "") -> Path:
     path = folder / name if name else folder
     if not path.exists():
-        pytest.skip(f"{path} not present (../shared/data is provided in CI)")
+        pytest.skip(NEEDS_SHARED)
     return path
 
 

@@ -17,7 +17,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import FIXTURES, SHARED_DATA
+from tests.conftest import FIXTURES, NEEDS_SHARED, SHARED_DATA
 
 TOOLS = FIXTURES / "tools"
 CRDS = SHARED_DATA / "seldon" / "crds"
@@ -63,7 +63,7 @@ def test_check_clusters_reports_a_hand_edit_a_stray_file_and_a_schema_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not CRDS.is_dir():
-        pytest.skip(f"{CRDS} not present (../shared/data is provided in CI)")
+        pytest.skip(NEEDS_SHARED)
     check_clusters = _tool("check_clusters")
     make_clusters = _tool("make_clusters")
     name = make_clusters.SCENARIOS[0]().name

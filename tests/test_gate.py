@@ -490,6 +490,7 @@ def test_pre_commit_hook_entry_as_pre_commit_runs_it(tmp_path: Path) -> None:
             assert "SD501" in result.stdout
 
 
+@pytest.mark.slow
 def test_pre_commit_try_repo(tmp_path: Path) -> None:
     """`pre-commit try-repo` installs this repository's hook in its own venv and runs it."""
     pytest.importorskip("pre_commit")

@@ -26,7 +26,7 @@ from seldon_doctor.redact import REDACTED
 from seldon_doctor.render import RenderOptions, get_renderer
 from seldon_doctor.snapshot import Snapshot
 from seldon_doctor.sources.collect import collect_files
-from tests.conftest import FIXTURES, ROOT, case_inputs
+from tests.conftest import FIXTURES, case_inputs, shared_path
 
 T = 'time="2025-10-20T09:14:03Z"'
 AGENT = "app-a/mlserver-a-0/agent"
@@ -403,9 +403,7 @@ def test_matching_is_fast() -> None:
 
 
 def test_reference_strings_are_quoted_in_the_reference() -> None:
-    reference = ROOT.parent / "shared" / "reference"
-    if not reference.is_dir():
-        pytest.skip("reference not present")
+    reference = shared_path("reference")
     text = "".join(p.read_text() for p in reference.glob("*.md"))
     for needle in (
         "Subscribed to scheduler",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from seldon_doctor.checks.base import Check
 from seldon_doctor.checks.capabilities import ModelRequirementsUnsatisfied
+from seldon_doctor.checks.control_plane.sd513_component_not_running import ComponentNotRunning
 from seldon_doctor.checks.controlplane import (
     ComponentVersionSkew,
     ControllersOverlap,
@@ -12,6 +13,7 @@ from seldon_doctor.checks.controlplane import (
     NamespaceNotWatched,
     SchedulerPortBlocked,
 )
+from seldon_doctor.checks.data_plane.sd608_experiment_mirror_drift import ExperimentMirrorDrift
 from seldon_doctor.checks.dataplane import (
     EnvoyXdsStale,
     ExperimentWeightsDrift,
@@ -20,6 +22,7 @@ from seldon_doctor.checks.dataplane import (
     RouteOrphaned,
     SchedulerStateDiverged,
 )
+from seldon_doctor.checks.experiment.sd402_experiment_invalid import ExperimentInvalid
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
 from seldon_doctor.checks.probes import (
@@ -36,6 +39,9 @@ from seldon_doctor.checks.scheduling import (
     ModelServerNotFound,
     ModelStuckTerminating,
     SharedSchedulerNameCollision,
+)
+from seldon_doctor.checks.server.sd204_server_container_not_merged import (
+    ServerContainerNotMerged,
 )
 from seldon_doctor.checks.servers import (
     ServerCapabilitiesDiverge,
@@ -62,6 +68,7 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ResourceNameInvalid,
             ModelRequirementsUnsatisfied,
             ExperimentReferenceMissing,
+            ExperimentInvalid,
             SchedulerSplitBrain,
             SchedulerReplicasAboveOne,
             SchedulerServiceMissing,
@@ -74,12 +81,14 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ListenerRejected,
             EnvoyXdsStale,
             SchedulerStateDiverged,
+            ExperimentMirrorDrift,
             ControllersOverlap,
             NamespaceNotWatched,
             SchedulerPortBlocked,
             ComponentVersionSkew,
             DataflowUnavailable,
             EnvoyNotReadyGated,
+            ComponentNotRunning,
             ModelServerNotFound,
             ModelReplicasExceedServer,
             ModelMemoryExceedsServer,
@@ -91,6 +100,7 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             ServerNoReadyReplicas,
             ServerOverAdvertisesCapabilities,
             ServerCapabilitiesDiverge,
+            ServerContainerNotMerged,
             SharedSchedulerNameCollision,
             ProbeFailures,
             LatencySloBreached,

@@ -19,11 +19,24 @@ PROBE = "probe"  # observation: at least one inference probe (seldon-doctor prob
 
 @dataclass(slots=True)
 class NotEvaluated:
-    """A check, or part of it, that could not run because an input was absent."""
+    """A check, or part of it, that could not run because an input was absent.
+
+    ``reason`` is a stable template: the engine merges every item of one check with the same
+    reason into one SD002 entry with a count, so it must not name the object concerned — that
+    goes in ``subject`` (``Model fraud/iris``, shown as one of up to three examples).
+    ``input`` names the kind of input that was missing (``crds``, ``memory``, ``envoy``,
+    ``probe``, ``scheduler``, ``xds``, ``read``, ``manifests``) and selects the SD002
+    playbook's variant; None lets the engine infer it from the check.
+    """
 
     check_id: str
     reason: str
     namespace: str | None = None
+    subject: str | None = None
+    input: str | None = None
+    # Where the missing input is captured (the Envoy's or scheduler's namespace), when it is
+    # not ``namespace`` (a central Envoy serving many namespaces).
+    input_namespace: str | None = None
 
 
 @dataclass(slots=True)
@@ -54,9 +67,24 @@ class Check(ABC):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         """Yield findings; read only ``ctx.graph``."""
 
-    def skip(self, ctx: CheckContext, reason: str, namespace: str | None = None) -> None:
-        """Record that part of this check was not evaluated, and why."""
-        ctx.not_evaluated.append(NotEvaluated(self.id, reason, namespace))
+    def skip(
+        self,
+        ctx: CheckContext,
+        reason: str,
+        namespace: str | None = None,
+        *,
+        subject: str | None = None,
+        input: str | None = None,
+        input_namespace: str | None = None,
+    ) -> None:
+        """Record that part of this check was not evaluated, and why.
+
+        Keep object names out of ``reason`` (pass them as ``subject``): items with the same
+        reason are reported once, with a count and a few subjects as examples.
+        """
+        ctx.not_evaluated.append(
+            NotEvaluated(self.id, reason, namespace, subject, input, input_namespace)
+        )
 
     def finding(
         self,

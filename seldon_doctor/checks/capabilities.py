@@ -7,10 +7,13 @@ from collections.abc import Iterable, Iterator
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers import TOPOLOGY_READS, candidate_servers, servers_by_scheduler
 from seldon_doctor.domain.spelling import edit_distance
-from seldon_doctor.findings import Evidence, Finding
+from seldon_doctor.findings import Evidence, Finding, Severity
+from seldon_doctor.graph import seldon
+from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
 from seldon_doctor.graph.seldon import Capabilities, model_requirements
 from seldon_doctor.logs import attach
+from seldon_doctor.snapshot import KubeObject
 
 # Spellings users reach for, mapped to the capability strings Seldon's ServerConfigs use.
 # Matching upstream is exact and case-sensitive (ServerRequirementsFilter), so these never
@@ -80,15 +83,19 @@ class ModelRequirementsUnsatisfied(Check):
                 continue
             candidates, how = candidate_servers(graph, model, by_scheduler)
             if not candidates:
-                continue  # a pin to a missing Server is SD101; no Servers at all is SD201
+                pinned = model.spec.get("server")
+                if not (isinstance(pinned, str) and pinned):  # a pin to nothing is SD101
+                    yield from self._without_servers(ctx, model, requirements)
+                continue
             evaluated = [(server, graph.capabilities(server)) for server in candidates]
             known = [(server, caps) for server, caps in evaluated if caps.known]
             if not known:
                 reasons = "; ".join(f"{s.name}: {c.source}" for s, c in evaluated)
                 self.skip(
                     ctx,
-                    f"capabilities of the candidate Servers are unknown ({reasons})",
+                    "capabilities of the candidate Servers are unknown",
                     model.namespace,
+                    subject=f"Model {model.namespace}/{model.name} ({reasons})",
                 )
                 continue
             if any(all(req in caps.values for req, _ in requirements) for _, caps in known):
@@ -97,6 +104,74 @@ class ModelRequirementsUnsatisfied(Check):
                 self._finding(model, requirements, known, how),
                 graph.log_evidence(self.id, model.namespace, model.name),
             )
+
+    def _without_servers(
+        self, ctx: CheckContext, model: Node, requirements: tuple[tuple[str, str], ...]
+    ) -> Iterator[Finding]:
+        """No Server in the input the Model could go to: judge its requirements against the
+        ServerConfigs in the input (else Seldon's stock mlserver and triton), never silence."""
+        stock = stock_capabilities(ctx.graph)
+        subject = f"Model {model.namespace}/{model.name}"
+        if any(all(req in caps.values for req, _ in requirements) for _, caps in stock):
+            self.skip(
+                ctx,
+                "no Server in the input to place the Model on; its requirements match a "
+                "ServerConfig, so a Server of that config would take it",
+                model.namespace,
+                subject=subject,
+            )
+            return
+        if not stock:
+            self.skip(
+                ctx,
+                "no Server and no known ServerConfig in the input to judge the requirements "
+                "against",
+                model.namespace,
+                subject=subject,
+            )
+            return
+        all_caps = {cap for _, caps in stock for cap in caps.values}
+        names = ", ".join(f"'{r}'" for r, _ in requirements)
+        hints, suggestion = [], "<capability>"
+        for req, _ in requirements:
+            if any(req in caps.values for _, caps in stock):
+                continue
+            miss = near_miss(req, all_caps)
+            if miss:
+                hints.append(f"'{req}' → did you mean '{miss[0]}'? ({miss[1]})")
+                suggestion = suggestion if suggestion != "<capability>" else miss[0]
+        first = next(r for r, _ in requirements if not any(r in c.values for _, c in stock))
+        message = (
+            f"Model {model.namespace}/{model.name} requires [{names}], and the input holds no "
+            f"Server it could be placed on; none of the ServerConfigs "
+            f"({', '.join(name for name, _ in stock)}) offers all of them, so only a Server "
+            "with custom capabilities could take it."
+        )
+        if hints:
+            message += " " + "; ".join(hints)
+        evidence = [
+            node_evidence(
+                model, why.split(" ", 1)[0], req, why.partition(" ")[2].strip("()") or None
+            )
+            for req, why in requirements
+        ]
+        evidence.extend(
+            Evidence(f"ServerConfig {name}", "capabilities", ",".join(c.values), c.source)
+            for name, c in stock
+        )
+        yield self.finding(
+            model,
+            message,
+            evidence=evidence,
+            severity=Severity.WARNING,  # a Server outside the input may still offer them
+            params={
+                "requirement": first,
+                "suggestion": suggestion,
+                "server": "<server>",
+                "server_namespace": model.namespace,
+                "server_config": stock[0][0],
+            },
+        )
 
     def _finding(
         self,
@@ -158,6 +233,22 @@ class ModelRequirementsUnsatisfied(Check):
                 "server_config": str(closest_server.spec.get("serverConfig") or "<serverconfig>"),
             },
         )
+
+
+def stock_capabilities(graph: DeploymentGraph) -> list[tuple[str, Capabilities]]:
+    """What a Server of each ServerConfig in the input would offer (without any: Seldon's
+    stock ``mlserver`` and ``triton``), by config name."""
+    configs = {n.name: n.obj for n in graph.nodes("ServerConfig") if n.obj is not None}
+    names = sorted(configs) or sorted(seldon.DEFAULT_SERVERCONFIG_CAPABILITIES)
+    out = []
+    for name in names:
+        server = KubeObject(
+            {"kind": "Server", "metadata": {"name": name}, "spec": {"serverConfig": name}}
+        )
+        caps = seldon.compute_capabilities(server, configs.get(name), [])
+        if caps.known:
+            out.append((name, caps))
+    return out
 
 
 def _ready_reason(model: Node) -> str | None:

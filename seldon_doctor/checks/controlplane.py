@@ -743,7 +743,7 @@ class SchedulerPortBlocked(Check):
                         f"{flow.target.namespace}/{flow.target.name}:{flow.port} ({how})"
                     )
         for item in sorted(unknown):
-            self.skip(ctx, f"cannot tell whether policies admit {item}")
+            self.skip(ctx, "cannot tell whether the policies admit a flow", subject=item)
         for key, flows in sorted(blocked.items()):
             nodes = [n for n in (policies.netpols + policies.authz) if n.id in key]
             anchor = nodes[0]

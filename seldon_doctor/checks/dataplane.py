@@ -10,15 +10,21 @@ clusters ``<model>_<version>_http`` with request header ``seldon-internal-model`
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import TOPOLOGY_READS
-from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, MAIN_ROUTE_CONFIG, request_path
+from seldon_doctor.checks.helpers import TOPOLOGY_READS, envoy_label
+from seldon_doctor.domain.envoy_routes import (
+    MAIN_LISTENER,
+    MAIN_ROUTE_CONFIG,
+    cluster_target,
+    main_routes,
+    request_path,
+    route_target,
+)
 from seldon_doctor.findings import Evidence, Finding, ResourceRef
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
@@ -26,51 +32,6 @@ from seldon_doctor.graph.seldon import is_ready, route_header
 from seldon_doctor.snapshot import EnvoyObservation
 
 SELDON_KINDS = ("Model", "Experiment", "Pipeline")
-INTERNAL_HEADER = "seldon-internal-model"
-_VERSIONED = re.compile(r"^(?P<name>.+)_(?P<version>\d+)$")
-_CLUSTER = re.compile(r"^(?P<name>.+)_(?P<version>\d+)_(?:http|grpc)$")
-
-
-def route_target(route: Any) -> tuple[str, str] | None:
-    """(kind, name) a Seldon route serves, from its ``seldon-model`` exact matcher."""
-    for matcher in route.headers:
-        if matcher.name == "seldon-model" and matcher.kind == "exact" and matcher.value:
-            value = str(matcher.value)
-            if value.endswith(".experiment"):
-                return "Experiment", value[: -len(".experiment")]
-            if value.endswith(".pipeline"):
-                return "Pipeline", value[: -len(".pipeline")]
-            return "Model", value
-    return None
-
-
-def cluster_target(cluster: Any) -> str:
-    """The Model/Pipeline a weighted cluster sends to: its ``seldon-internal-model`` header
-    (``<model>_<version>`` or ``<pipeline>.pipeline``), else the cluster name's pattern."""
-    name = str(cluster.name)
-    for key, raw in cluster.request_headers_to_add:
-        value = str(raw)
-        if str(key).lower() == INTERNAL_HEADER and value:
-            if value.endswith(".pipeline"):
-                return value[: -len(".pipeline")]
-            match = _VERSIONED.match(value)
-            return match.group("name") if match else value
-    match = _CLUSTER.match(name)
-    if match:
-        return match.group("name")
-    for suffix in ("_pipeline_http", "_pipeline_grpc"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def main_routes(config: Any) -> tuple[Any, ...]:
-    """Routes of the route configs listener ``seldon_http`` uses (``listener_0``)."""
-    return tuple(config.routes_for_listener(MAIN_LISTENER))
-
-
-def envoy_label(obs: EnvoyObservation) -> str:
-    return f"Envoy {obs.namespace}" + (f" pod {obs.pod}" if obs.pod else "")
 
 
 def envoy_subject(graph: DeploymentGraph, obs: EnvoyObservation) -> Node | ResourceRef:
@@ -120,9 +81,11 @@ class RouteOrphaned(Check):
             if not any(graph.nodes(kind, ns) for kind in SELDON_KINDS for ns in namespaces):
                 self.skip(
                     ctx,
-                    f"the input holds no Model, Experiment or Pipeline served by the Envoy in "
-                    f"{obs.namespace}, so orphaned routes cannot be told from missing input",
+                    "the input holds no Model, Experiment or Pipeline served by this Envoy, so "
+                    "orphaned routes cannot be told from missing input",
                     obs.namespace,
+                    subject=f"the Envoy in {obs.namespace}",
+                    input="manifests",
                 )
                 continue
             seen: set[tuple[str, str]] = set()
@@ -442,9 +405,11 @@ class EnvoyXdsStale(Check):
             if xds is None:
                 self.skip(
                     ctx,
-                    f"no xDS read from the scheduler of the Envoy in {obs.namespace} "
-                    f"(--scheduler-xds {obs.namespace}=HOST:9002)",
+                    "no xDS read from the scheduler of this Envoy "
+                    "(--scheduler-xds NAMESPACE=HOST:9002)",
                     obs.namespace,
+                    subject=f"the Envoy in {obs.namespace}",
+                    input="xds",
                 )
                 continue
             if not isinstance(obs.raw, dict):

@@ -27,9 +27,9 @@ class ExperimentReferenceMissing(Check):
                 # nothing of that kind in the namespace we cannot tell absent from unscanned.
                 self.skip(
                     ctx,
-                    f"the input holds no {kind}s in {ns} to check "
-                    f"Experiment {experiment.name} against",
+                    f"the input holds no {kind}s in the Experiment's namespace to check it against",
                     ns,
+                    subject=f"Experiment {ns}/{experiment.name}",
                 )
                 continue
             for field, name in experiment_references(experiment):

@@ -17,6 +17,7 @@ from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node, Resolution, ResolutionStatus
 from seldon_doctor.graph.seldon import Capabilities, model_requirements
+from seldon_doctor.snapshot import EnvoyObservation
 
 # ------------------------------------------------------------------ what checks read
 
@@ -277,3 +278,7 @@ def models_with_objects(graph: DeploymentGraph) -> list[Node]:
 
 def deleting(model: Node) -> bool:
     return bool(model.obj is not None and model.obj.metadata.get("deletionTimestamp"))
+
+
+def envoy_label(obs: EnvoyObservation) -> str:
+    return f"Envoy {obs.namespace}" + (f" pod {obs.pod}" if obs.pod else "")

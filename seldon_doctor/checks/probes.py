@@ -126,9 +126,11 @@ class SplitOffWeights(Check):
             if not weights:
                 self.skip(
                     ctx,
-                    f"no weights for Experiment {obs.namespace}/{obs.name}: give its CR with -f "
+                    "no weights for the Experiment: give its CR with -f "
                     "or --weights NAME=WEIGHT,...",
                     obs.namespace,
+                    subject=f"Experiment {obs.namespace}/{obs.name}",
+                    input="manifests",
                 )
                 continue
             split = analyse_split(obs.routes, weights)

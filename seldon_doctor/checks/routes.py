@@ -32,9 +32,9 @@ class RouteMissing(Check):
                     mesh = graph.resolve("seldon-mesh", ns)
                     self.skip(
                         ctx,
-                        f"seldon-mesh in {ns} leads to no Envoy "
-                        f"({mesh.detail or mesh.status.value})",
+                        "the namespace's seldon-mesh leads to no Envoy",
                         ns,
+                        subject=f"seldon-mesh in {ns} ({mesh.detail or mesh.status.value})",
                     )
                     continue
                 header = route_header(kind, resource.name)
@@ -44,9 +44,12 @@ class RouteMissing(Check):
                     if not dumps:
                         self.skip(
                             ctx,
-                            f"no Envoy config dump for the Envoy in {serving.namespace} that "
-                            f"serves {ns} (--envoy-config-dump {serving.namespace}=PATH)",
+                            "no Envoy config dump for the Envoy that serves the namespace "
+                            "(--envoy-config-dump ENVOY_NAMESPACE=PATH)",
                             ns,
+                            subject=f"the Envoy in {serving.namespace}, serving {ns}",
+                            input="envoy",
+                            input_namespace=serving.namespace,
                         )
                         continue
                     for obs in dumps:

@@ -182,9 +182,10 @@ class ModelServerNotFound(Check):
                 if graph.get("Server", model.namespace, pinned) is None:
                     self.skip(
                         ctx,
-                        f"the input holds no Servers in {model.namespace} to check Model "
-                        f"{model.name}'s spec.server {pinned} against",
+                        "the input holds no Servers in the Model's namespace to check its "
+                        "spec.server against",
                         model.namespace,
+                        subject=f"Model {model.namespace}/{model.name} (spec.server {pinned})",
                     )
                 continue
             yield attach(
@@ -287,7 +288,12 @@ class ModelReplicasExceedServer(Check):
                 continue
             problem = replica_problem(graph, placement(graph, model, by_scheduler))
             if isinstance(problem, str):
-                self.skip(ctx, f"Model {model.name}: {problem}", model.namespace)
+                self.skip(
+                    ctx,
+                    "ready replicas of the compatible Servers are unknown",
+                    model.namespace,
+                    subject=f"Model {model.namespace}/{model.name}: {problem}",
+                )
                 continue
             if problem is not None:
                 yield attach(
@@ -394,7 +400,14 @@ class ModelMemoryExceedsServer(Check):
                 continue
             problem = memory_problem(graph, placement(graph, model, by_scheduler))
             if isinstance(problem, str):
-                self.skip(ctx, f"Model {model.name}: {problem}", model.namespace)
+                self.skip(
+                    ctx,
+                    "replica memory of the compatible Servers is unknown "
+                    "(no MEMORY_REQUEST in the input)",
+                    model.namespace,
+                    subject=f"Model {model.namespace}/{model.name}: {problem}",
+                    input="memory",
+                )
                 continue
             if problem is not None:
                 yield attach(
@@ -677,7 +690,12 @@ class ModelStuckTerminating(Check):
             since = parse_time(meta.get("deletionTimestamp"))
             reference = reference or reference_time(graph)
             if since is None or reference is None:
-                self.skip(ctx, f"Model {model.name}: deletion time unknown", model.namespace)
+                self.skip(
+                    ctx,
+                    "deletion time unknown",
+                    model.namespace,
+                    subject=f"Model {model.namespace}/{model.name}",
+                )
                 continue
             age = reference[0] - since
             if age < STUCK_TERMINATING_AFTER:

@@ -228,7 +228,12 @@ class CanaryWeightsInvalid(Check):
             if graph.observed or graph.nodes("Service", key[1]):
                 evidence.append(node_evidence(vs, f"{where}.destination.host", host))
                 return [f"{where} sends to {host}, but there is no Service {key[1]}/{key[0]}"]
-            self.skip(ctx, f"the input holds no Services in {key[1]} to check {host}", vs.namespace)
+            self.skip(
+                ctx,
+                "the input holds no Services in the destination's namespace to check the host",
+                vs.namespace,
+                subject=f"VirtualService {vs.namespace}/{vs.name} → {host}",
+            )
             return []
         subset = target.get("subset")
         if not isinstance(subset, str) or not subset:
@@ -240,7 +245,12 @@ class CanaryWeightsInvalid(Check):
         ]
         if not matching:
             if not graph.observed and not rules:
-                self.skip(ctx, f"no DestinationRules in the input to resolve subset {subset}")
+                self.skip(
+                    ctx,
+                    "no DestinationRules in the input to resolve a subset",
+                    vs.namespace,
+                    subject=f"VirtualService {vs.namespace}/{vs.name} subset {subset}",
+                )
                 return []
             evidence.append(node_evidence(vs, f"{where}.destination.subset", subset))
             return [f"{where} names subset {subset} of {host}, but no DestinationRule defines it"]

@@ -177,6 +177,18 @@ class SchedulerServiceMissing(Check):
         namespaces |= {d.namespace for d in graph.nodes("Deployment") if d.name == seldon.ENVOY}
         for ns in sorted(namespaces):
             resolution = graph.resolve(seldon.SCHEDULER, ns)
+            if resolution.status == ResolutionStatus.UNKNOWN and not resolution.chain:
+                # Manifests without the namespace's Services (nor a SeldonRuntime implying
+                # them): absent cannot be told from unscanned, and silence would read as fine.
+                self.skip(
+                    ctx,
+                    "the input holds no Service of the namespace (nor a SeldonRuntime that "
+                    "creates seldon-scheduler), so whether seldon-scheduler resolves cannot be "
+                    "told",
+                    ns,
+                    subject=f"namespace {ns}",
+                )
+                continue
             if resolution.status != ResolutionStatus.NO_SERVICE or resolution.chain:
                 continue
             dependents = list(graph.scheduler_consumers(ns))
@@ -302,8 +314,10 @@ class ExternalNameAliasDangling(Check):
             if resolution.status == ResolutionStatus.UNKNOWN:
                 self.skip(
                     ctx,
-                    f"alias {service.namespace}/{service.name} → {target}: {resolution.detail}",
+                    "the alias's target is not described by the input",
                     service.namespace,
+                    subject=f"alias {service.namespace}/{service.name} → {target}: "
+                    f"{resolution.detail}",
                 )
                 continue
             if resolution.status not in (

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from seldon_doctor.domain.envoy_config import EnvoyConfig, EnvoyRoute, HeaderMatcher
 
-__all__ = ["find_route", "route_matches"]
+__all__ = [
+    "INTERNAL_HEADER",
+    "MAIN_LISTENER",
+    "MAIN_ROUTE_CONFIG",
+    "cluster_target",
+    "find_route",
+    "main_routes",
+    "request_path",
+    "route_matches",
+    "route_target",
+]
 
 
 # Seldon's Envoy layout (scheduler xDS naming): every inference request enters through the
@@ -27,6 +38,49 @@ def request_path(kind: str, name: str) -> str:
     if kind == "Pipeline":
         return f"/v2/pipelines/{name}/infer"
     return f"/v2/models/{name}/infer"
+
+
+INTERNAL_HEADER = "seldon-internal-model"
+_VERSIONED = re.compile(r"^(?P<name>.+)_(?P<version>\d+)$")
+_CLUSTER = re.compile(r"^(?P<name>.+)_(?P<version>\d+)_(?:http|grpc)$")
+
+
+def route_target(route: Any) -> tuple[str, str] | None:
+    """(kind, name) a Seldon route serves, from its ``seldon-model`` exact matcher."""
+    for matcher in route.headers:
+        if matcher.name == "seldon-model" and matcher.kind == "exact" and matcher.value:
+            value = str(matcher.value)
+            if value.endswith(".experiment"):
+                return "Experiment", value[: -len(".experiment")]
+            if value.endswith(".pipeline"):
+                return "Pipeline", value[: -len(".pipeline")]
+            return "Model", value
+    return None
+
+
+def cluster_target(cluster: Any) -> str:
+    """The Model/Pipeline a weighted cluster sends to: its ``seldon-internal-model`` header
+    (``<model>_<version>`` or ``<pipeline>.pipeline``), else the cluster name's pattern."""
+    name = str(cluster.name)
+    for key, raw in cluster.request_headers_to_add:
+        value = str(raw)
+        if str(key).lower() == INTERNAL_HEADER and value:
+            if value.endswith(".pipeline"):
+                return value[: -len(".pipeline")]
+            match = _VERSIONED.match(value)
+            return match.group("name") if match else value
+    match = _CLUSTER.match(name)
+    if match:
+        return match.group("name")
+    for suffix in ("_pipeline_http", "_pipeline_grpc"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def main_routes(config: Any) -> tuple[Any, ...]:
+    """Routes of the route configs listener ``seldon_http`` uses (``listener_0``)."""
+    return tuple(config.routes_for_listener(MAIN_LISTENER))
 
 
 def _domain_rank(domain: str, host: str) -> tuple[int, int] | None:

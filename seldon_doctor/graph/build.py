@@ -111,6 +111,8 @@ class DeploymentGraph:
                 self.controllers.append(deployment)
         if not self.observed:
             self._add_implied()
+        elif self.snapshot.pending:  # what-if: a change over an observed cluster
+            self._add_implied(self.snapshot.pending)
         self._link()
 
     def _runtime_config(self, runtime: Node) -> KubeObject | None:
@@ -121,9 +123,12 @@ class DeploymentGraph:
         matches = [c.obj for c in self._by_kind.get("SeldonConfig", []) if c.name == name]
         return matches[0] if matches else None
 
-    def _add_implied(self) -> None:
-        """Add the objects Seldon's controllers create from SeldonRuntimes and Servers."""
+    def _add_implied(self, only: frozenset[tuple[str, str, str]] | None = None) -> None:
+        """Add the objects Seldon's controllers create from SeldonRuntimes and Servers (with
+        ``only``: from those not applied yet, over an observed cluster)."""
         for runtime in list(self._by_kind.get("SeldonRuntime", [])):
+            if only is not None and (runtime.kind, runtime.namespace, runtime.name) not in only:
+                continue
             assert runtime.obj is not None
             ns = runtime.namespace
             replicas = seldon.runtime_component_replicas(runtime.obj, self._runtime_config(runtime))
@@ -171,6 +176,8 @@ class DeploymentGraph:
                 )
                 self._edge(runtime.id, node.id, Edge.IMPLIES)
         for server in list(self._by_kind.get("Server", [])):
+            if only is not None and (server.kind, server.namespace, server.name) not in only:
+                continue
             ns, name = server.namespace, server.name
             wanted = server.spec.get("replicas")
             count = wanted if isinstance(wanted, int) else 1
@@ -460,7 +467,10 @@ class DeploymentGraph:
         ns = service.namespace
         selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
         selector = {str(k): str(v) for k, v in (selector or {}).items()}
-        if self.observed:
+        # A Service a pending change creates or takes over has no Endpoints yet: like a
+        # manifest's, it is backed by the workloads that will run.
+        pending = service.implied_by is not None or "replaced_by_runtime" in service.props
+        if self.observed and not pending:
             endpoints = self._nodes.get(node_id("Endpoints", ns, service.name))
             if endpoints is not None and endpoints.obj is not None:
                 return _endpoint_backends(endpoints.obj), True

@@ -32,6 +32,8 @@ def finding_dict(finding: Finding, suppressed: SuppressedFinding | None = None) 
         out["location"] = location
     if suppressed is not None:
         out["suppressed"] = suppressed.as_dict()
+    for key, value in finding.extra:  # SD002: count, examples
+        out[key] = list(value) if isinstance(value, tuple) else value
     return out
 
 
@@ -84,7 +86,16 @@ def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
             "exit_code": exit_code,
         },
         "warnings": sorted(report.warnings),
+        **_whatif_fields(report),
     }
+
+
+def _whatif_fields(report: Report) -> dict[str, Any]:
+    """The what-if gate's ``fixed`` findings and what the change was judged against."""
+    if report.whatif is None:
+        return {}
+    fixed = sorted(report.fixed, key=Finding.sort_key)
+    return {"fixed": [finding_dict(f) for f in fixed], "whatif": dict(report.whatif)}
 
 
 def render(report: Report, options: RenderOptions) -> str:

@@ -217,6 +217,9 @@ def sarif_dict(report: Report, options: RenderOptions, base: Path | None = None)
         "columnKind": "unicodeCodePoints",
         "properties": {"summary": summary["summary"], "plan": summary["plan"]},
     }
+    if "whatif" in summary:  # what-if gate: results are what the change introduces
+        run["properties"]["whatif"] = summary["whatif"]
+        run["properties"]["fixed"] = summary["fixed"]
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 

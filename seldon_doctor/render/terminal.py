@@ -89,6 +89,8 @@ def render_report(report: Report, console: Console, *, show_plan: bool = False) 
         )
     else:
         console.print(Text("✔ No problems found by the checks that ran.", style="bold green"))
+    if report.whatif is not None:
+        _render_fixed(report, console)
     if report.not_evaluated:
         console.print(Rule(Text(f"not evaluated ({len(report.not_evaluated)})", style="dim")))
         for finding in report.not_evaluated:
@@ -130,6 +132,25 @@ def render_report(report: Report, console: Console, *, show_plan: bool = False) 
     console.print(summary)
     if report.findings and not show_plan:
         console.print(Text("Run with --plan for the step-by-step remediation plan.", style="dim"))
+
+
+def _render_fixed(report: Report, console: Console) -> None:
+    """What-if gate: the findings the change resolves, and what it was judged against."""
+    info = report.whatif or {}
+    console.print(Rule(Text(f"Fixed by this change ({len(report.fixed)})", style="green")))
+    for finding in sorted(report.fixed, key=Finding.sort_key):
+        line = Text(f"✔ {finding.check_id} ", style="green")
+        line.append(f"{finding.slug}  {finding.resource}")
+        console.print(line)
+        console.print(Padding(Text(finding.message, style="dim"), (0, 0, 0, 2), expand=False))
+    console.print(
+        Text(
+            f"What-if against {info.get('against', '?')}: {info.get('introduced', 0)} "
+            f"introduced, {info.get('fixed', 0)} fixed, {info.get('unchanged', 0)} already "
+            "there (not reported).",
+            style="dim",
+        )
+    )
 
 
 def render_text(report: Report, options: RenderOptions) -> str:

@@ -14,6 +14,7 @@ from seldon_doctor.domain.xds_diff import (
     resources_from_config_dump,
     resources_from_snapshot,
 )
+from tests.conftest import NEEDS_SHARED
 from tests.dataplane.conftest import INTERNAL_MODEL, MODEL, EnvoyHandle
 from tests.dataplane.xds_server import XdsTestServer, seldon_resources
 
@@ -61,7 +62,7 @@ def test_envoy_following_another_scheduler_is_visible(
 
 def test_reduces_the_shared_real_dump() -> None:
     if not SHARED_DUMP.exists():
-        pytest.skip(f"{SHARED_DUMP} not present")
+        pytest.skip(NEEDS_SHARED)
     held = resources_from_config_dump(json.loads(SHARED_DUMP.read_text()))
     assert set(held["listeners"]) == {"seldon_http"}
     assert set(held["clusters"]) == {"echo_1_http", "echo_2_http"}  # xds_cluster is static

@@ -1,0 +1,1 @@
+"""Experiment checks (SD4xx), one module per check."""

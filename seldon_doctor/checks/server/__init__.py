@@ -1,0 +1,1 @@
+"""Server checks (SD2xx), one module per check."""
