@@ -118,7 +118,8 @@ def _input_options(func: Any) -> Any:
             multiple=True,
             metavar="NS",
             help="Files: the namespace of objects that name none (as kubectl apply -n; default "
-            "'default'). Live: scan only these namespaces (repeatable; default all).",
+            "'default'). Live: report only these namespaces and what they depend on (their "
+            "controller, scheduler and Envoy namespaces; repeatable; default all).",
         ),
         click.option("--demo", is_flag=True, help="Scan the bundled demo cluster instead."),
         click.option(
@@ -304,6 +305,14 @@ def cli(ctx: click.Context) -> None:
     metavar="PATH",
     help="A previous -o json report: report (and gate on) only findings new since then.",
 )
+@click.option(
+    "--scope",
+    "scope",
+    multiple=True,
+    metavar="NS",
+    help="Report only findings about NS and what it depends on: its controller's, scheduler's "
+    "and Envoy's namespaces (repeatable; any input; live -n implies it).",
+)
 @click.option("--plan", "show_plan", is_flag=True, help="Print the full remediation plan.")
 @click.option(
     "--probe",
@@ -344,6 +353,7 @@ def scan(
     config_path: str | None,
     strict: bool,
     baseline: str | None,
+    scope: tuple[str, ...],
     show_plan: bool,
     probe_targets: bool,
     probe_endpoint: str | None,
@@ -454,6 +464,7 @@ def scan(
             kinds=tuple(kinds_read(checks)),
             quiet=quiet,
             dataplane_timeout=dataplane_timeout,
+            scope_closure=True,
         )
         live = read_clusters(request)
         live_targets.update(live.targets)
@@ -477,8 +488,15 @@ def scan(
                 scan_probes(snapshot, probe_endpoint, live_target=live_targets.get(cluster))
             )
     graphs, reports = {}, {}
+    # Scope closure: live -n (and --scope with any input) judges everything read and reports
+    # the namespaces asked for plus what they depend on (seldon_doctor/scope.py).
+    scoped = (*scope, *(() if offline else namespaces))
     for name, snapshot in snapshots.items():
         graphs[name], reports[name] = _analyse(snapshot, checks, debug, config, strict, baselined)
+        if scoped:
+            from seldon_doctor.scope import filter_scope
+
+            reports[name] = filter_scope(reports[name], graphs[name], scoped)
     if len(reports) == 1:
         (name,), (graph,), (report,) = reports.keys(), graphs.values(), reports.values()
         if name:

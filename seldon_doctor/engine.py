@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from seldon_doctor.catalog import load_docs
+from seldon_doctor.causes import link_causes
 from seldon_doctor.checks import ALL_CHECKS
 from seldon_doctor.checks.base import ENVOY, PROBE, Check, CheckContext, NotEvaluated
 from seldon_doctor.errors import InputError
@@ -165,7 +166,8 @@ def run_checks(
     not_evaluated = _dedupe_not_evaluated(ctx.not_evaluated)
     warnings = [*snapshot.warnings, *graph.duplicates]
     return Report(
-        findings=sorted(_unique(findings), key=Finding.sort_key),
+        # Consequences name their root causes (caused_by), read off the graph.
+        findings=link_causes(sorted(_unique(findings), key=Finding.sort_key), graph),
         not_evaluated=not_evaluated,
         gaps=list(snapshot.gaps),
         checks_run=[c.id for c in checks],
@@ -298,9 +300,13 @@ def _dedupe_not_evaluated(items: Iterable[NotEvaluated]) -> list[Finding]:
 
 
 def _tagged(finding: Finding, cluster: str) -> Finding:
+    # caused_by names findings by key; a key gains the cluster with its finding's resource.
+    causes = tuple(
+        k if k.startswith(f"{cluster}:") else f"{cluster}:{k}" for k in finding.caused_by
+    )
     if finding.resource.cluster:
-        return finding
-    return replace(finding, resource=replace(finding.resource, cluster=cluster))
+        return replace(finding, caused_by=causes) if causes != finding.caused_by else finding
+    return replace(finding, resource=replace(finding.resource, cluster=cluster), caused_by=causes)
 
 
 def tag_cluster(report: Report, cluster: str) -> Report:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -97,6 +98,16 @@ class Finding:
     # Free-form grouping key so the planner can merge steps shared by several findings.
     dedupe_key: str | None = None
     extra: tuple[tuple[str, Any], ...] = field(default=())
+    # Keys of the findings that cause this one (seldon_doctor.causes, after the checks ran).
+    caused_by: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Stable identity: ``SD504/Service/ns/name``, ``cluster:`` first when the scan has one."""
+        res = self.resource
+        parts = [self.check_id, res.kind, *([res.namespace] if res.namespace else []), res.name]
+        text = "/".join(parts)
+        return f"{res.cluster}:{text}" if res.cluster else text
 
     def sort_key(self) -> tuple[int, str, str, str, str, str]:
         return (
@@ -116,3 +127,73 @@ class Finding:
         }
         base.update(dict(self.params))
         return base
+
+
+# ----------------------------------------------------------------------------- causal groups
+
+
+def present_causes(finding: Finding, keys: Collection[str]) -> tuple[str, ...]:
+    """The finding's causes that are in the report (a suppressed or baselined one is not)."""
+    return tuple(k for k in finding.caused_by if k in keys and k != finding.key)
+
+
+@dataclass(frozen=True, slots=True)
+class CausalGroup:
+    """A root finding and every finding it causes (directly or through others)."""
+
+    root: Finding
+    consequences: tuple[Finding, ...]
+
+
+def causal_groups(findings: list[Finding]) -> list[CausalGroup]:
+    """Roots in report order, each with the consequences it leads to.
+
+    A finding whose causes are absent from ``findings`` is a root. A consequence of several
+    roots is listed under the first of them (report order), so every finding appears once.
+    """
+    keys = {f.key for f in findings}
+    by_key: dict[str, Finding] = {}
+    for f in findings:
+        by_key.setdefault(f.key, f)
+    order = {f.key: i for i, f in enumerate(findings)}
+    roots = [f for f in findings if not present_causes(f, keys)]
+    members: dict[str, list[Finding]] = {r.key: [] for r in roots}
+    orphans: list[Finding] = []
+    for f in findings:
+        if f.key in members:
+            continue
+        mine = sorted((k for k in root_keys(f, by_key) if k in members), key=order.__getitem__)
+        if mine:
+            members[mine[0]].append(f)
+        else:  # a cycle without a root (never produced by seldon_doctor.causes)
+            orphans.append(f)
+    groups = [CausalGroup(r, tuple(members.pop(r.key, []))) for r in roots]
+    groups.extend(CausalGroup(f, ()) for f in orphans)
+    return groups
+
+
+def root_keys(finding: Finding, by_key: dict[str, Finding]) -> list[str]:
+    """Keys of the roots a finding leads back to, first cause first (cycle-safe)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    stack = [finding.key]
+    while stack:
+        key = stack.pop(0)
+        if key in seen:
+            continue
+        seen.add(key)
+        current = by_key.get(key)
+        if current is None:
+            continue
+        causes = present_causes(current, by_key.keys())
+        if not causes and key != finding.key:
+            out.append(key)
+        stack.extend(causes)
+    return out
+
+
+def causal_counts(findings: list[Finding]) -> tuple[int, int]:
+    """(roots, consequences) among ``findings``."""
+    keys = {f.key for f in findings}
+    consequences = sum(1 for f in findings if present_causes(f, keys))
+    return len(findings) - consequences, consequences

@@ -97,6 +97,9 @@ class LiveRequest:
     kinds: Any = None
     quiet: bool = False
     dataplane_timeout: float = 5.0  # each Envoy admin / scheduler / xDS read (--dataplane-timeout)
+    # scan -n: list cluster-wide anyway (falling back to the namespaces on 403), so a namespace
+    # is judged with what it depends on; the report is narrowed afterwards (scope.py).
+    scope_closure: bool = False
 
 
 @contextlib.contextmanager
@@ -156,6 +159,7 @@ def read_clusters(request: LiveRequest) -> LiveScan:
         timeout=request.timeout,
         logs=request.logs,
         kinds=kinds,
+        scope_closure=request.scope_closure,
     )
     with progress_display(request.quiet) as progress:
         scan = collect_live(options, progress)

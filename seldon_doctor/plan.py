@@ -3,6 +3,11 @@
 Playbooks carry an ``order``: topology first (controllers, schedulers, Services), then
 scheduling, then routes — routes come from the scheduler, so chasing a missing route before
 the scheduler topology is fixed wastes the on-call engineer's time.
+
+Root causes come before their consequences (``Finding.caused_by``, set by
+``seldon_doctor.causes``): an entry whose every finding leads back to roots that have a plan
+of their own is moot — it keeps its summary and verification but no steps, and says which
+root it resolves with (``PlanEntry.resolves_with``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_doctor.catalog import Playbook, Step, load_playbooks
-from seldon_doctor.findings import Finding, ResourceRef
+from seldon_doctor.findings import Finding, ResourceRef, root_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,8 @@ class PlanEntry:
 
     plan: FilledPlan
     resources: tuple[ResourceRef, ...]
+    # Keys of the root findings whose plans fix this one; set, the entry has no steps.
+    resolves_with: tuple[str, ...] = ()
 
 
 def _fill(text: str | None, params: Mapping[str, str]) -> str | None:
@@ -82,19 +89,36 @@ def plan_for(finding: Finding) -> FilledPlan | None:
 
 
 def build_plan(findings: Iterable[Finding]) -> list[PlanEntry]:
-    """Merge identical filled plans and order them: topology before routes."""
-    merged: dict[FilledPlan, list[ResourceRef]] = {}
+    """Merge identical filled plans and order them: roots first, topology before routes."""
+    findings = list(findings)
+    by_key: dict[str, Finding] = {}
+    for finding in findings:
+        by_key.setdefault(finding.key, finding)
+    planned: set[str] = set()  # keys of findings that have a plan
+    merged: dict[FilledPlan, list[Finding]] = {}
     for finding in findings:
         plan = plan_for(finding)
         if plan is None:
             continue
-        refs = merged.setdefault(plan, [])
-        if finding.resource not in refs:
-            refs.append(finding.resource)
-    entries = [PlanEntry(plan, tuple(sorted(refs))) for plan, refs in merged.items()]
+        planned.add(finding.key)
+        members = merged.setdefault(plan, [])
+        if all(m.resource != finding.resource for m in members):
+            members.append(finding)
+    entries = []
+    for plan, members in merged.items():
+        roots_per_member = [[k for k in root_keys(m, by_key) if k in planned] for m in members]
+        resolves: tuple[str, ...] = ()
+        if all(roots_per_member):
+            resolves = tuple(sorted({k for keys in roots_per_member for k in keys}))
+            plan = FilledPlan(
+                plan.check_id, plan.order, plan.summary, (), plan.verify, plan.risk, plan.rollback
+            )
+        refs = tuple(sorted({m.resource for m in members}))
+        entries.append(PlanEntry(plan, refs, resolves))
     return sorted(
         entries,
         key=lambda e: (
+            bool(e.resolves_with),
             e.plan.order,
             e.plan.check_id,
             [str(r) for r in e.resources],

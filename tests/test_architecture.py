@@ -81,8 +81,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "live_kinds": frozenset({"checks", "kinds"}),
     "engine": frozenset(
-        {"catalog", "checks", "errors", "findings", "graph", "live_kinds", "snapshot"}
+        {"catalog", "causes", "checks", "errors", "findings", "graph", "live_kinds", "snapshot"}
     ),
+    "causes": frozenset({"findings", "graph"}),
+    "scope": frozenset({"engine", "findings", "graph"}),
     "baseline": frozenset({"engine", "errors", "findings"}),
     "suppress": frozenset({"catalog", "engine", "errors", "findings", "graph"}),
     "settle": frozenset({"kinds", "snapshot"}),
@@ -114,7 +116,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"seldon_doctor", "baseline", "bundle", "catalog", "checks", "clients", "domain"}
         | {"engine", "errors", "findings", "graph", "live_cli", "live_kinds"}
         | {"probe", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
-        | {"whatif"}
+        | {"scope", "whatif"}
     ),
     # The what-if gate: overlays one snapshot on another and compares two reports.
     "whatif": frozenset({"engine", "findings", "snapshot"}),

@@ -291,14 +291,40 @@ def test_unknown_context_and_bad_kubeconfig_are_one_line_errors(
     assert code == 2 and "no kubeconfig" in err
 
 
-def test_namespace_scope_lists_only_those_namespaces(kubeconfig: Any) -> None:
+def test_namespace_scope_judges_what_the_namespace_depends_on(kubeconfig: Any) -> None:
+    # Scope closure: app-a's split brain is only visible with the schedulers in seldon-mesh,
+    # so -n lists cluster-wide (as many requests as an unscoped scan) and narrows the report.
     folder = FIXTURES / "clusters" / "central-scheduler-split-brain"
     double = KubeApiDouble.from_paths([folder], name="scoped")
     config = kubeconfig(double)
+    _, whole, _ = _scan(["--kubeconfig", config, *_envoy_args(folder)])
+    unscoped = len(double.requests)
+    code, report, err = _scan(["--kubeconfig", config, "-n", "app-a", *_envoy_args(folder)])
+    assert code == 1, err
+    scoped = double.requests[unscoped:]
+    assert len(scoped) == unscoped  # 2 discovery + one LIST per kind, either way
+    assert not [r for r in scoped if r.verb == "list" and r.namespace]
+    found = {(f["id"], f["resource"]["namespace"]) for f in report["findings"]}
+    assert ("SD501", "app-a") in found and ("SD601", "app-a") in found
+    # app-a depends on seldon-mesh (its agents' scheduler): findings there are reported too;
+    # nothing about a namespace app-a does not lead to.
+    assert {ns for _, ns in found} <= {"app-a", "seldon-mesh", ""}
+    left = len(whole["findings"]) - len(report["findings"])
+    assert left == 0 or any("not reported" in w for w in report["warnings"])
+
+
+def test_namespace_scope_falls_back_to_its_namespaces_when_cluster_lists_are_forbidden(
+    kubeconfig: Any,
+) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-split-brain"
+    double = KubeApiDouble.from_paths(
+        [folder], name="scoped", cluster_scope_forbidden={"pods", "services"}
+    )
+    config = kubeconfig(double)
     code, report, err = _scan(["--kubeconfig", config, "-n", "app-a"])
     assert code in (0, 1, 3), err
-    namespaced = [r for r in double.requests if r.verb == "list" and r.namespace]
-    assert namespaced and {r.namespace for r in namespaced} == {"app-a"}
+    per_ns = [r for r in double.requests if r.verb == "list" and r.namespace]
+    assert per_ns and {r.namespace for r in per_ns} == {"app-a"}
     # Findings stay within what was read; nothing claims seldon-mesh objects are missing.
     assert all(f["resource"]["namespace"] in ("app-a", "") for f in report["findings"])
 

@@ -82,9 +82,26 @@ class SchedulerSplitBrain(Check):
                         self.id, ns, [s.name for s in graph.nodes("Server", ns)], limit=5
                     ),
                 ],
-                params={"schedulers": ", ".join(instances)},
+                params={"schedulers": ", ".join(instances), **_fix_targets(graph, ns, consumers)},
                 dedupe_key=f"split-brain:{ns}",
             )
+
+
+def _fix_targets(graph: DeploymentGraph, ns: str, consumers: list[Consumer]) -> dict[str, str]:
+    """Where the plan's commands act: the namespace whose scheduler runs the most replicas
+    (and its SeldonRuntime), and the namespace of the Envoy serving ``ns`` — not ``ns`` itself,
+    which for an aliased namespace holds neither."""
+    per_namespace: dict[str, int] = defaultdict(int)
+    for key in {k for c in consumers for k in c.resolution.instance_keys()}:
+        per_namespace[key.split("/", 1)[0]] += 1
+    runtime_ns = min(per_namespace, key=lambda n: (-per_namespace[n], n)) if per_namespace else ns
+    runtimes = graph.nodes("SeldonRuntime", runtime_ns)
+    envoys = sorted(c.subject.split("/")[1] for c in consumers if c.role == "envoy")
+    return {
+        "runtime_namespace": runtime_ns,
+        "runtime": runtimes[0].name if runtimes else "<seldonruntime>",
+        "envoy_namespace": envoys[0] if envoys else ns,
+    }
 
 
 def _scheduler_workload(node: Node) -> bool:

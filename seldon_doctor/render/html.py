@@ -12,7 +12,7 @@ from html import escape
 
 from seldon_doctor import __version__
 from seldon_doctor.engine import Report
-from seldon_doctor.findings import Finding, Severity
+from seldon_doctor.findings import Finding, Severity, causal_counts, causal_groups
 from seldon_doctor.plan import build_plan, plan_for
 from seldon_doctor.render import RenderOptions
 
@@ -66,6 +66,8 @@ pre { background: var(--panel); border: 1px solid var(--line); border-radius: 6p
 .finding .resource { margin: 2px 0 6px; }
 .finding ul { margin: 4px 0 6px; padding-left: 20px; }
 .fix { color: var(--ok); margin: 4px 0 0; }
+.consequences { margin: -4px 0 14px 28px; padding-left: 10px; border-left: 2px dashed var(--line); }
+.caused-by { font-size: 12.5px; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; }
 th, td { text-align: left; border-bottom: 1px solid var(--line); padding: 5px 8px;
          vertical-align: top; }
@@ -87,11 +89,16 @@ def _where(finding: Finding) -> str:
     return f' <span class="dim">· {escape(where)}</span>'
 
 
-def _finding(finding: Finding, anchor: str, note: str = "") -> str:
+def _finding(
+    finding: Finding, anchor: str, note: str = "", causes: dict[str, str] | None = None
+) -> str:
     classes = _sev_class(finding.severity) + (" suppressed" if note else "")
+    if finding.caused_by:
+        classes += " consequence"
     parts = [
         f'<article class="finding {classes}" id="{anchor}" '
-        f'data-check="{escape(finding.check_id)}" data-resource="{escape(str(finding.resource))}">',
+        f'data-check="{escape(finding.check_id)}" data-resource="{escape(str(finding.resource))}" '
+        f'data-key="{escape(finding.key)}">',
         f'<h3><span class="sev">{escape(finding.severity.value)}</span> '
         f'<code class="check-id">{escape(finding.check_id)}</code> {escape(finding.slug)}</h3>',
         f'<div class="resource"><code>{escape(str(finding.resource))}</code>'
@@ -99,6 +106,14 @@ def _finding(finding: Finding, anchor: str, note: str = "") -> str:
     ]
     if note:
         parts.append(f'<p class="dim"><em>{escape(note)}</em></p>')
+    if finding.caused_by:
+        links = ", ".join(
+            f'<a href="{escape((causes or {}).get(k, ""))}"><code>{escape(k)}</code></a>'
+            if k in (causes or {})
+            else f"<code>{escape(k)}</code>"
+            for k in finding.caused_by
+        )
+        parts.append(f'<p class="caused-by dim">Caused by {links}</p>')
     parts.append(f"<p>{escape(finding.message)}</p>")
     if finding.evidence:
         parts.append('<div class="dim">Evidence</div><ul class="evidence">')
@@ -175,6 +190,9 @@ def _plan(report: Report) -> str:
             f'<span class="dim">[{escape(entry.plan.check_id)}]</span>'
             f'<div class="dim">for {resources}</div><ol>'
         )
+        if entry.resolves_with:
+            keys = ", ".join(f"<code>{escape(k)}</code>" for k in entry.resolves_with)
+            out.append(f'<li class="dim">Resolves with {keys}: no steps of its own.</li>')
         for step in entry.plan.steps:
             out.append(f"<li>{escape(step.title)}")
             if step.run:
@@ -211,9 +229,12 @@ def _coverage(report: Report) -> str:
 
 def render_html(report: Report, options: RenderOptions) -> str:
     anchors: dict[str, str] = {}
-    articles = []
+    by_finding: dict[int, str] = {}  # id(finding) -> its anchor
+    causes: dict[str, str] = {}  # finding key -> its anchor
     for index, finding in enumerate(report.findings, 1):
         anchor = f"f-{index}"
+        by_finding[id(finding)] = anchor
+        causes.setdefault(finding.key, f"#{anchor}")
         ref = finding.resource
         node = (
             f"{ref.kind}/{ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind}/{ref.name}"
@@ -221,7 +242,20 @@ def render_html(report: Report, options: RenderOptions) -> str:
         anchors.setdefault(node, f"#{anchor}")
         if ref.kind == "Namespace":
             anchors.setdefault(f"Namespace/{ref.name}", f"#{anchor}")
-        articles.append(_finding(finding, anchor))
+    # Each root, then the findings it causes, indented under "1 problem, N consequences".
+    articles = []
+    for group in causal_groups(report.findings):
+        articles.append(_finding(group.root, by_finding[id(group.root)], causes=causes))
+        if group.consequences:
+            count = len(group.consequences)
+            articles.append(
+                f'<div class="consequences" data-root="{escape(group.root.key)}">'
+                f'<p class="dim">1 problem, {count} consequence{"s" if count > 1 else ""} '
+                f"(they resolve when <code>{escape(group.root.key)}</code> is fixed):</p>"
+            )
+            articles += [_finding(c, by_finding[id(c)], causes=causes) for c in group.consequences]
+            articles.append("</div>")
+    roots, consequences = causal_counts(report.findings)
     suppressed = []
     for index, item in enumerate(report.suppressed, 1):
         note = f"Suppressed by {item.kind}: {item.reason}"
@@ -261,6 +295,11 @@ def render_html(report: Report, options: RenderOptions) -> str:
         _graph(report, options, anchors),
         "</section>",
         f'<section id="findings"><h2>Findings ({len(report.findings)})</h2>',
+        *(
+            [f'<p class="dim">{roots} problem(s), {consequences} consequence(s)</p>']
+            if consequences
+            else []
+        ),
         *(articles or ['<p class="dim">No problems found by the checks that ran.</p>']),
         "</section>",
     ]

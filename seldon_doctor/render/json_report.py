@@ -7,7 +7,7 @@ from typing import Any
 
 from seldon_doctor import __version__
 from seldon_doctor.engine import Report, SuppressedFinding
-from seldon_doctor.findings import Finding
+from seldon_doctor.findings import Finding, causal_counts
 from seldon_doctor.plan import build_plan, plan_for
 from seldon_doctor.render import RenderOptions
 
@@ -18,6 +18,8 @@ def finding_dict(finding: Finding, suppressed: SuppressedFinding | None = None) 
     plan = plan_for(finding)
     out: dict[str, Any] = {
         "id": finding.check_id,
+        "key": finding.key,
+        "caused_by": list(finding.caused_by),
         "check": finding.slug,
         "severity": finding.severity.value,
         "resource": finding.resource.as_dict(),
@@ -47,6 +49,7 @@ def _all_findings(report: Report) -> list[dict[str, Any]]:
 
 def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
     counts = report.counts()
+    roots, consequences = causal_counts(report.findings)
     plan = build_plan(report.findings)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -65,6 +68,7 @@ def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
             {
                 "check": entry.plan.check_id,
                 "resources": [r.as_dict() for r in entry.resources],
+                **({"resolves_with": list(entry.resolves_with)} if entry.resolves_with else {}),
                 **entry.plan.as_dict(),
             }
             for entry in plan
@@ -73,6 +77,8 @@ def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
             "errors": counts["error"],
             "warnings": counts["warning"],
             "info": counts["info"],
+            "roots": roots,
+            "consequences": consequences,
             "not_evaluated": len(report.not_evaluated),
             "suppressed": len(report.suppressed),
             "baselined": report.baselined,

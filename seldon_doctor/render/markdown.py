@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from seldon_doctor.engine import Report
-from seldon_doctor.findings import Finding, Severity
+from seldon_doctor.findings import Finding, Severity, causal_counts, causal_groups
 from seldon_doctor.plan import build_plan
 from seldon_doctor.render import RenderOptions
 
@@ -87,6 +87,12 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
             f"{report.baselined} finding(s) already in the baseline are not listed; only new "
             "ones are."
         )
+    roots, consequences = causal_counts(report.findings)
+    if consequences:
+        out.append(
+            f"{roots} problem(s) to fix; {consequences} finding(s) are their consequences "
+            "(listed under their root, marked ↳)."
+        )
     if report.hidden:
         out.append(f"{report.hidden} finding(s) below `--min-severity` are not listed.")
     out.append("")
@@ -97,11 +103,15 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
             "| | Check | Resource | Problem | Where |",
             "|---|---|---|---|---|",
         ]
-        for finding in report.findings[:MAX_ROWS]:
+        ordered = [f for g in causal_groups(report.findings) for f in (g.root, *g.consequences)]
+        for finding in ordered[:MAX_ROWS]:
+            cause = ""
+            if finding.caused_by:
+                cause = "↳ caused by " + ", ".join(_code(k) for k in finding.caused_by) + ": "
             out.append(
                 f"| {_ICON[finding.severity]} {finding.severity.value} "
                 f"| **{finding.check_id}** {escape(finding.slug)} "
-                f"| {_code(str(finding.resource))} | {escape(finding.message)} "
+                f"| {_code(str(finding.resource))} | {cause}{escape(finding.message)} "
                 f"| {_where(finding)} |"
             )
         if len(report.findings) > MAX_ROWS:
@@ -150,6 +160,9 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
             out.append(f"{number}. **{escape(entry.plan.summary)}** ({entry.plan.check_id})")
             out.append(f"   for {resources}")
             out.append("")
+            if entry.resolves_with:
+                keys = ", ".join(_code(k) for k in entry.resolves_with)
+                out.append(f"   Resolves with {keys}: no steps of its own.")
             for index, step in enumerate(entry.plan.steps, 1):
                 out.append(f"   {number}.{index}. {escape(step.title)}")
                 if step.run:

@@ -5,7 +5,10 @@ message-independent ``partialFingerprints`` entry (check id + resource), the man
 line when the input was files, the filled remediation plan under ``properties.plan``, and
 SARIF ``suppressions`` for suppressed findings (``inSource`` for resource annotations,
 ``external`` for ``.seldon-doctor.yaml``). Checks that could not run and inputs that could not
-be read become tool execution notifications.
+be read become tool execution notifications. Causal links: ``properties.key`` and
+``properties.caused_by`` (finding keys), and ``relatedLocations`` naming each cause (its
+logical location, and the physical one when it has a manifest line) with a message that says
+"caused by KEY"; a root's results carry ``properties.consequences``.
 """
 
 from __future__ import annotations
@@ -104,14 +107,9 @@ class Anchors:
         return None
 
 
-def _result(
-    finding: Finding,
-    rule_index: dict[str, int],
-    base: Path | None,
-    suppressed: SuppressedFinding | None = None,
-    anchors: Anchors | None = None,
+def _location(
+    finding: Finding, base: Path | None, anchors: Anchors | None = None
 ) -> dict[str, Any]:
-    plan = plan_for(finding)
     location: dict[str, Any] = {
         "logicalLocations": [
             {
@@ -136,6 +134,20 @@ def _result(
             location["physicalLocation"] = physical
             if note:
                 location["message"] = {"text": note}
+    return location
+
+
+def _result(
+    finding: Finding,
+    rule_index: dict[str, int],
+    base: Path | None,
+    suppressed: SuppressedFinding | None = None,
+    anchors: Anchors | None = None,
+    by_key: dict[str, Finding] | None = None,
+    effects: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    plan = plan_for(finding)
+    location = _location(finding, base, anchors)
     result: dict[str, Any] = {
         "ruleId": finding.check_id,
         "level": LEVELS[finding.severity],
@@ -147,8 +159,25 @@ def _result(
             "resource": finding.resource.as_dict(),
             "evidence": [e.as_dict() for e in finding.evidence],
             "plan": plan.as_dict() if plan else None,
+            "key": finding.key,
+            "caused_by": list(finding.caused_by),
         },
     }
+    by_key = by_key or {}
+    related: list[dict[str, Any]] = []
+    for cause_key in finding.caused_by:
+        cause = by_key.get(cause_key)
+        if cause is None:
+            continue
+        where = _location(cause, base, anchors)
+        where["id"] = len(related)
+        where["message"] = {"text": f"caused by {cause_key}"}
+        related.append(where)
+    if related:
+        result["relatedLocations"] = related
+    consequences = (effects or {}).get(finding.key)
+    if consequences:
+        result["properties"]["consequences"] = sorted(consequences)
     if finding.check_id in rule_index:
         result["ruleIndex"] = rule_index[finding.check_id]
     if suppressed is not None:
@@ -176,6 +205,11 @@ def sarif_dict(report: Report, options: RenderOptions, base: Path | None = None)
     pairs: list[tuple[Finding, SuppressedFinding | None]] = [(f, None) for f in report.findings]
     pairs += [(s.finding, s) for s in report.suppressed]
     pairs.sort(key=lambda pair: pair[0].sort_key())
+    by_key = {f.key: f for f, _ in reversed(pairs)}
+    effects: dict[str, list[str]] = {}
+    for f, _ in pairs:
+        for cause in f.caused_by:
+            effects.setdefault(cause, []).append(f.key)
     notifications: list[dict[str, Any]] = [
         {
             "level": "note",
@@ -213,7 +247,7 @@ def sarif_dict(report: Report, options: RenderOptions, base: Path | None = None)
             }
         },
         "invocations": [invocation],
-        "results": [_result(f, rule_index, base, s, anchors) for f, s in pairs],
+        "results": [_result(f, rule_index, base, s, anchors, by_key, effects) for f, s in pairs],
         "columnKind": "unicodeCodePoints",
         "properties": {"summary": summary["summary"], "plan": summary["plan"]},
     }

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from seldon_doctor.catalog import CheckDoc, Playbook
-from seldon_doctor.findings import Finding, Severity
+from seldon_doctor.findings import CausalGroup, Finding, Severity, causal_counts, causal_groups
 from seldon_doctor.plan import PlanEntry, build_plan, plan_for
 from seldon_doctor.render import RenderOptions
 
@@ -61,18 +61,54 @@ def _finding_block(finding: Finding, *, show_evidence: bool = True) -> Renderabl
     return Group(*parts)
 
 
+def _consequence_block(finding: Finding) -> RenderableType:
+    """A consequence under its root: what and where, the message, its causes; no fix of its own."""
+    head = Text("    ↳ ")
+    head.append(f"{_ICON[finding.severity]} {finding.check_id} ", style=_STYLE[finding.severity])
+    head.append(finding.slug, style="bold")
+    head.append("  ")
+    head.append(str(finding.resource))
+    if finding.location is not None:
+        where = finding.location.file + (
+            f":{finding.location.line}" if finding.location.line else ""
+        )
+        head.append(f"  {where}", style="dim")
+    body = Text(finding.message)
+    causes = Text("caused by: " + ", ".join(finding.caused_by), style="dim")
+    return Group(
+        head,
+        Padding(body, (0, 0, 0, 6), expand=False),
+        Padding(causes, (0, 0, 0, 6), expand=False),
+    )
+
+
+def _print_group(group: CausalGroup, console: Console) -> None:
+    console.print(_finding_block(group.root))
+    if group.consequences:
+        count = len(group.consequences)
+        line = Text(f"  1 problem, {count} consequence{'s' if count > 1 else ''}", style="bold")
+        line.append(f" (they resolve when {group.root.key} is fixed):", style="dim")
+        console.print(line)
+        for finding in group.consequences:
+            console.print(_consequence_block(finding))
+    console.print()
+
+
 def render_report(report: Report, console: Console, *, show_plan: bool = False) -> None:
-    """Print the whole report."""
+    """Print the whole report: each root cause with its consequences under it."""
     counts = report.counts()
     if report.findings:
+        groups = causal_groups(report.findings)
         for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
-            group = [f for f in report.findings if f.severity == severity]
-            if not group:
+            section = [g for g in groups if g.root.severity == severity]
+            if not section:
                 continue
-            console.print(Rule(Text(f"{severity.value}s ({len(group)})", style=_STYLE[severity])))
-            for finding in group:
-                console.print(_finding_block(finding))
-                console.print()
+            effects = sum(len(g.consequences) for g in section)
+            title = f"{severity.value}s ({len(section)}"
+            title += f" problem(s), {effects} consequence(s))" if effects else ")"
+            console.print(Rule(Text(title, style=_STYLE[severity])))
+            for group in section:
+                _print_group(group, console)
     elif report.unread_clusters:
         # Never an all-clear when a whole cluster was not read: say what was not checked.
         for gap in report.unread_clusters:
@@ -112,6 +148,9 @@ def render_report(report: Report, console: Console, *, show_plan: bool = False) 
         f"{counts['error']} error(s)", style=_STYLE[Severity.ERROR] if counts["error"] else ""
     )
     summary.append(f", {counts['warning']} warning(s), {counts['info']} info")
+    roots, consequences = causal_counts(report.findings)
+    if consequences:
+        summary.append(f" ({roots} root cause(s), {consequences} consequence(s))")
     summary.append(f", {len(report.not_evaluated)} not evaluated")
     if report.suppressed:
         summary.append(f", {len(report.suppressed)} suppressed")
@@ -180,6 +219,13 @@ def render_plan(entries: list[PlanEntry], console: Console) -> None:
         title.append(f"  [{entry.plan.check_id}]", style="dim")
         console.print(title)
         console.print(Text("   for: " + ", ".join(str(r) for r in entry.resources), style="dim"))
+        if entry.resolves_with:
+            console.print(
+                Text(
+                    f"   resolves with {', '.join(entry.resolves_with)}: no steps of its own",
+                    style="dim",
+                )
+            )
         for index, step in enumerate(entry.plan.steps, 1):
             console.print(Text(f"   {number}.{index} {step.title}"))
             if step.run:

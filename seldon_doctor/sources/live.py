@@ -7,8 +7,12 @@ Read-only by construction: the only verb this module sends is GET (discovery, LI
   (:func:`seldon_doctor.live_kinds.kinds_read`), at the version the API server serves
   (discovered once per cluster from ``/apis``).
 * **How many requests**: one paginated LIST per kind for the whole cluster; per namespace only
-  when ``-n`` was given or the cluster-wide LIST was forbidden (the fallback). Requests grow with
-  kinds and pages, not with namespaces.
+  when ``namespaces`` were given without ``scope_closure`` (``snapshot -n``), or the cluster-wide
+  LIST was forbidden (the fallback: the ``-n`` namespaces when given, else every listed
+  Namespace). Requests grow with kinds and pages, not with namespaces. ``scan -n`` sets
+  ``scope_closure``: a namespace is judged with the controller, scheduler and Envoy it depends
+  on, which live elsewhere, so it lists cluster-wide and ``seldon_doctor/scope.py`` narrows the
+  report instead.
 * **Failures become gaps**: a 403, a missing CRD group, a timeout, a reset connection or a
   truncated body (after bounded retries with backoff on 429/5xx and transport errors) is a
   :class:`~seldon_doctor.snapshot.Gap`, and the engine reports the checks that needed that kind
@@ -76,6 +80,9 @@ class LiveOptions:
     kinds: tuple[KindInfo, ...] | None = None  # default: what every registered check reads
     logs: bool = False
     tail_lines: int = DEFAULT_TAIL_LINES
+    # With namespaces: still list cluster-wide first (scan -n judges what a namespace depends
+    # on); the namespaces are only the fallback when a cluster-wide LIST is forbidden.
+    scope_closure: bool = False
 
 
 @dataclass(slots=True)
@@ -464,10 +471,12 @@ class ClusterScan:
         self.progress = progress
         self.info = ClusterInfo(target.name, server=str(getattr(target.configuration, "host", "")))
         self.snapshot = Snapshot(live=True, captured_at=round(time.time(), 3))
-        if options.namespaces:
+        if options.namespaces and not options.scope_closure:
             self.snapshot.listed_namespaces = frozenset(options.namespaces)
         # Namespaces to fall back to when a cluster-wide LIST is forbidden.
         self.fallback_namespaces: list[str] = list(options.namespaces)
+        # Set when a kind could only be read in the -n namespaces: the rest is then unknown.
+        self.narrowed = False
 
     # -- driver ----------------------------------------------------------------------------
     def run(self) -> Snapshot:
@@ -601,7 +610,11 @@ class ClusterScan:
         def read(path: str) -> list[dict[str, Any]]:
             return list(_pages(reader, path, self.options.page_size, on_page))
 
-        namespaces: Sequence[str] | None = self.options.namespaces or None
+        # Cluster-wide first with scope closure (scan -n): what a namespace depends on lives
+        # elsewhere. Without it (snapshot -n), only the namespaces asked for.
+        namespaces: Sequence[str] | None = (
+            None if self.options.scope_closure else (self.options.namespaces or None)
+        )
         cluster_wide_refusal = ""
         if namespaces is None or not info.namespaced:
             try:
@@ -614,6 +627,8 @@ class ClusterScan:
                     return result
                 namespaces = fallback
                 cluster_wide_refusal = exc.reason
+                if self.options.namespaces:
+                    self.narrowed = True
                 result.warnings.append(
                     f"{self.target.name}: listing {info.plural} cluster-wide is forbidden; "
                     f"read them per namespace ({len(fallback)} namespaces)"
@@ -692,6 +707,8 @@ class ClusterScan:
 
     def finish(self) -> None:
         """Deterministic order, whatever order the parallel LISTs finished in."""
+        if self.narrowed:  # outside the -n namespaces, some kind is unknown (not absent)
+            self.snapshot.listed_namespaces = frozenset(self.options.namespaces)
         order = {kind: index for index, kind in enumerate(KINDS)}
         self.snapshot.objects.sort(
             key=lambda o: (order.get(o.kind, len(order)), o.kind, o.namespace, o.name)
