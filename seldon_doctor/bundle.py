@@ -20,21 +20,18 @@ or ``.tgz`` (deterministic: the same snapshot gives the same bytes). Layout (pat
     probes.json                                 inference probe observations
     logs/<cluster>/<namespace>/<pod>/<container>.log     log lines, one per line
 
-Secrets are redacted before anything is written (a bundle gets attached to tickets): Secrets
-keep only ``apiVersion``, ``kind``, ``type`` and metadata; the annotation
-``kubectl.kubernetes.io/last-applied-configuration`` is dropped from every object; env values
-whose name looks like a credential become ``<redacted>``, other env values, container args and
-commands lose credential-shaped parts (:func:`seldon_doctor.redact.redact_text`), and so do
-ConfigMap values under credential-like keys. Log lines are scrubbed as log evidence prints them
-(:func:`seldon_doctor.logs.scrub`, so findings read the same) plus credentials known by their
-shape (AWS key ids, JWTs, PEM keys). Nothing else a check reads is changed; Envoy dumps,
-scheduler and xDS observations are written as read (Envoy masks its own secrets in
-/config_dump). ``docs/snapshot-format.md`` documents the format for people.
+Secrets are redacted before anything is written (a bundle gets attached to tickets), by the one
+redactor, :mod:`seldon_doctor.redact`: objects go through :func:`~seldon_doctor.redact.
+redact_object` (Secrets keep only ``apiVersion``, ``kind``, ``type`` and metadata; the
+``kubectl.kubernetes.io/last-applied-configuration`` annotation is dropped; annotations and
+specs lose credentials), Envoy dumps through :func:`~seldon_doctor.redact.redact_value` (header
+values, URLs), log files through :func:`~seldon_doctor.redact.redact_lines` (what log evidence
+prints, so findings read the same, plus multi-line PEM keys). Scheduler and xDS observations
+are written as read. ``docs/snapshot-format.md`` documents the format for people.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import json
@@ -50,8 +47,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from seldon_doctor import __version__
+from seldon_doctor.atomic import atomic_writer
 from seldon_doctor.errors import InputError
-from seldon_doctor.redact import REDACTED, is_credential_name, redact_shapes, redact_text
+from seldon_doctor.redact import REDACTED, redact_lines, redact_object, redact_value
 from seldon_doctor.snapshot import (
     EnvoyObservation,
     Gap,
@@ -71,7 +69,6 @@ TARBALL_SUFFIXES = (".tar.gz", ".tgz")
 MAX_TOTAL_BYTES = 2 * 1024**3
 MAX_MEMBER_BYTES = 512 * 1024**2
 MAX_MEMBERS = 100_000
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _NO_CLUSTER = "_local"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -114,89 +111,6 @@ def meta_from_live(clusters: Mapping[str, Any], *, created: str | None = None) -
             for name, info in clusters.items()
         },
     )
-
-
-# ---------------------------------------------------------------------------- redaction
-
-
-def redact_object(body: JSONDict) -> JSONDict:
-    """A copy of one object body fit for a bundle (see the module docstring); never mutates."""
-    out = dict(body)
-    meta = out.get("metadata")
-    if isinstance(meta, dict):
-        meta = dict(meta)
-        annotations = meta.get("annotations")
-        if isinstance(annotations, dict) and LAST_APPLIED in annotations:
-            meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
-        out["metadata"] = meta
-    if out.get("kind") == "Secret" and out.get("apiVersion") == "v1":
-        return {k: v for k, v in out.items() if k in ("apiVersion", "kind", "metadata", "type")}
-    if out.get("kind") == "ConfigMap":
-        for key in ("data", "binaryData"):
-            data = out.get(key)
-            if isinstance(data, dict):
-                out[key] = {
-                    k: REDACTED if isinstance(k, str) and is_credential_name(k) else v
-                    for k, v in data.items()
-                }
-    for key, value in out.items():
-        if key not in ("apiVersion", "kind", "metadata"):
-            out[key] = _redact_tree(value, 0)
-    return out
-
-
-def scrub_log_line(line: str) -> str:
-    """A log line as a bundle stores it: :func:`seldon_doctor.logs.scrub` (what log evidence
-    prints, so findings read the same from the bundle) plus credentials known by their shape."""
-    from seldon_doctor.logs import scrub
-
-    return redact_shapes(scrub(line))
-
-
-def _redact_tree(value: Any, depth: int) -> Any:
-    if depth > 200:
-        return value
-    if isinstance(value, dict):
-        name = value.get("name")
-        if isinstance(name, str) and isinstance(value.get("value"), str):  # an env entry
-            secret = is_credential_name(name)
-            masked = REDACTED if secret else redact_text(value["value"])
-            if masked is not value["value"]:
-                value = {**value, "value": masked}
-        return {
-            k: (
-                _redact_args(v)
-                if k in ("args", "command") and isinstance(v, list)
-                else _redact_tree(v, depth + 1)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_redact_tree(v, depth + 1) for v in value]
-    return value
-
-
-def _redact_args(args: list[Any]) -> list[Any]:
-    """``--password=x`` → ``--password=<redacted>``; ``--token x`` → ``--token <redacted>``."""
-    out: list[Any] = []
-    secret_next = False
-    for arg in args:
-        if not isinstance(arg, str):
-            out.append(arg)
-            secret_next = False
-            continue
-        if secret_next and not arg.startswith("-"):
-            out.append(REDACTED)
-            secret_next = False
-            continue
-        flag, eq, _ = arg.partition("=")
-        if flag.startswith("-") and is_credential_name(flag):
-            out.append(f"{flag}={REDACTED}" if eq else arg)
-            secret_next = not eq
-            continue
-        secret_next = False
-        out.append(redact_text(arg))
-    return out
 
 
 # ---------------------------------------------------------------------------- writing
@@ -318,7 +232,7 @@ def _write_section(
             ".config_dump.json",
         )
         dump_rel, meta_rel = f"{stem}.config_dump.json", f"{stem}.meta.json"
-        files[dump_rel] = _dump(envoy.raw)
+        files[dump_rel] = _dump(redact_value(envoy.raw))
         files[meta_rel] = _dump(
             {
                 "namespace": envoy.namespace,
@@ -371,7 +285,7 @@ def _write_section(
         parts = [p for p in key.split("/") if p]
         where = "/".join(_safe(p) for p in parts) if parts else "log"
         rel = names.unique(f"logs/{home}/{where}", ".log") + ".log"
-        files[rel] = "".join(scrub_log_line(line) + "\n" for line in lines).encode("utf-8")
+        files[rel] = "".join(line + "\n" for line in redact_lines(lines)).encode("utf-8")
         log_entries.append({"key": key, "path": rel, "lines": len(lines)})
 
     return {
@@ -498,33 +412,29 @@ def _dump_list(items: Sequence[Any], origins: Sequence[Any]) -> bytes:
 
 
 def _write_tarball(files: Mapping[str, bytes], target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with (
-            os.fdopen(fd, "wb") as raw,
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
-        ):
-            for name in sorted(files):
-                data = files[name]
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                info.mtime = 0
-                info.mode = 0o644
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                info.type = tarfile.REGTYPE
-                tar.addfile(info, io.BytesIO(data))
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    # seldon_doctor.atomic: temp file + os.replace, never through a symlink (as -o FMT=PATH).
+    with (
+        atomic_writer(target, make_parents=True) as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for name in sorted(files):
+            data = files[name]
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.type = tarfile.REGTYPE
+            tar.addfile(info, io.BytesIO(data))
 
 
 def _write_directory(files: Mapping[str, bytes], target: Path) -> None:
+    if target.is_symlink():
+        raise InputError(
+            f"{target}: is a symlink; refusing to write through it (give the real path)"
+        )
     if target.exists() and not target.is_dir():
         raise InputError(f"{target}: exists and is not a directory")
     if target.is_dir() and any(target.iterdir()):

@@ -11,7 +11,6 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -59,7 +58,10 @@ def _console(file: Any = None, *, no_color: bool = False) -> Console:
 
 
 def _err(message: str) -> None:
-    click.echo(f"seldon-doctor: {message}", err=True)
+    """One note on stderr; input text in it (file names, warnings) cannot drive the terminal."""
+    from seldon_doctor.render.safe import safe_text
+
+    click.echo(f"seldon-doctor: {safe_text(message)}", err=True)
 
 
 def _fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
@@ -272,7 +274,8 @@ def cli(ctx: click.Context) -> None:
     multiple=True,
     metavar="FORMAT[=PATH]",
     help="table (default), json, sarif, junit, markdown, prometheus or html; with =PATH the "
-    "format is written to a file. Repeatable, or comma-separated.",
+    "format is written to a file (replaced whole, atomically; a symlink is refused). "
+    "Repeatable, or comma-separated.",
 )
 @click.option(
     "--fail-on",
@@ -390,10 +393,18 @@ def scan(
     targets = _parse_outputs(outputs)
     config = resolve_config(config_path)
     baselined = _load_baseline(baseline)
+    without_config = [c.id for c in select_checks(select, ignore)]
     if config is not None:
         select = select or config.select
         ignore = (*ignore, *config.ignore)
     checks = select_checks(select, ignore)
+    applied = None
+    if config is not None:  # every output says which config narrowed the scan, and how
+        from seldon_doctor.suppress import applied_config
+
+        applied = applied_config(config, [c.id for c in checks], without_config)
+        if not quiet:
+            _err(f"note: {applied.describe()}")
     if not checks:
         raise click.UsageError("--select/--ignore left no checks to run (see seldon-doctor checks)")
     if against_cluster or against_snapshot:
@@ -424,7 +435,9 @@ def scan(
                 "--scheduler-xds": bool(scheduler_xds),
             },
         )
-        _finish(report, graph, targets, fail_on, min_severity, show_plan, no_color, started)
+        _finish(
+            report, graph, targets, fail_on, min_severity, show_plan, no_color, started, applied
+        )
     offline = bool(files or paths or demo or snapshot_path)
     live_flags = kubeconfig or contexts or all_contexts or logs or dataplane or wait_for
     if offline and live_flags:
@@ -510,7 +523,7 @@ def scan(
             _err(f"note: cluster {gap.what.split(':', 1)[1]} could not be read: {gap.reason}")
         if len(report.gaps) > len(report.unread_clusters):
             _err(f"note: the scan is partial: {len(report.gaps)} input(s) could not be read")
-    _finish(report, graph, targets, fail_on, min_severity, show_plan, no_color, started)
+    _finish(report, graph, targets, fail_on, min_severity, show_plan, no_color, started, applied)
 
 
 def _finish(
@@ -522,8 +535,9 @@ def _finish(
     show_plan: bool,
     no_color: bool,
     started: float,
+    applied: Any = None,
 ) -> NoReturn:
-    """Exit code from the report, then every output asked for."""
+    """Exit code from the report, then every output asked for (naming the applied config)."""
     code = exit_code_for(report, fail_on)
     if min_severity != "info":
         from seldon_doctor.suppress import filter_min_severity
@@ -536,6 +550,7 @@ def _finish(
         duration=time.monotonic() - started,
         timestamp=time.time(),
         fail_on=fail_on,
+        config=applied,
     )
     for fmt, path in targets:
         _emit(fmt, path, report, options, no_color)
@@ -691,7 +706,9 @@ def _emit(
     if fmt == "table" and path is None and sys.stdout.isatty():
         from seldon_doctor.render.terminal import render_report
 
-        render_report(report, _console(no_color=no_color), show_plan=options.show_plan)
+        render_report(
+            report, _console(no_color=no_color), show_plan=options.show_plan, config=options.config
+        )
         return
     text = get_renderer(fmt)(report, options)
     if path:
@@ -701,10 +718,11 @@ def _emit(
 
 
 def _write(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """``-o FORMAT=PATH``: replace PATH whole (temp file + rename; an existing regular file is
+    overwritten), never through a symlink, never half-written (seldon_doctor.atomic)."""
+    from seldon_doctor.atomic import write_atomic
+
+    write_atomic(path, text)
 
 
 @cli.command("checks")
@@ -984,7 +1002,8 @@ def trace_command(
                 3 nothing broken but an input could not be read.
     """
     from seldon_doctor.graph.build import build_graph
-    from seldon_doctor.trace import KINDS, render_tree, trace
+    from seldon_doctor.render.trace_tree import render_tree
+    from seldon_doctor.trace import KINDS, trace
 
     offline = bool(files or envoy_dumps or envoy_admin or schedulers or scheduler_xds)
     live = not offline and (probe_url in (None, LIVE_PROBE))

@@ -15,6 +15,7 @@ from seldon_doctor.errors import InputError
 from seldon_doctor.findings import Evidence, Finding, ResourceRef, Severity
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.live_kinds import live_reads
+from seldon_doctor.redact import redact_finding, redact_text
 from seldon_doctor.snapshot import Gap
 
 INTERNAL_ERROR = "SD001"
@@ -160,16 +161,20 @@ def run_checks(
             )
             continue
         try:
-            findings.extend(check.run(ctx))
+            # Checks quote input (condition messages, URIs): one redactor for all of it.
+            findings.extend(redact_finding(f) for f in check.run(ctx))
         except Exception as exc:
             findings.append(_internal_error(check, exc, debug))
-    not_evaluated = _dedupe_not_evaluated(ctx.not_evaluated)
-    warnings = [*snapshot.warnings, *graph.duplicates]
+    not_evaluated = [redact_finding(f) for f in _dedupe_not_evaluated(ctx.not_evaluated)]
+    warnings = [redact_text(w) for w in (*snapshot.warnings, *graph.duplicates)]
     return Report(
         # Consequences name their root causes (caused_by), read off the graph.
         findings=link_causes(sorted(_unique(findings), key=Finding.sort_key), graph),
         not_evaluated=not_evaluated,
-        gaps=list(snapshot.gaps),
+        gaps=[
+            g if (reason := redact_text(g.reason)) is g.reason else replace(g, reason=reason)
+            for g in snapshot.gaps
+        ],
         checks_run=[c.id for c in checks],
         warnings=warnings,
         object_count=len(snapshot.objects),

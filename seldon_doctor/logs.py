@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.seldon import controller_scope
-from seldon_doctor.redact import REDACTED, is_credential_name, redact_text
+from seldon_doctor.redact import redact_text
 from seldon_doctor.snapshot import KubeObject, Snapshot
 
 SCHEDULER = "scheduler"
@@ -232,13 +232,6 @@ KEPT_FIELDS = ("model", "server", "filter", "reason", "error", "listener", "host
 SUBJECT_FIELDS = ("model", "server")
 
 _LOGRUS_FIELD = re.compile(r"(?:^|\s)([A-Za-z_][\w.-]*)=(\"(?:[^\"\\]|\\.)*\"|\S*)")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
-_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^\s/@:\"]+:[^\s/@\"]+@", re.IGNORECASE)
-# key=value, key: value, "key": "value" with a credential-like key.
-_PAIR = re.compile(
-    r"(?P<key>[\"']?[A-Za-z_][\w.-]*[\"']?)(?P<sep>\s*[=:]\s*)"
-    r"(?P<value>\\?\"(?:[^\"\\]|\\.)*\\?\"|'[^']*'|[^\s,;}&\"']+)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,19 +402,9 @@ _COMPILED: dict[str, re.Pattern[str]] = {p.id: re.compile(p.regex) for p in LOG_
 
 
 def scrub(line: str) -> str:
-    """A log line with credentials masked: credential-like ``key=value`` pairs (quoted values
-    whole), bearer tokens, passwords in URLs, then :func:`redact.redact_text` (tokens
-    recognisable by shape: JWTs, AWS key ids, PEM keys)."""
-    line = _USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", line)
-    line = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", line)
-
-    def pair(m: re.Match[str]) -> str:
-        key = m.group("key").strip("\"'")
-        if key.lower() == "msg" or not is_credential_name(key):
-            return m.group(0)
-        return f"{m.group('key')}{m.group('sep')}{REDACTED}"
-
-    return redact_text(_PAIR.sub(pair, line))
+    """A log line with credentials masked: :func:`seldon_doctor.redact.redact_text`, the one
+    redactor (so log evidence, bundles and every other output follow the same rules)."""
+    return redact_text(line)
 
 
 def _unquote(value: str) -> str:

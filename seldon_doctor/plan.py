@@ -8,10 +8,20 @@ Root causes come before their consequences (``Finding.caused_by``, set by
 ``seldon_doctor.causes``): an entry whose every finding leads back to roots that have a plan
 of their own is moot — it keeps its summary and verification but no steps, and says which
 root it resolves with (``PlanEntry.resolves_with``).
+
+Plans are pasted into a shell, and their values come from the input (a requirement, a file
+name, a resource name): every value placed in a ``run:`` line is made inert there. Outside
+quotes it is shell-quoted (:func:`shlex.quote`, which leaves ordinary names as they are); inside
+a quoted part of the line (a JSON patch literal, a jsonpath, a header) quoting cannot help, so
+the value must match :data:`INERT` (names, versions, lists of them) or it is withheld: the line
+shows ``<placeholder>`` and the step's note says "value withheld: not safe to paste". Values in
+a ``manifest:`` follow the same charset rule (a newline or a quote would change the YAML).
 """
 
 from __future__ import annotations
 
+import re
+import shlex
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -53,19 +63,85 @@ class PlanEntry:
     resolves_with: tuple[str, ...] = ()
 
 
+# A value that means the same in any quoted position of a shell line, a JSON string, a
+# regular expression and a YAML scalar: no quotes, backslash, $, backtick, !, space, newline.
+INERT = re.compile(r"[A-Za-z0-9._:/@+=,-]*")
+WITHHELD = "value withheld: not safe to paste"
+_PLACEHOLDER = re.compile(
+    r"\$(?:(?P<dollar>\$)|\{(?P<braced>[_a-z][_a-z0-9]*)\}|(?P<named>[_a-z][_a-z0-9]*))", re.I
+)
+
+
 def _fill(text: str | None, params: Mapping[str, str]) -> str | None:
     if text is None:
         return None
     return string.Template(text).substitute(params)
 
 
+def fill_shell(line: str, params: Mapping[str, str], withheld: list[str]) -> str:
+    """``line`` (a ``run:`` template) with every placeholder filled so that it stays inert when
+    pasted: shell-quoted outside quotes, checked against :data:`INERT` inside them (else
+    ``<name>``, and ``name`` appended to ``withheld``); an empty value is shown as ``<name>``
+    for the reader to fill in. A missing parameter raises KeyError."""
+    out: list[str] = []
+    quote: str | None = None  # the quote character the scan is inside of, if any
+    i = 0
+    while i < len(line):
+        char = line[i]
+        match = _PLACEHOLDER.match(line, i) if char == "$" else None
+        if match is not None:
+            if match["dollar"]:
+                out.append("$")
+            else:
+                key = match["braced"] or match["named"]
+                value = str(params[key])
+                if not value:  # unknown to the input: the reader fills it in, as <runtime>
+                    out.append(f"<{key}>")
+                elif quote is None:
+                    out.append(shlex.quote(value))
+                elif INERT.fullmatch(value):
+                    out.append(value)
+                else:
+                    out.append(f"<{key}>")
+                    withheld.append(key)
+            i = match.end()
+            continue
+        if char == "\\" and quote != "'":
+            out.append(line[i : i + 2])
+            i += 2
+            continue
+        if quote is None and char in "'\"":
+            quote = char
+        elif quote == char:
+            quote = None
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _fill_manifest(text: str, params: Mapping[str, str], withheld: list[str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        if match["dollar"]:
+            return "$"
+        key = match["braced"] or match["named"]
+        value = str(params[key])
+        if re.fullmatch(r"[A-Za-z0-9._:/@+=, -]*", value):
+            return value
+        withheld.append(key)
+        return f"<{key}>"
+
+    return _PLACEHOLDER.sub(one, text)
+
+
 def _fill_step(step: Step, params: Mapping[str, str]) -> Step:
-    return Step(
-        title=_fill(step.title, params) or "",
-        run=_fill(step.run, params),
-        manifest=_fill(step.manifest, params),
-        note=_fill(step.note, params),
-    )
+    withheld: list[str] = []
+    run = None if step.run is None else fill_shell(step.run, params, withheld)
+    manifest = None if step.manifest is None else _fill_manifest(step.manifest, params, withheld)
+    note = _fill(step.note, params)
+    if withheld:
+        names = ", ".join(dict.fromkeys(withheld))
+        note = f"{note} ({WITHHELD}: {names})" if note else f"{WITHHELD}: {names}"
+    return Step(title=_fill(step.title, params) or "", run=run, manifest=manifest, note=note)
 
 
 def fill(book: Playbook, params: Mapping[str, str]) -> FilledPlan:

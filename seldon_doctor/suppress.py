@@ -1,6 +1,8 @@
 """Suppressions that stay auditable: ``.seldon-doctor.yaml`` and resource annotations.
 
-The config file is found upward from the working directory (or given with ``--config``)::
+The config file is found upward from the working directory, up to the repository root (a
+folder with ``.git``) or $HOME, whichever comes first (or given with ``--config``); every
+output says which config was applied and what it removed (:class:`AppliedConfig`)::
 
     select: [SD501, scheduler-replicas-above-one]   # run only these (ids or slugs)
     ignore: [SD601]                                   # never run these
@@ -29,7 +31,8 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,14 +92,75 @@ def resource_texts(ref: ResourceRef) -> list[str]:
     return texts
 
 
-def find_config(start: Path | None = None) -> Path | None:
-    """The nearest ``.seldon-doctor.yaml`` in ``start`` (default: cwd) or a parent folder."""
+def _boundary(folder: Path, home: Path | None) -> bool:
+    """Whether the upward search stops at ``folder``: a repository root or $HOME."""
+    return (folder / ".git").exists() or (home is not None and folder == home)
+
+
+def find_config(start: Path | None = None, home: Path | None = None) -> Path | None:
+    """The nearest ``.seldon-doctor.yaml`` from ``start`` (default: cwd) upward, stopping at
+    the repository root (a folder holding ``.git``) or $HOME, whichever comes first.
+
+    A config in a folder above that (``/tmp``, ``/``, a parent of every checkout) is someone
+    else's and would silently narrow the scan, so it is never used; when no repository root or
+    $HOME is above ``start``, only ``start`` itself is searched.
+    """
     folder = (start or Path.cwd()).resolve()
-    for candidate in (folder, *folder.parents):
+    if home is None:
+        env_home = os.environ.get("HOME")
+        home = Path(env_home).resolve() if env_home else None
+    chain = (folder, *folder.parents)
+    stop = next((i for i, f in enumerate(chain) if _boundary(f, home)), 0)
+    for candidate in chain[: stop + 1]:
         path = candidate / CONFIG_NAME
         if path.is_file():
             return path
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedConfig:
+    """Which config a scan applied and what it took away: every output says so."""
+
+    path: str
+    select: tuple[str, ...]  # the config's select (run only these), as check ids
+    ignore: tuple[str, ...]  # the config's ignore, as check ids
+    removed: tuple[str, ...]  # checks that would have run without the config and did not
+    suppressions: int  # suppressions: entries in the file
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "select": list(self.select),
+            "ignore": list(self.ignore),
+            "checks_removed": list(self.removed),
+            "suppressions": self.suppressions,
+        }
+
+    def describe(self, suppressed: int | None = None) -> str:
+        """One line: the file, and what it removed (``Config …`` : it starts a sentence)."""
+        parts = [f"Config {self.path} applied"]
+        if self.removed:
+            parts.append(f"removed {len(self.removed)} check(s): {', '.join(self.removed)}")
+        else:
+            parts.append("removed no checks")
+        if suppressed is not None:
+            parts.append(f"suppressed {suppressed} finding(s)")
+        return "; ".join(parts)
+
+
+def applied_config(
+    config: Config, with_config: Sequence[str], without: Sequence[str]
+) -> AppliedConfig:
+    """What ``config`` changed: the check ids run with it vs. without it."""
+    kept = set(with_config)
+    return AppliedConfig(
+        path=config.path,
+        select=config.select,
+        ignore=config.ignore,
+        removed=tuple(c for c in without if c not in kept),
+        suppressions=len(config.suppressions),
+    )
 
 
 def _check_id(value: Any, where: str) -> str:

@@ -8,7 +8,7 @@ replica state in the scheduler's view. Each hop is ``ok``, ``broken`` (with the 
 real readiness request through Envoy and classifies the answer (``clients.readiness``).
 
 Pure functions of a Snapshot/graph plus the optional probe; rendering is separate
-(:func:`render_tree`, :meth:`TraceResult.to_dict`).
+(:func:`seldon_doctor.render.trace_tree.render_tree`, :meth:`TraceResult.to_dict`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, request_path
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import ResolutionStatus
 from seldon_doctor.graph.seldon import MESH_SERVICE, condition, is_ready, pod_ready, route_header
+from seldon_doctor.redact import redact_text
 from seldon_doctor.snapshot import EnvoyObservation
 
 OK = "ok"
@@ -45,6 +46,11 @@ class Hop:
     detail: str = ""
     children: list[Hop] = field(default_factory=list)
     first_broken: bool = False
+
+    def __post_init__(self) -> None:
+        # Details quote input (condition messages, URIs): the one redactor, before any output.
+        self.label = redact_text(self.label)
+        self.detail = redact_text(self.detail)
 
     def walk(self) -> Iterator[Hop]:
         yield self
@@ -101,7 +107,7 @@ class TraceResult:
                 "url": p.url,
                 "status": p.status,
                 "verdict": p.verdict,
-                "detail": p.detail,
+                "detail": redact_text(p.detail) if isinstance(p.detail, str) else p.detail,
                 "seldon_route": p.seldon_route,
                 "server": p.server,
                 "via_envoy": p.via_envoy,
@@ -117,7 +123,7 @@ class TraceResult:
             else {"hop": broken.what, "label": broken.label, "reason": broken.detail},
             "hops": self.root.to_dict(),
             "probe": probe,
-            "gaps": [{"what": w, "reason": r} for w, r in self.gaps],
+            "gaps": [{"what": w, "reason": redact_text(r)} for w, r in self.gaps],
         }
 
 
@@ -401,52 +407,3 @@ def _probe_hop(result: Any, error: str | None) -> Hop:
             f", served by {result.seldon_route}" if result.seldon_route else ""
         )
     return Hop("probe", label, OK if result.ok else BROKEN, detail)
-
-
-# ---------------------------------------------------------------------------- rendering
-
-_MARK = {OK: ("✔", "green"), BROKEN: ("✗", "bold red"), UNKNOWN: ("?", "yellow")}
-
-
-def render_tree(result: TraceResult, console: Any) -> None:
-    from rich.text import Text
-    from rich.tree import Tree
-
-    def text(hop: Hop) -> Text:
-        icon, style = _MARK.get(hop.status, ("?", "yellow"))
-        out = Text()
-        out.append(f"{icon} ", style=style)
-        out.append(hop.label, style="bold" if hop.first_broken else "")
-        if hop.detail:
-            out.append(f": {hop.detail}", style="red" if hop.status == BROKEN else "dim")
-        if hop.first_broken:
-            out.append("  ◀ first broken hop", style="bold red")
-        return out
-
-    head = Text()
-    head.append("trace ", style="bold")
-    head.append(f"{result.kind} {result.namespace}/{result.name}")
-    head.append(f"  (seldon-model: {result.header}, {result.path})", style="dim")
-    tree = Tree(head)
-
-    def add(parent: Any, hop: Hop) -> None:
-        branch = parent.add(text(hop))
-        for child in hop.children:
-            add(branch, child)
-
-    add(tree, result.root)
-    console.print(tree)
-    broken = result.first_broken
-    summary = Text()
-    if broken is None:
-        summary.append("path is whole", style="bold green")
-        if result.gaps:
-            summary.append(
-                " as far as the input shows; not read: "
-                + "; ".join(f"{w} ({r})" for w, r in result.gaps),
-                style="yellow",
-            )
-    else:
-        summary.append("broken at ", style="bold red")
-        summary.append(f"{broken.label}: {broken.detail}")
-    console.print(summary)

@@ -66,8 +66,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     # Plain data and leaf helpers.
     "errors": frozenset(),
     "findings": frozenset(),
-    "redact": frozenset(),
+    "redact": frozenset({"findings"}),
     "kinds": frozenset(),
+    # Writes files atomically, never through a symlink (reports and bundles).
+    "atomic": frozenset({"errors"}),
     "snapshot": frozenset(),
     "catalog": frozenset({"findings"}),
     "plan": frozenset({"catalog", "findings"}),
@@ -81,14 +83,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "live_kinds": frozenset({"checks", "kinds"}),
     "engine": frozenset(
-        {"catalog", "causes", "checks", "errors", "findings", "graph", "live_kinds", "snapshot"}
+        {"catalog", "causes", "checks", "errors", "findings", "graph", "live_kinds", "redact"}
+        | {"snapshot"}
     ),
     "causes": frozenset({"findings", "graph"}),
     "scope": frozenset({"engine", "findings", "graph"}),
     "baseline": frozenset({"engine", "errors", "findings"}),
     "suppress": frozenset({"catalog", "engine", "errors", "findings", "graph"}),
     "settle": frozenset({"kinds", "snapshot"}),
-    "trace": frozenset({"domain", "graph", "snapshot"}),
+    "trace": frozenset({"domain", "graph", "redact", "snapshot"}),
     # Sources read input into a Snapshot; the clients package holds the network clients.
     # sources -> graph: the port-forward to seldon-mesh goes to graph.mesh's choice of Envoy.
     "clients": frozenset({"domain"}),
@@ -96,12 +99,12 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"clients", "domain", "errors", "graph", "kinds", "live_kinds", "logs", "snapshot"}
     ),
     "bundle": frozenset(
-        {"seldon_doctor", "domain", "errors", "logs", "redact", "snapshot", "sources"}
+        {"seldon_doctor", "atomic", "domain", "errors", "logs", "redact", "snapshot", "sources"}
     ),
     # Renderers only format: results, plans, the graph, observations' types.
     "render": frozenset(
         {"seldon_doctor", "baseline", "catalog", "domain", "engine", "findings", "graph", "plan"}
-        | {"snapshot"}
+        | {"redact", "snapshot", "suppress", "trace"}
     ),
     # The command line wires everything together.
     "rbac": frozenset({"seldon_doctor", "checks", "engine", "live_kinds"}),
@@ -116,7 +119,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"seldon_doctor", "baseline", "bundle", "catalog", "checks", "clients", "domain"}
         | {"engine", "errors", "findings", "graph", "live_cli", "live_kinds"}
         | {"probe", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
-        | {"scope", "whatif"}
+        | {"atomic", "scope", "whatif"}
     ),
     # The what-if gate: overlays one snapshot on another and compares two reports.
     "whatif": frozenset({"engine", "findings", "snapshot"}),

@@ -134,6 +134,7 @@ def test_config_is_found_upward_from_the_working_directory(
     (tmp_path / ".seldon-doctor.yaml").write_text(
         "suppressions:\n  - {check: SD102, resource: '*', reason: 'everything, for now'}\n"
     )
+    (tmp_path / ".git").mkdir()  # the search stops at the repository root
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     monkeypatch.chdir(nested)

@@ -71,7 +71,7 @@ def test_envoy_plan_names_the_envoy_namespace_or_a_placeholder() -> None:
     (unknown,) = _dedupe_not_evaluated(
         [NotEvaluated("SD601", "r", "a", "x"), NotEvaluated("SD601", "r", "b", "y")]
     )
-    assert any("kubectl -n <envoy-namespace> port-forward" in r for r in _runs(unknown))
+    assert any("kubectl -n '<envoy-namespace>' port-forward" in r for r in _runs(unknown))
 
 
 def test_every_playbook_variant_fills() -> None:

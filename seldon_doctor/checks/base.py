@@ -122,8 +122,10 @@ def node_evidence(
 ) -> Evidence:
     """Evidence naming a node (and where it was declared, when known).
 
-    The value is redacted (credential-like env values, flags, Secret payloads): evidence is
-    printed by every renderer, so it must never carry a credential.
+    The value goes through :func:`seldon_doctor.redact.redact_value` (every string in it
+    through the text rules too: a ``Bearer`` token in a condition reason, a password in a
+    storageUri, credential-like env values, flags, Secret payloads): evidence is printed by
+    every renderer, so it must never carry a credential.
     """
     subject = node.label()
     if node.origin is not None and node.origin.file:

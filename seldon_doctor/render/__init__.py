@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from seldon_doctor.engine import Report
+    from seldon_doctor.suppress import AppliedConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,8 @@ class RenderOptions:
     timestamp: float | None = None
     # The --fail-on threshold (JUnit marks findings at/above it as failures).
     fail_on: str = "error"
+    # The .seldon-doctor.yaml (or --config) the scan applied, and what it removed; None: none.
+    config: AppliedConfig | None = None
 
 
 Renderer = Callable[["Report", RenderOptions], str]

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from seldon_doctor.findings import Finding
 from seldon_doctor.graph.build import DeploymentGraph
+from seldon_doctor.render.safe import safe_line
 
 _SHAPES = {
     "Namespace": "folder",
@@ -44,7 +45,8 @@ def _visible(graph: DeploymentGraph) -> list[str]:
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A DOT string: one line, control characters visible, quotes and backslashes escaped."""
+    return '"' + safe_line(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def to_dot(graph: DeploymentGraph, findings: Iterable[Finding] = ()) -> str:
@@ -96,7 +98,7 @@ def to_mermaid(graph: DeploymentGraph, findings: Iterable[Finding] = ()) -> str:
     ids = {node: f"n{index}" for index, node in enumerate(nodes)}
     lines = ["flowchart LR"]
     for node in nodes:
-        label = re.sub(r'["<>]', "", node)
+        label = re.sub(r'["<>]', "", safe_line(node))
         lines.append(f'  {ids[node]}["{label}"]')
     for src, dst, data in sorted(
         graph.g.edges(data=True), key=lambda e: (e[0], e[1], e[2].get("type", ""))

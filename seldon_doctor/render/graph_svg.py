@@ -12,10 +12,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from html import escape
+from html import escape as _html_escape
 from typing import Any
 
 from seldon_doctor.findings import Finding
+from seldon_doctor.render.safe import safe_text
+
+
+def escape(text: str) -> str:
+    """Input text for SVG: control characters made visible, then XML-escaped."""
+    return _html_escape(safe_text(text))
+
 
 # Numerous, and obvious from their parents: kept out of the picture (as in graph_export).
 HIDDEN_KINDS = frozenset({"EnvoyRoute", "Endpoints", "EndpointSlice", "ConfigMap"})

@@ -8,13 +8,20 @@ is HTML-escaped.
 from __future__ import annotations
 
 import datetime as dt
-from html import escape
+from html import escape as _html_escape
 
 from seldon_doctor import __version__
 from seldon_doctor.engine import Report
 from seldon_doctor.findings import Finding, Severity, causal_counts, causal_groups
 from seldon_doctor.plan import build_plan, plan_for
 from seldon_doctor.render import RenderOptions
+from seldon_doctor.render.safe import safe_text
+
+
+def escape(text: str) -> str:
+    """Input text for HTML: control characters made visible, then HTML-escaped."""
+    return _html_escape(safe_text(text))
+
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
 
@@ -278,6 +285,9 @@ def render_html(report: Report, options: RenderOptions) -> str:
         notes.append(f"{report.baselined} finding(s) already in the baseline are not listed.")
     if report.hidden:
         notes.append(f"{report.hidden} finding(s) below --min-severity are not listed.")
+    if options.config is not None:
+        by_config = sum(1 for s in report.suppressed if s.kind == "config")
+        notes.append(options.config.describe(by_config) + ".")
     body = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -10,6 +10,7 @@ from seldon_doctor.engine import Report, SuppressedFinding
 from seldon_doctor.findings import Finding, causal_counts
 from seldon_doctor.plan import build_plan, plan_for
 from seldon_doctor.render import RenderOptions
+from seldon_doctor.render.safe import json_safe
 
 SCHEMA_VERSION = "1"
 
@@ -107,20 +108,32 @@ def _whatif_fields(report: Report) -> dict[str, Any]:
 def render(report: Report, options: RenderOptions) -> str:
     """Renderer entry point (see seldon_doctor.render.FORMATS)."""
     probes = getattr(getattr(options.graph, "snapshot", None), "probes", None)
-    if not probes:
+    if not probes and options.config is None:
         return render_json(report, options.exit_code)
-    from seldon_doctor.render.probe_report import probe_dict  # scan --probe: the figures too
-
     data = report_dict(report, options.exit_code)
-    data["probes"] = [
-        {k: v for k, v in probe_dict(obs).items() if k != "findings"} for obs in probes
-    ]
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if options.config is not None:  # which .seldon-doctor.yaml narrowed the scan, and how
+        data["config"] = config_dict(report, options)
+    if probes:
+        from seldon_doctor.render.probe_report import probe_dict  # scan --probe: the figures
+
+        data["probes"] = [
+            {k: v for k, v in probe_dict(obs).items() if k != "findings"} for obs in probes
+        ]
+    return json_safe(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
+
+
+def config_dict(report: Report, options: RenderOptions) -> dict[str, Any] | None:
+    """The applied config (path, select, ignore, checks it removed, suppressions) and how many
+    findings it suppressed; None when no config was applied."""
+    if options.config is None:
+        return None
+    suppressed = sum(1 for s in report.suppressed if s.kind == "config")
+    return {**options.config.as_dict(), "findings_suppressed": suppressed}
 
 
 def render_json(report: Report, exit_code: int) -> str:
     """Same input, same bytes: sorted keys, no timestamps."""
-    return (
-        json.dumps(report_dict(report, exit_code), indent=2, sort_keys=True, ensure_ascii=False)
-        + "\n"
+    dumped = json.dumps(
+        report_dict(report, exit_code), indent=2, sort_keys=True, ensure_ascii=False
     )
+    return json_safe(dumped) + "\n"

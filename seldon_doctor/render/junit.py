@@ -18,15 +18,19 @@ from seldon_doctor.engine import Report
 from seldon_doctor.findings import Finding, Severity
 from seldon_doctor.plan import plan_for
 from seldon_doctor.render import RenderOptions
+from seldon_doctor.render.safe import safe_text
 
-# Characters XML 1.0 cannot carry, even escaped.
+# Characters XML 1.0 cannot carry, even escaped (safe_text already made C0 controls visible).
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 ALL_RESOURCES = "(all resources)"
 NOT_EVALUATED = "(not evaluated)"
 
 
 def _clean(text: str) -> str:
-    return _INVALID_XML.sub("\ufffd", text)
+    """Input text for XML: control characters visible (:func:`safe_text`), and nothing XML 1.0
+    cannot carry (lone surrogates, U+FFFE/U+FFFF) — a resource name must not make the report
+    ill-formed."""
+    return _INVALID_XML.sub("\ufffd", safe_text(text))
 
 
 def _details(findings: list[Finding]) -> str:
@@ -75,12 +79,12 @@ def junit_tree(report: Report, options: RenderOptions) -> ET.Element:
     for check_id in check_ids:
         doc = docs.get(check_id)
         suite_name = f"{check_id} {doc.slug}" if doc else check_id
-        suite = ET.SubElement(root, "testsuite", name=suite_name)
+        suite = ET.SubElement(root, "testsuite", name=_clean(suite_name))
         counts = {"tests": 0, "failures": 0, "skipped": 0}
         classname = f"seldon-doctor.{check_id}"
         resources = sorted(set(active[check_id]) | set(silenced[check_id]))
         for resource in resources:
-            case = ET.SubElement(suite, "testcase", classname=classname, name=resource)
+            case = ET.SubElement(suite, "testcase", classname=classname, name=_clean(resource))
             counts["tests"] += 1
             found = active[check_id].get(resource, [])
             failing = [f for f in found if f.severity.rank >= threshold]

@@ -1,7 +1,9 @@
 """Markdown: a summary fit for a pull-request comment or a ticket, with the plan.
 
-GitHub renders HTML inside Markdown, so every value from the input is escaped; the table is
-capped so a comment stays under GitHub's 65,536-character limit on large clusters.
+GitHub renders HTML inside Markdown, so every value from the input is escaped (control
+characters made visible by :func:`~seldon_doctor.render.safe.safe_text`, CR/LF folded so a cell
+cannot end its row, ``|`` and a leading ``#`` escaped); the table is capped so a comment stays
+under GitHub's 65,536-character limit on large clusters.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from seldon_doctor.engine import Report
 from seldon_doctor.findings import Finding, Severity, causal_counts, causal_groups
 from seldon_doctor.plan import build_plan
 from seldon_doctor.render import RenderOptions
+from seldon_doctor.render.safe import safe_line, safe_text
 
 MAX_ROWS = 100
 # GitHub refuses comments over 65,536 characters; plan entries stop before this budget.
@@ -21,15 +24,16 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def escape(text: str) -> str:
-    """Inline text safe in a table cell: no HTML, no Markdown syntax, no line breaks."""
-    text = text.replace("&", "&amp;")
-    text = _SPECIAL.sub(r"\\\1", text)
-    return re.sub(r"\s*\n\s*", " ", text).strip()
+    """Inline text safe in a table cell: no HTML, no Markdown syntax, no line breaks (a lone CR
+    included), no control characters, no heading."""
+    text = safe_text(re.sub(r"\s*(?:\r\n?|\n)\s*", " ", text)).replace("&", "&amp;")
+    text = _SPECIAL.sub(r"\\\1", text).strip()
+    return "\\" + text if text.startswith("#") else text
 
 
 def _code(text: str) -> str:
     """An inline code span that survives backticks in the text."""
-    text = text.replace("\n", " ").replace("|", "\\|")
+    text = safe_line(text).replace("|", "\\|")
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -37,6 +41,7 @@ def _code(text: str) -> str:
 
 
 def _block(text: str, lang: str) -> list[str]:
+    text = safe_text(text)
     longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
     fence = "`" * (longest + 1)
     return [f"{fence}{lang}", *text.rstrip("\n").splitlines(), fence]
@@ -69,6 +74,12 @@ def _headline(report: Report, options: RenderOptions) -> str:
     return f"## seldon-doctor: {status} — {', '.join(parts)}"
 
 
+def _config_line(report: Report, options: RenderOptions) -> str:
+    assert options.config is not None
+    suppressed = sum(1 for s in report.suppressed if s.kind == "config")
+    return options.config.describe(suppressed)
+
+
 def render_markdown(report: Report, options: RenderOptions) -> str:
     counts = report.counts()
     out = [_headline(report, options), ""]
@@ -95,6 +106,8 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
         )
     if report.hidden:
         out.append(f"{report.hidden} finding(s) below `--min-severity` are not listed.")
+    if options.config is not None:
+        out.append(f"{escape(_config_line(report, options))}.")
     out.append("")
     if report.findings:
         out += [

@@ -14,10 +14,12 @@ from collections.abc import Iterable
 
 from seldon_doctor.engine import Report
 from seldon_doctor.render import RenderOptions
+from seldon_doctor.render.safe import safe_line
 
 
 def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    """A label value: one line, control characters visible, quotes and backslashes escaped."""
+    return safe_line(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 def _labels(pairs: Iterable[tuple[str, str]]) -> str:

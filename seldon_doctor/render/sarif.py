@@ -228,7 +228,7 @@ def sarif_dict(report: Report, options: RenderOptions, base: Path | None = None)
         }
         for g in report.gaps
     ]
-    from seldon_doctor.render.json_report import report_dict
+    from seldon_doctor.render.json_report import config_dict, report_dict
 
     summary = report_dict(report, options.exit_code)
     invocation: dict[str, Any] = {
@@ -249,7 +249,11 @@ def sarif_dict(report: Report, options: RenderOptions, base: Path | None = None)
         "invocations": [invocation],
         "results": [_result(f, rule_index, base, s, anchors, by_key, effects) for f, s in pairs],
         "columnKind": "unicodeCodePoints",
-        "properties": {"summary": summary["summary"], "plan": summary["plan"]},
+        "properties": {
+            "summary": summary["summary"],
+            "plan": summary["plan"],
+            **({"config": config} if (config := config_dict(report, options)) else {}),
+        },
     }
     if "whatif" in summary:  # what-if gate: results are what the change introduces
         run["properties"]["whatif"] = summary["whatif"]

@@ -1,7 +1,8 @@
 """The terminal report: findings grouped by severity, evidence, the fix, and the plan.
 
 Every string from the input goes through ``rich.text.Text`` (never markup), so a model named
-``[bold]x`` prints as itself.
+``[bold]x`` prints as itself, and through :func:`seldon_doctor.render.safe.safe_text`, so an
+escape sequence in it prints as ``\x1b`` instead of driving the terminal.
 """
 
 from __future__ import annotations
@@ -18,16 +19,18 @@ from seldon_doctor.catalog import CheckDoc, Playbook
 from seldon_doctor.findings import CausalGroup, Finding, Severity, causal_counts, causal_groups
 from seldon_doctor.plan import PlanEntry, build_plan, plan_for
 from seldon_doctor.render import RenderOptions
+from seldon_doctor.render.safe import safe_line, safe_text
 
 if TYPE_CHECKING:  # the engine imports every check and networkx: too slow for `checks`
     from seldon_doctor.engine import Report
+    from seldon_doctor.suppress import AppliedConfig
 
 
 def _syntax(code: str, lexer: str, **kwargs: Any) -> RenderableType:
     """rich's Syntax, imported on first use (pygments costs start-up time)."""
     from rich.syntax import Syntax
 
-    return Syntax(code, lexer, **kwargs)
+    return Syntax(safe_text(code), lexer, **kwargs)
 
 
 _ICON = {Severity.ERROR: "✖", Severity.WARNING: "▲", Severity.INFO: "•"}
@@ -37,25 +40,26 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.
 def _finding_block(finding: Finding, *, show_evidence: bool = True) -> RenderableType:
     head = Text()
     head.append(f"{_ICON[finding.severity]} {finding.check_id} ", style=_STYLE[finding.severity])
-    head.append(finding.slug, style="bold")
+    head.append(safe_line(finding.slug), style="bold")
     head.append("  ")
-    head.append(str(finding.resource))
+    head.append(safe_line(str(finding.resource)))
     if finding.location is not None:
         where = finding.location.file + (
             f":{finding.location.line}" if finding.location.line else ""
         )
-        head.append(f"  {where}", style="dim")
-    parts: list[RenderableType] = [head, Padding(Text(finding.message), (0, 0, 0, 2), expand=False)]
+        head.append(f"  {safe_line(where)}", style="dim")
+    message = Text(safe_text(finding.message))
+    parts: list[RenderableType] = [head, Padding(message, (0, 0, 0, 2), expand=False)]
     if show_evidence and finding.evidence:
         evidence = Text("evidence:\n", style="dim")
         for item in finding.evidence:
-            evidence.append(f"  • {item.describe()}\n", style="dim")
+            evidence.append(f"  • {safe_text(item.describe())}\n", style="dim")
         evidence.rstrip()
         parts.append(Padding(evidence, (0, 0, 0, 2), expand=False))
     plan = plan_for(finding)
     if plan is not None:
         fix = Text("fix: ", style="green")
-        fix.append(plan.summary)
+        fix.append(safe_text(plan.summary))
         fix.append(f"  (seldon-doctor explain {finding.check_id})", style="dim")
         parts.append(Padding(fix, (0, 0, 0, 2), expand=False))
     return Group(*parts)
@@ -65,16 +69,16 @@ def _consequence_block(finding: Finding) -> RenderableType:
     """A consequence under its root: what and where, the message, its causes; no fix of its own."""
     head = Text("    ↳ ")
     head.append(f"{_ICON[finding.severity]} {finding.check_id} ", style=_STYLE[finding.severity])
-    head.append(finding.slug, style="bold")
+    head.append(safe_line(finding.slug), style="bold")
     head.append("  ")
-    head.append(str(finding.resource))
+    head.append(safe_line(str(finding.resource)))
     if finding.location is not None:
         where = finding.location.file + (
             f":{finding.location.line}" if finding.location.line else ""
         )
-        head.append(f"  {where}", style="dim")
-    body = Text(finding.message)
-    causes = Text("caused by: " + ", ".join(finding.caused_by), style="dim")
+        head.append(f"  {safe_line(where)}", style="dim")
+    body = Text(safe_text(finding.message))
+    causes = Text(safe_text("caused by: " + ", ".join(finding.caused_by)), style="dim")
     return Group(
         head,
         Padding(body, (0, 0, 0, 6), expand=False),
@@ -94,8 +98,15 @@ def _print_group(group: CausalGroup, console: Console) -> None:
     console.print()
 
 
-def render_report(report: Report, console: Console, *, show_plan: bool = False) -> None:
-    """Print the whole report: each root cause with its consequences under it."""
+def render_report(
+    report: Report,
+    console: Console,
+    *,
+    show_plan: bool = False,
+    config: AppliedConfig | None = None,
+) -> None:
+    """Print the whole report: each root cause with its consequences under it (and the footer
+    line naming the applied config, if any)."""
     counts = report.counts()
     if report.findings:
         groups = causal_groups(report.findings)
@@ -114,7 +125,10 @@ def render_report(report: Report, console: Console, *, show_plan: bool = False) 
         for gap in report.unread_clusters:
             name = gap.what.split(":", 1)[1]
             console.print(
-                Text(f"✘ Cluster {name} was not checked: {gap.reason}", style="bold yellow")
+                Text(
+                    safe_text(f"✘ Cluster {name} was not checked: {gap.reason}"),
+                    style="bold yellow",
+                )
             )
     elif report.gaps:
         console.print(
@@ -130,17 +144,18 @@ def render_report(report: Report, console: Console, *, show_plan: bool = False) 
     if report.not_evaluated:
         console.print(Rule(Text(f"not evaluated ({len(report.not_evaluated)})", style="dim")))
         for finding in report.not_evaluated:
-            console.print(Text(f"• {finding.message}", style="dim"))
+            console.print(Text(f"• {safe_text(finding.message)}", style="dim"))
     other_gaps = [gap for gap in report.gaps if gap not in report.unread_clusters]
     if other_gaps:
         console.print(Rule(Text(f"not read ({len(other_gaps)})", style="yellow")))
         for gap in other_gaps:
             where = f" [{gap.namespace}]" if gap.namespace else ""
-            console.print(Text(f"• {gap.what}{where}: {gap.reason}", style="yellow"))
+            text = safe_text(f"• {gap.what}{where}: {gap.reason}")
+            console.print(Text(text, style="yellow"))
     if report.warnings:
         console.print(Rule(Text(f"warnings ({len(report.warnings)})", style="dim")))
         for warning in report.warnings:
-            console.print(Text(f"• {warning}", style="dim"))
+            console.print(Text(f"• {safe_text(warning)}", style="dim"))
     if show_plan and report.findings:
         render_plan(build_plan(report.findings), console)
     summary = Text()
@@ -169,6 +184,9 @@ def render_report(report: Report, console: Console, *, show_plan: bool = False) 
     )
     console.print(Rule())
     console.print(summary)
+    if config is not None:
+        suppressed = sum(1 for s in report.suppressed if s.kind == "config")
+        console.print(Text(safe_text(config.describe(suppressed)), style="dim"))
     if report.findings and not show_plan:
         console.print(Text("Run with --plan for the step-by-step remediation plan.", style="dim"))
 
@@ -198,7 +216,7 @@ def render_text(report: Report, options: RenderOptions) -> str:
 
     buffer = io.StringIO()
     console = Console(file=buffer, no_color=True, highlight=False, width=100, soft_wrap=False)
-    render_report(report, console, show_plan=options.show_plan)
+    render_report(report, console, show_plan=options.show_plan, config=options.config)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
@@ -215,10 +233,11 @@ def render_plan(entries: list[PlanEntry], console: Console) -> None:
     for number, entry in enumerate(entries, 1):
         console.print()
         title = Text(f"{number}. ", style="bold")
-        title.append(entry.plan.summary, style="bold")
+        title.append(safe_text(entry.plan.summary), style="bold")
         title.append(f"  [{entry.plan.check_id}]", style="dim")
         console.print(title)
-        console.print(Text("   for: " + ", ".join(str(r) for r in entry.resources), style="dim"))
+        resources = ", ".join(safe_line(str(r)) for r in entry.resources)
+        console.print(Text("   for: " + resources, style="dim"))
         if entry.resolves_with:
             console.print(
                 Text(
@@ -227,7 +246,7 @@ def render_plan(entries: list[PlanEntry], console: Console) -> None:
                 )
             )
         for index, step in enumerate(entry.plan.steps, 1):
-            console.print(Text(f"   {number}.{index} {step.title}"))
+            console.print(Text(f"   {number}.{index} {safe_text(step.title)}"))
             if step.run:
                 console.print(
                     Padding(_syntax(step.run, "bash", word_wrap=True), (0, 0, 0, 6), expand=False)
@@ -237,9 +256,10 @@ def render_plan(entries: list[PlanEntry], console: Console) -> None:
                     Padding(_syntax(step.manifest.rstrip(), "yaml"), (0, 0, 0, 6), expand=False)
                 )
             if step.note:
-                console.print(Padding(Text(step.note, style="italic"), (0, 0, 0, 6), expand=False))
+                note = Text(safe_text(step.note), style="italic")
+                console.print(Padding(note, (0, 0, 0, 6), expand=False))
         verify = Text("   verify: ", style="green")
-        verify.append(entry.plan.verify.title)
+        verify.append(safe_text(entry.plan.verify.title))
         console.print(verify)
         if entry.plan.verify.run:
             console.print(
@@ -249,8 +269,8 @@ def render_plan(entries: list[PlanEntry], console: Console) -> None:
                     expand=False,
                 )
             )
-        console.print(Text(f"   risk: {entry.plan.risk}", style="dim"))
-        console.print(Text(f"   rollback: {entry.plan.rollback}", style="dim"))
+        console.print(Text(f"   risk: {safe_text(entry.plan.risk)}", style="dim"))
+        console.print(Text(f"   rollback: {safe_text(entry.plan.rollback)}", style="dim"))
 
 
 def render_catalog(docs: list[CheckDoc], reads: dict[str, list[str]], console: Console) -> None:
