@@ -7,11 +7,10 @@ Heavy modules (kubernetes, grpc, envoy_data_plane, networkx) are imported inside
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -142,7 +141,7 @@ def _snapshot(
     demo: bool,
     crds: Sequence[str] = (),
 ) -> Snapshot:
-    from seldon_doctor.collect import ScanInputs, collect_files, demo_inputs
+    from seldon_doctor.sources.collect import ScanInputs, collect_files, demo_inputs
 
     if demo:
         if files:
@@ -463,8 +462,8 @@ def scan(
         if offline:
             namespace = namespaces[0] if namespaces else "default"
             return {"": _snapshot((*files, *paths), envoy_dumps, namespace, demo, crds)}
-        from seldon_doctor.access import kinds_read
         from seldon_doctor.live_cli import LiveRequest, read_clusters
+        from seldon_doctor.live_kinds import kinds_read
 
         request = LiveRequest(
             kubeconfig=kubeconfig,
@@ -496,7 +495,7 @@ def scan(
             for warning in snapshot.warnings:
                 _err(f"note: {warning}")
         if probe_targets:
-            from seldon_doctor.probe_cli import scan_probes
+            from seldon_doctor.probe.command import scan_probes
 
             snapshot.probes.extend(
                 scan_probes(snapshot, probe_endpoint, live_target=live_targets.get(cluster))
@@ -600,8 +599,8 @@ def _whatif(
         bases = read_bundle_clusters(against_snapshot)
         against = f"snapshot {against_snapshot}"
     else:
-        from seldon_doctor.access import kinds_read
         from seldon_doctor.live_cli import LiveRequest, read_clusters
+        from seldon_doctor.live_kinds import kinds_read
 
         request = LiveRequest(
             kubeconfig=kubeconfig,
@@ -898,7 +897,7 @@ def probe(
     latency quantiles and histogram, an Experiment's split against its weights, the versions
     that answered; then SD801-SD804. Bounded in requests and time; sends nothing else.
     """
-    from seldon_doctor.probe_cli import probe_command
+    from seldon_doctor.probe.command import probe_command
 
     raise SystemExit(
         probe_command(
@@ -1020,8 +1019,8 @@ def trace_command(
     elif files:
         snapshot = _snapshot(files, envoy_dumps, namespace, False)
     else:
-        from seldon_doctor.collect import load_envoy_dumps
         from seldon_doctor.snapshot import Snapshot
+        from seldon_doctor.sources.collect import load_envoy_dumps
 
         dumps = [d if "=" in d else f"{namespace}={d}" for d in envoy_dumps]
         snapshot = Snapshot(envoys=load_envoy_dumps(dumps, []))
@@ -1031,13 +1030,15 @@ def trace_command(
     built = build_graph(snapshot)
     probe_result, probe_error = None, None
     if probe_url:
-        from seldon_doctor.dataplane.errors import DataplaneUnavailable
-        from seldon_doctor.dataplane.probe import probe
+        from seldon_doctor.clients.errors import DataplaneUnavailable
+        from seldon_doctor.clients.readiness import probe
+        from seldon_doctor.sources.dataplane import mesh_endpoint
+        from seldon_doctor.sources.live import api_client_for
 
         kind_arg: Any = kind
         try:
             if probe_url == LIVE_PROBE:
-                with _mesh_url(built, namespace, target) as url:
+                with mesh_endpoint(namespace, api_client_for(target), built) as url:
                     probe_result = probe(url, name, kind=kind_arg, timeout=dataplane_timeout)
             else:
                 probe_result = probe(probe_url, name, kind=kind_arg, timeout=dataplane_timeout)
@@ -1073,9 +1074,9 @@ def _live_trace_snapshot(
     """The cluster as the trace needs it: every kind the checks read, then the Envoy and the
     scheduler that ``namespace``'s seldon-mesh and seldon-scheduler resolve to (port-forwards
     only to those pods, however many namespaces the cluster has)."""
-    from seldon_doctor.access import kinds_read
     from seldon_doctor.graph.build import build_graph
     from seldon_doctor.live_cli import LiveRequest, read_clusters
+    from seldon_doctor.live_kinds import kinds_read
     from seldon_doctor.sources.dataplane import observe_live
     from seldon_doctor.sources.live import api_client_for
 
@@ -1100,26 +1101,6 @@ def _live_trace_snapshot(
         namespaces=sorted(wanted),
     )
     return snapshot, target
-
-
-@contextlib.contextmanager
-def _mesh_url(graph: Any, namespace: str, target: Any) -> Iterator[str]:
-    """A local URL for ``namespace``'s seldon-mesh: a port-forward to a ready Envoy pod it
-    resolves to (through ExternalName aliases, as a client in that namespace would)."""
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
-    from seldon_doctor.sources.dataplane import ENVOY_HTTP_PORT, forwarded_port
-    from seldon_doctor.sources.live import api_client_for
-
-    resolution = graph.resolve("seldon-mesh", namespace)
-    backends = [b for b in resolution.ready_backends if not b.implied]
-    if not backends:
-        raise DataplaneUnavailable(
-            f"seldon-mesh in {namespace} leads to no ready Envoy pod "
-            f"({resolution.detail or resolution.status.value})"
-        )
-    pod = backends[0]
-    with forwarded_port(pod.namespace, pod.pod, ENVOY_HTTP_PORT, api_client_for(target)) as addr:
-        yield f"http://{addr}"
 
 
 @cli.command("snapshot", short_help="Capture a live read into a bundle to scan offline.")
@@ -1166,9 +1147,9 @@ def snapshot_command(
     """
     from datetime import UTC, datetime
 
-    from seldon_doctor.access import kinds_read
     from seldon_doctor.bundle import meta_from_live, write_bundle
     from seldon_doctor.live_cli import LiveRequest, read_clusters
+    from seldon_doctor.live_kinds import kinds_read
 
     request = LiveRequest(
         kubeconfig=kubeconfig,

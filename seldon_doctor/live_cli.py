@@ -140,8 +140,8 @@ def progress_display(quiet: bool) -> Iterator[Callable[[str, str, int, str], Non
 
 def read_clusters(request: LiveRequest) -> LiveScan:
     """Snapshots of every cluster asked for (and, with --dataplane, their Envoys/schedulers)."""
-    from seldon_doctor.collect import load_envoy_dumps
     from seldon_doctor.errors import InputError
+    from seldon_doctor.sources.collect import load_envoy_dumps
     from seldon_doctor.sources.live import LiveOptions, collect_live
 
     kinds = request.kinds
