@@ -225,10 +225,12 @@ class CanaryWeightsInvalid(Check):
             return []  # outside the cluster (ServiceEntry) or a wildcard: not ours to judge
         service = graph.get("Service", key[1], key[0])
         if service is None:
-            if graph.observed or graph.nodes("Service", key[1]):
+            if graph.complete("Service", key[1]):
                 evidence.append(node_evidence(vs, f"{where}.destination.host", host))
                 return [f"{where} sends to {host}, but there is no Service {key[1]}/{key[0]}"]
-            self.skip(ctx, f"the input holds no Services in {key[1]} to check {host}", vs.namespace)
+            self.unresolved(
+                ctx, vs, f"Service {key[1]}/{key[0]} ({where}.destination.host)", "Service", key[1]
+            )
             return []
         subset = target.get("subset")
         if not isinstance(subset, str) or not subset:
@@ -239,8 +241,14 @@ class CanaryWeightsInvalid(Check):
             if _service_key(str(r.spec.get("host") or ""), r.namespace) in (key, ("*", key[1]))
         ]
         if not matching:
-            if not graph.observed and not rules:
-                self.skip(ctx, f"no DestinationRules in the input to resolve subset {subset}")
+            if not graph.complete("DestinationRule", key[1]):
+                self.unresolved(
+                    ctx,
+                    vs,
+                    f"a DestinationRule for {host} defining subset {subset}",
+                    "DestinationRule",
+                    key[1],
+                )
                 return []
             evidence.append(node_evidence(vs, f"{where}.destination.subset", subset))
             return [f"{where} names subset {subset} of {host}, but no DestinationRule defines it"]
