@@ -53,6 +53,7 @@ from seldon_doctor.errors import InputError
 from seldon_doctor.redact import REDACTED, redact_lines, redact_object, redact_value
 from seldon_doctor.safeio import json_loads, json_problem, read_bounded
 from seldon_doctor.snapshot import (
+    Completeness,
     EnvoyObservation,
     Gap,
     KubeObject,
@@ -295,7 +296,7 @@ def _write_section(
         files[rel] = "".join(line + "\n" for line in redact_lines(lines)).encode("utf-8")
         log_entries.append({"key": key, "path": rel, "lines": len(lines)})
 
-    return {
+    entry: JSONDict = {
         "cluster": section,
         "live": snapshot.live,
         "listed_namespaces": (
@@ -313,6 +314,11 @@ def _write_section(
         ],
         "warnings": list(snapshot.warnings),
     }
+    if snapshot.completeness is not None:
+        # Where the input is complete, as its source recorded it (files); a live section
+        # derives it from live, listed_namespaces and gaps (docs/completeness.md).
+        entry["complete"] = snapshot.completeness.as_list()
+    return entry
 
 
 def _cluster_names(
@@ -852,6 +858,11 @@ class _Reader:
         listed = section.get("listed_namespaces")
         if listed is not None:
             snapshot.listed_namespaces = frozenset(str(ns) for ns in _list(listed))
+        complete = section.get("complete")
+        if complete is not None:
+            snapshot.completeness = Completeness.from_list(
+                [(str(_list(p)[0]), str(_list(p)[1])) for p in _list(complete)]
+            )
         captured = section.get("captured_at")
         if captured is not None and not (
             isinstance(captured, int | float)

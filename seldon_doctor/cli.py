@@ -140,6 +140,7 @@ def _snapshot(
     namespace: str,
     demo: bool,
     crds: Sequence[str] = (),
+    complete: bool = False,
 ) -> Snapshot:
     from seldon_doctor.sources.collect import ScanInputs, collect_files, demo_inputs
 
@@ -156,6 +157,7 @@ def _snapshot(
     if not demo:
         inputs.envoy_dumps = envoy_dumps
     inputs.crds = crds
+    inputs.complete = complete
     return collect_files(inputs)
 
 
@@ -261,6 +263,12 @@ def cli(ctx: click.Context) -> None:
     help="What-if gate over a bundle written by 'seldon-doctor snapshot' instead of the cluster.",
 )
 @click.option(
+    "--complete",
+    is_flag=True,
+    help="Files: they hold every object of every kind in the namespaces they touch (a full "
+    "export), so an object they lack is missing, not just elsewhere (docs/completeness.md).",
+)
+@click.option(
     "--wait",
     "wait_for",
     metavar="DURATION",
@@ -349,6 +357,7 @@ def scan(
     snapshot_path: str | None,
     against_cluster: bool,
     against_snapshot: str | None,
+    complete: bool,
     wait_for: str | None,
     outputs: tuple[str, ...],
     fail_on: str,
@@ -447,6 +456,11 @@ def scan(
         )
     if snapshot_path and (files or paths or demo):
         raise click.UsageError("--snapshot scans a bundle; do not combine it with -f or --demo")
+    if complete and not (files or paths):
+        raise click.UsageError(
+            "--complete describes manifest files (-f); a live scan, the demo and a snapshot "
+            "bundle already know where they are complete"
+        )
     if offline and len(namespaces) > 1:
         raise click.UsageError("with files, -n names one namespace (for objects that name none)")
     wait_seconds = parse_duration(wait_for) if wait_for else 0.0
@@ -461,7 +475,8 @@ def scan(
             return read_bundle_clusters(snapshot_path)
         if offline:
             namespace = namespaces[0] if namespaces else "default"
-            return {"": _snapshot((*files, *paths), envoy_dumps, namespace, demo, crds)}
+            snapshot = _snapshot((*files, *paths), envoy_dumps, namespace, demo, crds, complete)
+            return {"": snapshot}
         from seldon_doctor.live_cli import LiveRequest, read_clusters
         from seldon_doctor.live_kinds import kinds_read
 

@@ -10,7 +10,7 @@ from typing import Any
 from seldon_doctor.catalog import load_docs
 from seldon_doctor.causes import link_causes
 from seldon_doctor.checks import ALL_CHECKS
-from seldon_doctor.checks.base import ENVOY, PROBE, Check, CheckContext, NotEvaluated
+from seldon_doctor.checks.base import ENVOY, PROBE, Check, CheckContext, NotEvaluated, Unresolved
 from seldon_doctor.errors import InputError
 from seldon_doctor.findings import Evidence, Finding, ResourceRef, Severity
 from seldon_doctor.graph.build import DeploymentGraph
@@ -20,6 +20,7 @@ from seldon_doctor.snapshot import Gap
 
 INTERNAL_ERROR = "SD001"
 NOT_EVALUATED = "SD002"
+UNRESOLVED = "SD005"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +166,11 @@ def run_checks(
             findings.extend(redact_finding(f) for f in check.run(ctx))
         except Exception as exc:
             findings.append(_internal_error(check, exc, debug))
-    not_evaluated = [redact_finding(f) for f in _dedupe_not_evaluated(ctx.not_evaluated)]
+    not_evaluated = _dedupe_not_evaluated(ctx.not_evaluated)
+    # Unresolved references are listed with the not-evaluated notes: informational, apart
+    # from findings, never failing a gate (docs/completeness.md).
+    not_evaluated = sorted([*not_evaluated, *_unresolved(ctx.unresolved)], key=Finding.sort_key)
+    not_evaluated = [redact_finding(f) for f in not_evaluated]
     warnings = [redact_text(w) for w in (*snapshot.warnings, *graph.duplicates, *graph.input_notes)]
     return Report(
         # Consequences name their root causes (caused_by), read off the graph.
@@ -302,6 +307,48 @@ def _dedupe_not_evaluated(items: Iterable[NotEvaluated]) -> list[Finding]:
             )
         )
     return sorted(out, key=Finding.sort_key)
+
+
+def _unresolved(items: Iterable[Unresolved]) -> list[Finding]:
+    """SD005 notes: what a closed-world check looked for and where the input is partial."""
+    docs = load_docs()
+    doc = docs[UNRESOLVED]
+    seen: set[Unresolved] = set()
+    out: list[Finding] = []
+    for item in items:
+        if item in seen:
+            continue
+        seen.add(item)
+        slug = docs[item.check_id].slug if item.check_id in docs else item.check_id
+        where = (
+            f"{item.kind}s of namespace {item.namespace}"
+            if item.namespace
+            else f"the cluster's {item.kind}s"
+        )
+        message = (
+            f"{item.check_id} {slug} unresolved: {item.looked_for} is not in the input, which "
+            f"holds only part of the {where} (manifests, not a full export), so it may exist "
+            "elsewhere. Scan the whole set, a captured List or the cluster, or pass --complete "
+            "if these files are all there is."
+        )
+        out.append(
+            Finding(
+                check_id=UNRESOLVED,
+                slug=doc.slug,
+                severity=doc.severity,
+                resource=item.subject,
+                message=message,
+                evidence=(Evidence(item.looked_for, None, None, f"not in the input; {where}"),),
+                params=(
+                    ("check", item.check_id),
+                    ("looked_for", item.looked_for),
+                    ("partial_kind", item.kind),
+                    ("partial_namespace", item.namespace or "(cluster)"),
+                ),
+                location=item.location,
+            )
+        )
+    return out
 
 
 def _tagged(finding: Finding, cluster: str) -> Finding:

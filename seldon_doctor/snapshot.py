@@ -281,6 +281,45 @@ def observation_dict(obs: ProbeObservation) -> dict[str, Any]:
     }
 
 
+ANY = "*"  # every kind, or every namespace, in a Completeness pair
+
+
+@dataclass(slots=True)
+class Completeness:
+    """Where the input holds *every* object of a kind (closed world), per (kind, namespace).
+
+    A pair ``(kind, namespace)`` says the input lists all ``kind`` objects of ``namespace``
+    (``""`` for cluster-scoped kinds); ``*`` stands for every kind or every namespace, so
+    ``(*, *)`` is ``scan --complete``. Everything else is partial: an absent object there is
+    unknown, not missing. See ``docs/completeness.md`` for what each source records.
+    """
+
+    pairs: set[tuple[str, str]] = field(default_factory=set)
+
+    @classmethod
+    def everything(cls) -> Completeness:
+        return cls({(ANY, ANY)})
+
+    def mark(self, kind: str, namespace: str = ANY) -> None:
+        self.pairs.add((kind, namespace))
+
+    def is_complete(self, kind: str, namespace: str) -> bool:
+        pairs = self.pairs
+        return (
+            (kind, namespace) in pairs
+            or (kind, ANY) in pairs
+            or (ANY, namespace) in pairs
+            or (ANY, ANY) in pairs
+        )
+
+    def as_list(self) -> list[list[str]]:
+        return [list(pair) for pair in sorted(self.pairs)]
+
+    @classmethod
+    def from_list(cls, value: Sequence[Sequence[str]]) -> Completeness:
+        return cls({(str(kind), str(ns)) for kind, ns in value})
+
+
 @dataclass(slots=True)
 class Snapshot:
     """Everything read for one scan."""
@@ -310,6 +349,33 @@ class Snapshot:
     # change adds or replaces over an observed cluster. They are not applied yet, so the graph
     # adds what their controllers will create, as it does for manifests (seldon_doctor.whatif).
     pending: frozenset[tuple[str, str, str]] = frozenset()
+
+    # Where the input is complete (see Completeness). None: derived from what the source
+    # recorded — a live read (or a bundle of one) is complete for every kind it listed, in the
+    # namespaces it listed, except where a gap says otherwise; anything else is partial.
+    completeness: Completeness | None = None
+
+    def is_complete(self, kind: str, namespace: str = ANY) -> bool:
+        """Whether the input holds every ``kind`` object of ``namespace`` (``""`` for a
+        cluster-scoped kind, ``*`` for every namespace), so an absent one is really absent."""
+        if self.completeness is not None and self.completeness.is_complete(kind, namespace):
+            return True
+        if not self.live:
+            return False
+        listed = self.listed_namespaces
+        if (
+            listed is not None
+            and namespace
+            and kind != "Namespace"
+            and (namespace == ANY or namespace not in listed)
+        ):
+            return False
+        what = f"kind:{kind}"
+        return not any(
+            gap.what == what
+            and (gap.namespace is None or namespace == ANY or gap.namespace == namespace)
+            for gap in self.gaps
+        )
 
     def of_kind(self, *kinds: str) -> Iterator[KubeObject]:
         wanted = set(kinds)

@@ -46,14 +46,30 @@ def case_inputs(case: Path) -> ScanInputs:
     """A fixture case: a YAML file, or a folder of YAML plus envoy/<namespace>.config_dump.json
     (and scheduler/<namespace>.json, xds/<namespace>.json: a scheduler's state, what it served)."""
     if case.is_file():
-        return ScanInputs(files=[str(case)])
+        return ScanInputs(files=[str(case)], complete=_marked_complete([case]))
     files = sorted(str(p) for p in case.glob("*.yaml") if p.name != "scenario.yaml")
     dumps = sorted(
         f"{p.name.split('.', 1)[0]}={p}" for p in (case / "envoy").glob("*.config_dump.json")
     )
     states = sorted(f"{p.stem}={p}" for p in (case / "scheduler").glob("*.json"))
     served = sorted(f"{p.stem}={p}" for p in (case / "xds").glob("*.json"))
-    return ScanInputs(files=files, envoy_dumps=dumps, scheduler_states=states, xds_states=served)
+    return ScanInputs(
+        files=files,
+        envoy_dumps=dumps,
+        scheduler_states=states,
+        xds_states=served,
+        complete=_marked_complete([Path(f) for f in files]),
+    )
+
+
+def _marked_complete(files: list[Path]) -> bool:
+    """A fixture that stands for a full export says so with a ``# scan: --complete`` line:
+    it is scanned as ``scan --complete`` would (docs/completeness.md)."""
+    return any(
+        line.strip() == "# scan: --complete"
+        for file in files
+        for line in file.read_text(encoding="utf-8").splitlines()
+    )
 
 
 def load_case(case: Path) -> Snapshot:

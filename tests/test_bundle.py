@@ -424,6 +424,7 @@ ROUND_TRIPPED = {
     "logs",
     "listed_namespaces",
     "captured_at",
+    "completeness",
 }
 
 

@@ -27,6 +27,7 @@ CONTRACT = {
     "SD002": "not-evaluated",
     "SD003": "manifest-schema-invalid",
     "SD004": "resource-name-invalid",
+    "SD005": "reference-unresolved",
     "SD101": "model-server-not-found",
     "SD102": "model-requirements-unsatisfied",
     "SD103": "model-replicas-exceed-server",

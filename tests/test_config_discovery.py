@@ -25,7 +25,7 @@ NARROW = "select: [SD004]\n"
 def _scan(cwd: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "seldon_doctor", "scan", "-f", SD102, *args],
+        [sys.executable, "-m", "seldon_doctor", "scan", "-f", SD102, "--complete", *args],
         capture_output=True,
         text=True,
         timeout=120,

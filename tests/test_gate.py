@@ -35,7 +35,8 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def scan_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, object]]:
-    code, out, err = run(capsys, "scan", *args, "-o", "json")
+    # The fixtures stand for full exports (# scan: --complete): absences are findings.
+    code, out, err = run(capsys, "scan", "--complete", *args, "-o", "json")
     assert out, err
     return code, json.loads(out)
 
@@ -162,7 +163,7 @@ def test_bad_config_is_a_one_line_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, fragment: str
 ) -> None:
     config = write_config(tmp_path / "bad.yaml", text)
-    code, out, err = run(capsys, "scan", "-f", SD102, "--config", config)
+    code, out, err = run(capsys, "scan", "--complete", "-f", SD102, "--config", config)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1
     assert fragment in err and "bad.yaml" in err
@@ -171,7 +172,9 @@ def test_bad_config_is_a_one_line_error(
 def test_missing_config_file_is_an_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, _, err = run(capsys, "scan", "-f", SD102, "--config", str(tmp_path / "nope.yaml"))
+    code, _, err = run(
+        capsys, "scan", "--complete", "-f", SD102, "--config", str(tmp_path / "nope.yaml")
+    )
     assert code == 2 and "no such file" in err
 
 
@@ -230,17 +233,29 @@ def test_baseline_reports_only_new_findings(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     baseline = tmp_path / "previous.json"
-    code, out, _ = run(capsys, "scan", "-f", SD102, "-o", f"json={baseline}")
+    code, out, _ = run(capsys, "scan", "--complete", "-f", SD102, "-o", f"json={baseline}")
     assert code == 1
     # Same input: nothing new, the gate passes, and stderr says how many were baselined.
-    code, out, err = run(capsys, "scan", "-f", SD102, "--baseline", str(baseline), "-o", "json")
+    code, out, err = run(
+        capsys, "scan", "--complete", "-f", SD102, "--baseline", str(baseline), "-o", "json"
+    )
     assert code == 0
     report = json.loads(out)
     assert report["findings"] == [] and report["summary"]["baselined"] == 4
     assert "4 finding(s) already in" in err
     # New problems elsewhere: only those are reported and gate.
     code, out, _ = run(
-        capsys, "scan", "-f", SD102, "-f", SD501, "--baseline", str(baseline), "-o", "json"
+        capsys,
+        "scan",
+        "--complete",
+        "-f",
+        SD102,
+        "-f",
+        SD501,
+        "--baseline",
+        str(baseline),
+        "-o",
+        "json",
     )
     report = json.loads(out)
     assert code == 1
@@ -295,8 +310,10 @@ def test_baseline_does_not_absorb_findings_that_were_suppressed(
         "suppressions:\n  - {check: SD102, resource: Model/fraud/vision, reason: r}\n",
     )
     baseline = tmp_path / "previous.json"
-    run(capsys, "scan", "-f", SD102, "--config", config, "-o", f"json={baseline}")
-    code, out, _ = run(capsys, "scan", "-f", SD102, "--baseline", str(baseline), "-o", "json")
+    run(capsys, "scan", "--complete", "-f", SD102, "--config", config, "-o", f"json={baseline}")
+    code, out, _ = run(
+        capsys, "scan", "--complete", "-f", SD102, "--baseline", str(baseline), "-o", "json"
+    )
     report = json.loads(out)
     assert code == 1
     assert [f["resource"]["name"] for f in report["findings"]] == ["vision"]
@@ -307,8 +324,10 @@ def test_table_summary_counts_suppressed_and_baselined(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     baseline = tmp_path / "previous.json"
-    run(capsys, "scan", "-f", SD102, "-o", f"json={baseline}")
-    _, out, _ = run(capsys, "scan", "-f", SD102, "-f", ANNOTATED, "--baseline", str(baseline))
+    run(capsys, "scan", "--complete", "-f", SD102, "-o", f"json={baseline}")
+    _, out, _ = run(
+        capsys, "scan", "--complete", "-f", SD102, "-f", ANNOTATED, "--baseline", str(baseline)
+    )
     summary = [line for line in out.splitlines() if "error(s)" in line][-1]
     assert "2 suppressed" in summary and "4 baselined" in summary
 
@@ -323,7 +342,7 @@ def test_bad_baseline_is_a_one_line_error(
 ) -> None:
     path = tmp_path / "b.json"
     path.write_text(content)
-    code, out, err = run(capsys, "scan", "-f", SD102, "--baseline", str(path))
+    code, out, err = run(capsys, "scan", "--complete", "-f", SD102, "--baseline", str(path))
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert fragment in err
 

@@ -10,7 +10,7 @@ from seldon_doctor.checks.capabilities import near_miss
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import build_graph, parse_service_host
 from seldon_doctor.graph.model import ResolutionStatus
-from seldon_doctor.snapshot import KubeObject, Snapshot
+from seldon_doctor.snapshot import Completeness, KubeObject, Snapshot
 
 
 def obj(kind: str, name: str, namespace: str = "", api: str = "v1", **body: Any) -> KubeObject:
@@ -96,7 +96,9 @@ def test_dangling_aliases(target: str, status: ResolutionStatus) -> None:
             obj("Namespace", "central"),
             svc("seldon-scheduler", "app", type="ExternalName", externalName=target),
             pod("x", "central", {"a": "b"}),
-        ]
+        ],
+        # A captured cluster: what it lacks does not exist (docs/completeness.md).
+        completeness=Completeness.everything(),
     )
     assert build_graph(snapshot).resolve("seldon-scheduler", "app").status == status
 

@@ -464,15 +464,21 @@ def test_wrong_shapes_never_reach_the_checks(kind: str, path: tuple[Any, ...], v
     other findings); now the shape is fixed at the graph's door with a warning."""
     from seldon_doctor.engine import INTERNAL_ERROR, run_checks
     from seldon_doctor.graph.build import build_graph
-    from seldon_doctor.snapshot import KubeObject, Origin, Snapshot
+    from seldon_doctor.snapshot import Completeness, KubeObject, Origin, Snapshot
 
+    # A captured scenario: complete, so SD401's "the Model is absent" is a finding.
     bodies = [*_fixture("experiment-routes-missing"), json.loads(json.dumps(_ENDPOINTS))]
     baseline_report = run_checks(
-        build_graph(Snapshot(objects=[KubeObject(b, Origin("f.yaml", 1)) for b in bodies]))
+        build_graph(
+            Snapshot(
+                objects=[KubeObject(b, Origin("f.yaml", 1)) for b in bodies],
+                completeness=Completeness.everything(),
+            )
+        )
     )
     _set(bodies, kind, path, value)
     objects = [KubeObject(b, Origin("f.yaml", 1)) for b in bodies]
-    graph = build_graph(Snapshot(objects=objects))
+    graph = build_graph(Snapshot(objects=objects, completeness=Completeness.everything()))
     report = run_checks(graph)
     assert not [f for f in report.findings if f.check_id == INTERNAL_ERROR]
     assert any(note.startswith(kind) for note in report.warnings), report.warnings

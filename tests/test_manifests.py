@@ -248,7 +248,9 @@ def test_upstream_badname_server_is_sd004() -> None:
 def test_upstream_bad_capabilities_is_sd102_with_foobar() -> None:
     config = shared_data("seldon", "config")
     sample = shared_data("seldon", "samples", "models", "error-bad-capabilities.yaml")
-    snapshot = collect_files(ScanInputs(files=[str(config), str(sample)], namespace="seldon-mesh"))
+    snapshot = collect_files(
+        ScanInputs(files=[str(config), str(sample)], namespace="seldon-mesh", complete=True)
+    )
     report = run_checks(build_graph(snapshot), select_checks(["SD102"]))
     (finding,) = report.findings
     assert finding.check_id == "SD102"

@@ -112,4 +112,5 @@ def test_sd102_without_any_server_judges_the_stock_serverconfigs(tmp_path: Path)
 
 def test_sd503_without_services_says_so(tmp_path: Path) -> None:
     messages = _scan(tmp_path, MODEL.format(name="m", req="sklearn"))
-    assert any(m.startswith("SD503 ") and "holds no Service" in m for m in messages)
+    # Manifests are partial: the absent Service is an unresolved note (SD005), never silence.
+    assert any(m.startswith("SD503 ") and "unresolved" in m for m in messages)

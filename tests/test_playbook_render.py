@@ -19,7 +19,7 @@ from seldon_doctor import catalog
 from seldon_doctor.checks import ALL_CHECKS, ENGINE_CHECK_IDS
 from seldon_doctor.checks.base import Check, CheckContext
 from seldon_doctor.engine import Report, run_checks
-from seldon_doctor.findings import Finding
+from seldon_doctor.findings import Finding, ResourceRef
 from seldon_doctor.graph.build import DeploymentGraph, build_graph
 from seldon_doctor.render import FORMATS, RenderOptions, get_renderer
 from tests.conftest import FIXTURES, load_case
@@ -84,10 +84,21 @@ class _NeedsEnvoy(Check):
         return iter(())
 
 
+class _Unresolved(Check):
+    id = "SD401"
+    reads = frozenset({"Experiment"})
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        anchor = ResourceRef("Experiment", "fraud", "ab")
+        self.unresolved(ctx, anchor, "Model fraud/absent", "Model", "fraud")
+        return iter(())
+
+
 def test_engine_findings_fill_their_playbooks_in_every_format() -> None:
-    """SD001 (a check raised) and SD002 (not evaluated) come from the engine, not a check."""
+    """SD001 (a check raised), SD002 (not evaluated) and SD005 (unresolved) come from the
+    engine, not a check."""
     graph = build_graph(load_case(FIXTURES / "checks" / "SD101" / "fires.yaml"))
-    report = run_checks(graph, [_Raises(), _NeedsEnvoy()])
+    report = run_checks(graph, [_Raises(), _NeedsEnvoy(), _Unresolved()])
     emitted = {f.check_id for f in [*report.findings, *report.not_evaluated]}
     assert emitted == set(ENGINE_CHECK_IDS)
     for finding in [*report.findings, *report.not_evaluated]:

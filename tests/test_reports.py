@@ -118,7 +118,7 @@ def test_sarif_from_a_scan_validates_and_locates_manifest_lines(
     )
     target = tmp_path / "out.sarif"
     code, _, _ = run(
-        capsys, "scan", "-f", SD102, "-f", ANNOTATED, "--config", str(config), "-o",
+        capsys, "scan", "--complete", "-f", SD102, "-f", ANNOTATED, "--config", str(config), "-o",
         f"sarif={target}",
     )  # fmt: skip
     assert code == 1
@@ -139,7 +139,8 @@ def test_sarif_from_a_scan_validates_and_locates_manifest_lines(
     assert shouting["ruleId"] == "SD102" and shouting["level"] == "error"
     physical = shouting["locations"][0]["physicalLocation"]
     assert physical["artifactLocation"]["uri"] == "fixtures/checks/SD102/fires.yaml"
-    assert physical["region"]["startLine"] == 25
+    # The Model's line, below the fixture's "# scan: --complete" header.
+    assert physical["region"]["startLine"] == 27
     assert shouting["properties"]["plan"]["steps"]
     assert rules[shouting["ruleId"]] is sarif_run["tool"]["driver"]["rules"][shouting["ruleIndex"]]
     # Suppressed findings stay, marked: config -> external, annotation -> inSource.
@@ -167,7 +168,7 @@ def test_every_sarif_result_has_a_file_for_github(
 ) -> None:
     """GitHub code scanning rejects the whole file if one result has no artifact location."""
     monkeypatch.chdir(ROOT)
-    _, out, _ = run(capsys, "scan", "-f", fixture, "-o", "sarif")
+    _, out, _ = run(capsys, "scan", "--complete", "-f", fixture, "-o", "sarif")
     results = json.loads(out)["runs"][0]["results"]
     assert results
     for result in results:
@@ -220,7 +221,9 @@ def test_junit_parses_back_with_a_case_per_check_and_resource(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     target = tmp_path / "junit.xml"
-    code, _, _ = run(capsys, "scan", "-f", SD102, "-f", ANNOTATED, "-o", f"junit={target}")
+    code, _, _ = run(
+        capsys, "scan", "--complete", "-f", SD102, "-f", ANNOTATED, "-o", f"junit={target}"
+    )
     assert code == 1
     root = ET.parse(target).getroot()
     assert root.tag == "testsuites"
@@ -266,7 +269,9 @@ def test_junit_failures_follow_the_gate_threshold() -> None:
 # ------------------------------------------------------------------------------- Prometheus
 def test_prometheus_exposition_parses(capsys: pytest.CaptureFixture[str]) -> None:
     parser = pytest.importorskip("prometheus_client.parser")
-    code, out, _ = run(capsys, "scan", "-f", SD102, "-f", ANNOTATED, "-o", "prometheus")
+    code, out, _ = run(
+        capsys, "scan", "--complete", "-f", SD102, "-f", ANNOTATED, "-o", "prometheus"
+    )
     assert code == 1
     families = {f.name: f for f in parser.text_string_to_metric_families(out)}
     findings = families["seldon_doctor_findings"]
@@ -316,7 +321,7 @@ def test_prometheus_is_deterministic_without_time_and_escapes_labels() -> None:
 
 # --------------------------------------------------------------------------------- Markdown
 def test_markdown_summary_table_and_plan(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "scan", "-f", SD102, "-f", ANNOTATED, "-o", "markdown")
+    code, out, _ = run(capsys, "scan", "--complete", "-f", SD102, "-f", ANNOTATED, "-o", "markdown")
     assert code == 1
     assert out.startswith("## seldon-doctor: ❌ gate failed")
     assert "| errors | warnings | info | suppressed |" in out
@@ -407,7 +412,7 @@ def test_html_report_in_headless_chromium(
     report_html = tmp_path / "report.html"
     report_json = tmp_path / "report.json"
     code, _, _ = run(
-        capsys, "scan", "-f", SD102, "-f", SD501, "-f", ANNOTATED,
+        capsys, "scan", "--complete", "-f", SD102, "-f", SD501, "-f", ANNOTATED,
         "-o", f"html={report_html},json={report_json}",
     )  # fmt: skip
     assert code == 1

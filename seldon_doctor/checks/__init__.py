@@ -111,5 +111,6 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
     )
 )
 
-# Ids the engine itself emits (no Check class): internal errors and not-evaluated notes.
-ENGINE_CHECK_IDS = ("SD001", "SD002")
+# Ids the engine itself emits (no Check class): internal errors, not-evaluated notes and
+# unresolved references (closed-world conclusions on partial input, docs/completeness.md).
+ENGINE_CHECK_IDS = ("SD001", "SD002", "SD005")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from seldon_doctor.catalog import CheckDoc, load_docs
+from seldon_doctor.domain.scheduler_reasons import MODEL_STATES
 from seldon_doctor.findings import Evidence, Finding, Location, ResourceRef, Severity
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
@@ -39,12 +40,80 @@ class NotEvaluated:
     input_namespace: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """A closed-world conclusion ("X does not exist") the input is too partial to assert.
+
+    ``looked_for`` names what was not found (``Model recsys/ranker-c``), ``kind`` and
+    ``namespace`` where the input holds only some objects. The engine reports it as SD005, an
+    informational note listed apart from findings, never failing a gate.
+    """
+
+    check_id: str
+    subject: ResourceRef
+    looked_for: str
+    kind: str
+    namespace: str
+    location: Location | None = None
+
+
 @dataclass(slots=True)
 class CheckContext:
-    """What a check may use: the graph, and a way to say what it could not evaluate."""
+    """What a check may use: the graph, and ways to say what it could not evaluate or
+    could not resolve."""
 
     graph: DeploymentGraph
     not_evaluated: list[NotEvaluated] = field(default_factory=list)
+    unresolved: list[Unresolved] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedStatus:
+    """What a resource's own status says right now: working (serving) or failing, and the
+    evidence line that shows it."""
+
+    working: bool
+    summary: str
+    evidence: Evidence
+
+
+def observed_status(node: Node) -> ObservedStatus | None:
+    """The status a controller recorded on ``node``; None when the input holds no status.
+
+    A Model works when ``ModelReady`` (or ``Ready``) is True, or when replicas are available
+    (``status.availableReplicas`` > 0: it serves while a new version fails to place). The
+    controller stores the scheduler state in the condition's *message* and the text in its
+    *reason*; a tool that swapped them back is tolerated. Other kinds: their ``Ready``
+    condition.
+    """
+    if node.obj is None:
+        return None
+    status = node.status
+    conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+    wanted = ("ModelReady", "Ready") if node.kind == "Model" else ("Ready",)
+    cond = next((c for t in wanted for c in conditions if c.get("type") == t), None)
+    available = status.get("availableReplicas") if node.kind == "Model" else None
+    available = available if isinstance(available, int) and available > 0 else 0
+    if cond is None and not available:
+        return None
+    ctype = str(cond.get("type")) if cond else "Ready"
+    is_true = cond is not None and str(cond.get("status")) == "True"
+    message = str((cond or {}).get("message") or "").strip()
+    reason = str((cond or {}).get("reason") or "").strip()
+    if message not in MODEL_STATES and reason in MODEL_STATES:
+        message, reason = reason, message
+    state = str((cond or {}).get("status", "absent"))
+    if message:
+        state += f" ({message}{': ' + reason if reason and not is_true else ''})"
+    elif reason and not is_true:
+        state += f" ({reason})"
+    if available:
+        state += f", status.availableReplicas {available}"
+    working = is_true or bool(available)
+    note = "observed working now" if working else "observed failing now"
+    return ObservedStatus(
+        working, state, node_evidence(node, f"status.conditions[{ctype}]", state, note)
+    )
 
 
 class Check(ABC):
@@ -86,6 +155,25 @@ class Check(ABC):
             NotEvaluated(self.id, reason, namespace, subject, input, input_namespace)
         )
 
+    def unresolved(
+        self,
+        ctx: CheckContext,
+        subject: Node | ResourceRef,
+        looked_for: str,
+        kind: str,
+        namespace: str,
+    ) -> None:
+        """Record a closed-world conclusion the input cannot support: ``looked_for`` is not
+        in the input, but the input holds only part of ``kind`` in ``namespace`` (check
+        ``ctx.graph.complete`` first). Reported as SD005, info, never failing a gate."""
+        if isinstance(subject, Node):
+            ref = subject.ref()
+            origin = subject.origin
+            location = Location(origin.file, origin.line) if origin and origin.file else None
+        else:
+            ref, location = subject, None
+        ctx.unresolved.append(Unresolved(self.id, ref, looked_for, kind, namespace, location))
+
     def finding(
         self,
         subject: Node | ResourceRef,
@@ -95,9 +183,35 @@ class Check(ABC):
         params: Mapping[str, str] | None = None,
         severity: Severity | None = None,
         dedupe_key: str | None = None,
+        predicts_failure_of: Node | Sequence[Node] | None = None,
     ) -> Finding:
-        """A finding with this check's id, slug and catalog severity."""
+        """A finding with this check's id, slug and catalog severity.
+
+        ``predicts_failure_of``: the resources this finding says will fail (a Model that will
+        not be placed). Observed state outranks inference: when every one of them is observed
+        working now, the finding becomes a latent risk (an error turns into a warning, and the
+        message says "loaded now; would not be placed again because …"); the observed status
+        is added to the evidence either way, so a failing one names its status.
+        """
         doc = self.doc
+        if predicts_failure_of is not None:
+            targets = (
+                [predicts_failure_of]
+                if isinstance(predicts_failure_of, Node)
+                else list(predicts_failure_of)
+            )
+            statuses = [(t, observed_status(t)) for t in targets]
+            evidence = [*evidence, *(st.evidence for _, st in statuses if st is not None)]
+            if statuses and all(st is not None and st.working for _, st in statuses):
+                names = ", ".join(f"{t.kind} {t.namespace}/{t.name}" for t, _ in statuses)
+                verb = "is" if len(statuses) == 1 else "are"
+                message = (
+                    f"{names} {verb} loaded now; would not be placed again because: {message} "
+                    "Latent risk: the status shows it serving, so this bites on the next "
+                    "placement (a scheduler or Server restart, a rollout, a scale-down)."
+                )
+                if (severity or doc.severity) == Severity.ERROR:
+                    severity = Severity.WARNING
         if isinstance(subject, Node):
             ref = subject.ref()
             origin = subject.origin

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import TOPOLOGY_READS, candidate_servers, servers_by_scheduler
+from seldon_doctor.checks.helpers import (
+    TOPOLOGY_READS,
+    candidate_servers,
+    servers_by_scheduler,
+    servers_partial,
+)
 from seldon_doctor.domain.spelling import edit_distance
 from seldon_doctor.findings import Evidence, Finding, Severity
 from seldon_doctor.graph import seldon
@@ -99,6 +104,17 @@ class ModelRequirementsUnsatisfied(Check):
                 )
                 continue
             if any(all(req in caps.values for req, _ in requirements) for _, caps in known):
+                continue
+            partial = servers_partial(graph, model, candidates)
+            if partial is not None:
+                names = ", ".join(req for req, _ in requirements)
+                self.unresolved(
+                    ctx,
+                    model,
+                    f"a Server offering [{names}] for Model {model.namespace}/{model.name}",
+                    "Server",
+                    partial,
+                )
                 continue
             yield attach(
                 self._finding(model, requirements, known, how),
@@ -217,14 +233,12 @@ class ModelRequirementsUnsatisfied(Check):
             )
             for s, c in known
         )
-        status_reason = _ready_reason(model)
-        if status_reason:
-            evidence.append(node_evidence(model, "status ModelReady", status_reason))
         first_missing = missing[0] if missing else requirements[0][0]
         return self.finding(
             model,
             message,
             evidence=evidence,
+            predicts_failure_of=model,
             params={
                 "requirement": first_missing,
                 "suggestion": suggestions.get(first_missing, "<capability>"),
@@ -249,15 +263,3 @@ def stock_capabilities(graph: DeploymentGraph) -> list[tuple[str, Capabilities]]
         if caps.known:
             out.append((name, caps))
     return out
-
-
-def _ready_reason(model: Node) -> str | None:
-    for cond in model.status.get("conditions") or []:
-        if (
-            isinstance(cond, dict)
-            and cond.get("type") == "ModelReady"
-            and cond.get("status") != "True"
-        ):
-            # The controller stores the scheduler state in message and the text in reason.
-            return f"{cond.get('message')}: {cond.get('reason')}"
-    return None

@@ -422,7 +422,7 @@ def _component_ready(
             ready_count = deployment.status.get("readyReplicas", 0)
             ready_count = ready_count if isinstance(ready_count, int) else 0
             return ready_count > 0, [node_evidence(deployment, "status.readyReplicas", ready_count)]
-        if graph.nodes("Pod", namespace):
+        if graph.complete("Pod", namespace):
             return False, [Evidence(f"Deployment {namespace}/{component}", None, None, "no pods")]
         return None, []
     if deployment is None:

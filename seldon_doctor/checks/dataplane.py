@@ -102,6 +102,19 @@ class RouteOrphaned(Check):
                     continue
                 header = route_header(kind, name)
                 where = ", ".join(sorted(namespaces))
+                partial = next(
+                    (ns for ns in sorted(namespaces) if not graph.complete(kind, ns)), None
+                )
+                if partial is not None:
+                    self.unresolved(
+                        ctx,
+                        ResourceRef(kind, obs.namespace, name),
+                        f"the {kind} that Envoy route {route.name} (seldon-model: {header}) "
+                        f"serves, in {where}",
+                        kind,
+                        partial,
+                    )
+                    continue
                 elsewhere = sorted(
                     n.namespace for n in graph.nodes(kind) if n.name == name and n.obj is not None
                 )

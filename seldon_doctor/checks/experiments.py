@@ -22,18 +22,20 @@ class ExperimentReferenceMissing(Check):
             ns = experiment.namespace
             kind = "Pipeline" if experiment.spec.get("resourceType") == "pipeline" else "Model"
             existing = {n.name for n in graph.nodes(kind, ns)}
-            if not graph.observed and not existing:
-                # A CI gate may scan the Experiment without the Models it routes to; with
-                # nothing of that kind in the namespace we cannot tell absent from unscanned.
-                self.skip(
-                    ctx,
-                    f"the input holds no {kind}s in the Experiment's namespace to check it against",
-                    ns,
-                    subject=f"Experiment {ns}/{experiment.name}",
-                )
-                continue
+            # A CI gate may scan the Experiment without the Models it routes to (another
+            # folder): absence is a finding only where the input holds every one of them.
+            complete = graph.complete(kind, ns)
             for field, name in experiment_references(experiment):
                 if name in existing:
+                    continue
+                if not complete:
+                    self.unresolved(
+                        ctx,
+                        experiment,
+                        f"{kind} {ns}/{name} ({field} of Experiment {ns}/{experiment.name})",
+                        kind,
+                        ns,
+                    )
                     continue
                 other = "Model" if kind == "Pipeline" else "Pipeline"
                 hint = ""

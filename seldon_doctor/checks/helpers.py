@@ -149,7 +149,7 @@ def ready_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
                 for p in pods
             ],
         )
-    if graph.observed and (graph.snapshot.live or graph.nodes("Pod", server.namespace)):
+    if graph.observed and graph.complete("Pod", server.namespace):
         return ReplicaCount(
             0,
             f"has no pod at all (no pod labelled seldon-server-name={server.name})",
@@ -178,15 +178,9 @@ UNREACHABLE = frozenset(
 
 
 def unreachable(graph: DeploymentGraph, resolution: Resolution) -> bool:
-    """The host leads nowhere, and the input is complete enough to say so."""
-    if resolution.status not in UNREACHABLE:
-        return False
-    # A capture without any Service says nothing about the scheduler's.
-    return not (
-        resolution.status == ResolutionStatus.NO_SERVICE
-        and not graph.snapshot.live
-        and not graph.nodes("Service")
-    )
+    """The host leads nowhere, and the input is complete enough to say so (resolution answers
+    UNKNOWN, not NO_SERVICE/NO_BACKENDS, where the input is partial)."""
+    return resolution.status in UNREACHABLE
 
 
 def connected_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
@@ -263,13 +257,21 @@ def placement(
     )
 
 
-def servers_listed(graph: DeploymentGraph) -> bool:
-    """Whether a namespace without Servers in the input really has none.
+def servers_partial(graph: DeploymentGraph, model: Node, candidates: list[Node]) -> str | None:
+    """A namespace where the input holds only part of the Servers ``model`` could land on.
 
-    A live scan lists every Server; a capture that holds Servers (somewhere) and pods was
-    taken with Servers in it. Manifests, or a capture without any Server, cannot tell.
+    "No Server it can be placed on can …" is a closed-world statement: it holds only where
+    the input has every Server of the Model's namespace and of the candidates' namespaces (a
+    live scan, a captured List, ``--complete``). A Model pinned to a Server the input holds has
+    that one candidate, whatever else exists. None: the candidates are all there is.
     """
-    return graph.snapshot.live or (graph.observed and bool(graph.nodes("Server")))
+    pinned = model.spec.get("server")
+    if isinstance(pinned, str) and pinned and graph.get("Server", model.namespace, pinned):
+        return None
+    for ns in sorted({model.namespace} | {s.namespace for s in candidates}):
+        if not graph.complete("Server", ns):
+            return ns
+    return None
 
 
 def models_with_objects(graph: DeploymentGraph) -> list[Node]:

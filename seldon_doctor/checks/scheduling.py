@@ -30,7 +30,7 @@ from seldon_doctor.checks.helpers import (
     models_with_objects,
     placement,
     servers_by_scheduler,
-    servers_listed,
+    servers_partial,
     unreachable,
 )
 from seldon_doctor.domain.durations import collect_times, parse_time
@@ -157,7 +157,7 @@ def pin_problem(graph: DeploymentGraph, model: Node) -> PinProblem | None:
         return None
     servers = graph.nodes("Server", model.namespace)
     elsewhere = scheduler_group_servers(graph, model, pinned)
-    if not servers and not elsewhere and not servers_listed(graph):
+    if not elsewhere and not graph.complete("Server", model.namespace):
         return None  # a CI gate may scan Models without the Servers they run on
     names = sorted({s.name for s in servers})
     close = min(names, key=lambda n: (edit_distance(pinned, n, 3), n), default=None)
@@ -180,12 +180,13 @@ class ModelServerNotFound(Check):
             problem = pin_problem(graph, model)
             if problem is None:
                 if graph.get("Server", model.namespace, pinned) is None:
-                    self.skip(
+                    self.unresolved(
                         ctx,
-                        "the input holds no Servers in the Model's namespace to check its "
-                        "spec.server against",
+                        model,
+                        f"Server {model.namespace}/{pinned} (spec.server of Model "
+                        f"{model.namespace}/{model.name})",
+                        "Server",
                         model.namespace,
-                        subject=f"Model {model.namespace}/{model.name} (spec.server {pinned})",
                     )
                 continue
             yield attach(
@@ -232,6 +233,7 @@ class ModelServerNotFound(Check):
             message,
             evidence=evidence,
             severity=severity,
+            predicts_failure_of=model,
             params={
                 "server": problem.pinned,
                 "suggestion": problem.suggestion or "<server>",
@@ -286,13 +288,25 @@ class ModelReplicasExceedServer(Check):
         for model in models_with_objects(graph):
             if deleting(model):
                 continue
-            problem = replica_problem(graph, placement(graph, model, by_scheduler))
+            place = placement(graph, model, by_scheduler)
+            problem = replica_problem(graph, place)
             if isinstance(problem, str):
                 self.skip(
                     ctx,
                     "ready replicas of the compatible Servers are unknown",
                     model.namespace,
                     subject=f"Model {model.namespace}/{model.name}: {problem}",
+                )
+                continue
+            partial = servers_partial(graph, model, place.candidates) if problem else None
+            if partial is not None:
+                self.unresolved(
+                    ctx,
+                    model,
+                    f"a Server with {wanted_replicas(model)[0]} replicas for Model "
+                    f"{model.namespace}/{model.name}",
+                    "Server",
+                    partial,
                 )
                 continue
             if problem is not None:
@@ -341,6 +355,7 @@ class ModelReplicasExceedServer(Check):
             message,
             evidence=evidence,
             severity=severity,
+            predicts_failure_of=model,
             params={
                 "server": p.best.name,
                 "server_namespace": p.best.namespace,
@@ -398,7 +413,8 @@ class ModelMemoryExceedsServer(Check):
         for model in models_with_objects(graph):
             if deleting(model) or model.spec.get("memory") is None:
                 continue
-            problem = memory_problem(graph, placement(graph, model, by_scheduler))
+            place = placement(graph, model, by_scheduler)
+            problem = memory_problem(graph, place)
             if isinstance(problem, str):
                 self.skip(
                     ctx,
@@ -407,6 +423,17 @@ class ModelMemoryExceedsServer(Check):
                     model.namespace,
                     subject=f"Model {model.namespace}/{model.name}: {problem}",
                     input="memory",
+                )
+                continue
+            partial = servers_partial(graph, model, place.candidates) if problem else None
+            if partial is not None:
+                self.unresolved(
+                    ctx,
+                    model,
+                    f"a Server whose replicas hold spec.memory {model.spec.get('memory')} for "
+                    f"Model {model.namespace}/{model.name}",
+                    "Server",
+                    partial,
                 )
                 continue
             if problem is not None:
@@ -442,6 +469,7 @@ class ModelMemoryExceedsServer(Check):
             model,
             message,
             evidence=evidence,
+            predicts_failure_of=model,
             params={
                 "server": p.best.name,
                 "server_namespace": p.best.namespace,

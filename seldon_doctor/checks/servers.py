@@ -16,7 +16,7 @@ from seldon_doctor.checks.helpers import (
     models_with_objects,
     placement,
     servers_by_scheduler,
-    servers_listed,
+    servers_partial,
 )
 from seldon_doctor.domain.images import image_basename, same_image
 from seldon_doctor.findings import Evidence, Finding
@@ -69,13 +69,34 @@ class ServerNoReadyReplicas(Check):
                 continue
             place = placement(graph, model, by_scheduler)
             if not place.candidates:
-                if place.pinned is None and servers_listed(graph):
-                    yield self._no_server(model, place.how)
+                if place.pinned is None:
+                    partial = servers_partial(graph, model, [])
+                    if partial is None:
+                        yield self._no_server(model, place.how)
+                    else:
+                        self.unresolved(
+                            ctx,
+                            model,
+                            f"a Server for Model {model.namespace}/{model.name}",
+                            "Server",
+                            partial,
+                        )
                 continue
             if not place.compatible:
                 continue  # SD102
             counts = [(s, connected(s)) for s, _ in place.compatible]
             if any(c.count != 0 for _, c in counts):
+                continue
+            partial = servers_partial(graph, model, place.candidates)
+            if partial is not None:
+                # "The only Server able to host it" needs every Server there is.
+                self.unresolved(
+                    ctx,
+                    model,
+                    f"a Server with a ready replica for Model {model.namespace}/{model.name}",
+                    "Server",
+                    partial,
+                )
                 continue
             for server, count in counts:
                 servers[server.id] = (server, count)
@@ -96,6 +117,7 @@ class ServerNoReadyReplicas(Check):
             model,
             f"Model {model.namespace}/{model.name} has no Server at all to run on ({how}): "
             "the scheduler keeps it ScheduleFailed until a Server's agents connect.",
+            predicts_failure_of=model,
             evidence=[Evidence(f"Servers for {model.namespace}", None, "none", how)],
             params={"server": "<server>", "models": model.name},
         )
@@ -139,6 +161,7 @@ class ServerNoReadyReplicas(Check):
             server,
             message,
             evidence=evidence,
+            predicts_failure_of=sorted(models, key=lambda m: m.id),
             params={"server": server.name, "models": ", ".join(names)},
         )
 

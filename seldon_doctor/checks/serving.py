@@ -225,14 +225,11 @@ class CanaryWeightsInvalid(Check):
             return []  # outside the cluster (ServiceEntry) or a wildcard: not ours to judge
         service = graph.get("Service", key[1], key[0])
         if service is None:
-            if graph.observed or graph.nodes("Service", key[1]):
+            if graph.complete("Service", key[1]):
                 evidence.append(node_evidence(vs, f"{where}.destination.host", host))
                 return [f"{where} sends to {host}, but there is no Service {key[1]}/{key[0]}"]
-            self.skip(
-                ctx,
-                "the input holds no Services in the destination's namespace to check the host",
-                vs.namespace,
-                subject=f"VirtualService {vs.namespace}/{vs.name} → {host}",
+            self.unresolved(
+                ctx, vs, f"Service {key[1]}/{key[0]} ({where}.destination.host)", "Service", key[1]
             )
             return []
         subset = target.get("subset")
@@ -244,12 +241,13 @@ class CanaryWeightsInvalid(Check):
             if _service_key(str(r.spec.get("host") or ""), r.namespace) in (key, ("*", key[1]))
         ]
         if not matching:
-            if not graph.observed and not rules:
-                self.skip(
+            if not graph.complete("DestinationRule", key[1]):
+                self.unresolved(
                     ctx,
-                    "no DestinationRules in the input to resolve a subset",
-                    vs.namespace,
-                    subject=f"VirtualService {vs.namespace}/{vs.name} subset {subset}",
+                    vs,
+                    f"a DestinationRule for {host} defining subset {subset}",
+                    "DestinationRule",
+                    key[1],
                 )
                 return []
             evidence.append(node_evidence(vs, f"{where}.destination.subset", subset))

@@ -194,16 +194,17 @@ class SchedulerServiceMissing(Check):
         namespaces |= {d.namespace for d in graph.nodes("Deployment") if d.name == seldon.ENVOY}
         for ns in sorted(namespaces):
             resolution = graph.resolve(seldon.SCHEDULER, ns)
-            if resolution.status == ResolutionStatus.UNKNOWN and not resolution.chain:
-                # Manifests without the namespace's Services (nor a SeldonRuntime implying
-                # them): absent cannot be told from unscanned, and silence would read as fine.
-                self.skip(
+            if resolution.partial is not None and not resolution.chain:
+                # Manifests from one folder: the runtime (and its Service) may be applied by
+                # someone else. Absence is a finding only where the input is complete.
+                kind, where = resolution.partial
+                self.unresolved(
                     ctx,
-                    "the input holds no Service of the namespace (nor a SeldonRuntime that "
-                    "creates seldon-scheduler), so whether seldon-scheduler resolves cannot be "
-                    "told",
-                    ns,
-                    subject=f"namespace {ns}",
+                    namespace_anchor(graph, ns),
+                    f"Service {ns}/{seldon.SCHEDULER} (dialled by this namespace's controller, "
+                    "agents and Envoy)",
+                    kind,
+                    where,
                 )
                 continue
             if resolution.status != ResolutionStatus.NO_SERVICE or resolution.chain:
@@ -249,6 +250,16 @@ class ServiceWithoutEndpoints(Check):
             if not is_seldon_service(service):
                 continue
             resolution = graph.resolve(service.name, service.namespace)
+            if resolution.partial is not None and resolution.chain == (service.id,):
+                kind, where = resolution.partial
+                self.unresolved(
+                    ctx,
+                    service,
+                    f"a ready pod selected by Service {service.namespace}/{service.name}",
+                    kind,
+                    where,
+                )
+                continue
             if resolution.status != ResolutionStatus.NO_BACKENDS or resolution.chain != (
                 service.id,
             ):
@@ -328,6 +339,12 @@ class ExternalNameAliasDangling(Check):
             if service.name not in SELDON_SERVICE_NAMES and parsed[0] not in SELDON_SERVICE_NAMES:
                 continue
             resolution = graph.resolve(service.name, service.namespace)
+            if resolution.partial is not None:
+                kind, where = resolution.partial
+                self.unresolved(
+                    ctx, service, f"the target of alias {service.name} → {target}", kind, where
+                )
+                continue
             if resolution.status == ResolutionStatus.UNKNOWN:
                 self.skip(
                     ctx,

@@ -316,18 +316,21 @@ class DeploymentGraph:
         return namespace in self.known_namespaces or namespace in self.namespaces_with_objects
 
     def namespace_exists(self, namespace: str) -> bool | None:
-        """True/False when the input can tell; None in manifest mode for unseen namespaces."""
+        """True/False when the input can tell; None when it holds only part of the Namespaces."""
         if self.namespace_known(namespace):
             return True
-        if self.observed and (self.known_namespaces or self._namespaces_listed()):
+        if self.snapshot.is_complete("Namespace", ""):
             return False
         return None
 
-    def _namespaces_listed(self) -> bool:
-        """A live scan that read the Namespace list (an empty list still says "none exist")."""
-        return self.snapshot.live and not any(
-            gap.what == "kind:Namespace" for gap in self.snapshot.gaps
-        )
+    def complete(self, kind: str, namespace: str, *, record: bool = True) -> bool:
+        """Whether the input holds every ``kind`` object of ``namespace`` (``""`` for a
+        cluster-scoped kind, ``*`` for all namespaces): only there is "X does not exist" a
+        fact. Elsewhere (manifests from one folder) an absent object may just live elsewhere.
+        See docs/completeness.md."""
+        if record:
+            self._record(kind)
+        return self.snapshot.is_complete(kind, namespace)
 
     def namespace_scanned(self, namespace: str) -> bool:
         """Whether this namespace's objects were read (False outside a live scan's -n)."""
@@ -408,6 +411,7 @@ class DeploymentGraph:
                     ResolutionStatus.UNKNOWN,
                     tuple(chain),
                     detail=f"the input does not describe namespace {svc_ns}",
+                    partial=("Namespace", ""),
                 )
             service = self._nodes.get(node_id("Service", svc_ns, svc_name))
             if service is None:
@@ -419,13 +423,15 @@ class DeploymentGraph:
                         tuple(chain),
                         detail=f"namespace {svc_ns} was not scanned (-n)",
                     )
-                if not self.observed and not self._by_kind_ns.get(("Service", svc_ns)):
+                if not self.snapshot.is_complete("Service", svc_ns):
                     return Resolution(
                         host,
                         from_namespace,
                         ResolutionStatus.UNKNOWN,
                         tuple(chain),
-                        detail=f"the input holds no Services in {svc_ns}",
+                        detail=f"no Service {svc_name} in the input, which holds only part of "
+                        f"{svc_ns}'s Services",
+                        partial=("Service", svc_ns),
                     )
                 return Resolution(
                     host,
@@ -451,6 +457,7 @@ class DeploymentGraph:
                 continue
             backends, known = self._backends(service, spec)
             if not known:
+                ready_kinds = ("Pod",) if self.observed else WORKLOAD_KINDS
                 return Resolution(
                     host,
                     from_namespace,
@@ -458,6 +465,7 @@ class DeploymentGraph:
                     tuple(chain),
                     backends,
                     detail=f"the input does not say which pods back {svc_ns}/{svc_name}",
+                    partial=(ready_kinds[0], svc_ns) if selector_of(spec) else None,
                 )
             ready = any(b.ready for b in backends)
             status = ResolutionStatus.OK if ready else ResolutionStatus.NO_BACKENDS
@@ -497,15 +505,22 @@ class DeploymentGraph:
                 for pod in self._by_kind_ns.get(("Pod", ns), ())
                 if seldon.selector_matches(selector, pod.labels)
             ]
-            return tuple(sorted(pods, key=lambda b: b.pod)), True
+            # "No ready pod" needs every Pod of the namespace; a ready one is proof enough.
+            known = any(p.ready for p in pods) or self.snapshot.is_complete("Pod", ns)
+            return tuple(sorted(pods, key=lambda b: b.pod)), known
         if not selector:
             return (), False
         slots: list[Backend] = []
-        described = False
+        # Manifests: the pods to come are the replicas of the workloads that select them. The
+        # input can tell "none" only when it holds a workload whose pods the Service selects
+        # (e.g. scaled to 0), or every workload of the namespace; another workload of the
+        # namespace (an unrelated app) says nothing about this Service.
+        described = all(self.snapshot.is_complete(kind, ns) for kind in WORKLOAD_KINDS)
         for kind in WORKLOAD_KINDS:
             for workload in self._by_kind_ns.get((kind, ns), ()):
-                described = True
                 labels = _template_labels(workload)
+                if seldon.selector_matches(selector, labels):
+                    described = True
                 # Implied pod slots are bounded by MAX_IMPLIED_REPLICA_SLOTS, not by the
                 # declared count (replicas: 2147483647 looped per replica); the count itself
                 # stays a number in the workload's spec/props where checks compare counts.
@@ -514,6 +529,7 @@ class DeploymentGraph:
                     pod = f"{workload.name}-{index}"
                     pod_labels = {**labels, "statefulset.kubernetes.io/pod-name": pod}
                     if seldon.selector_matches(selector, pod_labels):
+                        described = True
                         slots.append(Backend(ns, pod, True, implied=True, workload=workload.id))
         return tuple(slots), described
 
@@ -734,6 +750,11 @@ def experiment_references(experiment: Node) -> Iterable[tuple[str, str]]:
     mirror = spec.get("mirror")
     if isinstance(mirror, dict) and isinstance(mirror.get("name"), str):
         yield "spec.mirror.name", mirror["name"]
+
+
+def selector_of(spec: dict[str, Any]) -> dict[str, str]:
+    selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
+    return {str(k): str(v) for k, v in (selector or {}).items()}
 
 
 def parse_service_host(host: str, namespace: str) -> tuple[str, str] | None:

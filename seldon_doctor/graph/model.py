@@ -135,6 +135,9 @@ class Resolution:
     chain: tuple[str, ...] = ()  # Service node ids followed, first to last
     backends: tuple[Backend, ...] = ()
     detail: str = ""
+    # UNKNOWN because the input is partial where the answer lies: (kind, namespace) it would
+    # need in full. Checks report such a resolution as unresolved (SD005), not as a problem.
+    partial: tuple[str, str] | None = None
 
     @property
     def service_id(self) -> str | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from seldon_doctor.errors import InputError
-from seldon_doctor.snapshot import EnvoyObservation, KubeObject, Origin, Snapshot
+from seldon_doctor.snapshot import Completeness, EnvoyObservation, KubeObject, Origin, Snapshot
 from seldon_doctor.sources.attribution import envoy_namespaces, split_dump_arg
 
 
@@ -32,6 +32,9 @@ class ScanInputs:
     # (``sources.dataplane``: fixtures' scheduler/<ns>.json and xds/<ns>.json).
     scheduler_states: Sequence[str] = ()
     xds_states: Sequence[str] = ()
+    # scan --complete: the files hold every object of every kind in every namespace they
+    # touch (a full export), so absence is a finding everywhere (docs/completeness.md).
+    complete: bool = False
 
 
 def demo_root() -> Path:
@@ -117,6 +120,7 @@ def collect_files(inputs: ScanInputs) -> Snapshot:
 
     loaded = load_paths(inputs.files, default_namespace=inputs.namespace, stdin=inputs.stdin)
     snapshot = Snapshot(objects=loaded.objects, warnings=list(loaded.skipped))
+    snapshot.completeness = Completeness.everything() if inputs.complete else loaded.complete
     snapshot.warnings.extend(unknown_api_versions(snapshot.objects))
     if inputs.crds:
         extra = load_paths(inputs.crds, default_namespace=inputs.namespace)

@@ -13,7 +13,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from seldon_doctor.safeyaml import (  # noqa: F401  (re-exported: tests and call
     check_nesting,
     iter_documents,
 )
-from seldon_doctor.snapshot import KubeObject, Origin
+from seldon_doctor.snapshot import Completeness, KubeObject, Origin
 from seldon_doctor.sources.locate import FieldLines, SourceText
 
 MAX_FILE_BYTES = MAX_MANIFEST_BYTES
@@ -70,6 +70,8 @@ class LoadResult:
 
     objects: list[KubeObject]
     skipped: list[str]
+    # (kind, namespace) pairs a captured List holds in full (docs/completeness.md).
+    complete: Completeness = field(default_factory=Completeness)
 
 
 def iter_input_files(path: Path) -> Iterator[Path]:
@@ -97,11 +99,14 @@ def load_paths(
     """
     objects: list[KubeObject] = []
     skipped: list[str] = []
+    complete = Completeness()
     for raw in paths:
         if raw == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
             data = read_bounded(stream, MAX_FILE_BYTES, "<stdin>")
-            found = load_bytes(data, "<stdin>", default_namespace=default_namespace)
+            found = load_bytes(
+                data, "<stdin>", default_namespace=default_namespace, complete=complete
+            )
             if not found:
                 raise InputError(
                     "<stdin>: no Kubernetes objects (documents need apiVersion and kind)"
@@ -114,7 +119,9 @@ def load_paths(
         explicit_file = path.is_file()
         files = list(iter_input_files(path))
         for file in files:
-            found = load_bytes(_read(file), str(file), default_namespace=default_namespace)
+            found = load_bytes(
+                _read(file), str(file), default_namespace=default_namespace, complete=complete
+            )
             if not found:
                 if explicit_file:
                     raise InputError(
@@ -128,7 +135,7 @@ def load_paths(
         raise InputError(
             "no Kubernetes objects found in the input (documents need apiVersion and kind)"
         )
-    return LoadResult(objects=objects, skipped=skipped)
+    return LoadResult(objects=objects, skipped=skipped, complete=complete)
 
 
 def _read(path: Path) -> bytes:
@@ -147,8 +154,18 @@ def was_read(path: str) -> bool:
     return path in _READ_FILES
 
 
-def load_bytes(data: bytes, name: str, *, default_namespace: str = "default") -> list[KubeObject]:
+def load_bytes(
+    data: bytes,
+    name: str,
+    *,
+    default_namespace: str = "default",
+    complete: Completeness | None = None,
+) -> list[KubeObject]:
     """Parse one input's bytes into Kubernetes objects with origins.
+
+    ``complete`` collects where the input is complete: a ``kind: List`` (or ``<Kind>List``)
+    document holding items is what ``kubectl get`` prints, so every kind among its items is
+    complete in every namespace among its items (see :func:`list_completeness`).
 
     Raises:
         InputError: the bytes are not UTF-8 text, not YAML/JSON, or hostile.
@@ -169,12 +186,36 @@ def load_bytes(data: bytes, name: str, *, default_namespace: str = "default") ->
     text_kept = None if name.startswith("<") else SourceText(text)
     objects: list[KubeObject] = []
     for line, document, source, item_lines in documents:
-        objects.extend(
+        found = list(
             _objects_from_document(
                 document, name, line, source, default_namespace, item_lines, text_kept
             )
         )
+        if complete is not None and _is_list(document):
+            complete.pairs.update(list_completeness(found))
+        objects.extend(found)
     return objects
+
+
+def list_completeness(items: Iterable[KubeObject]) -> set[tuple[str, str]]:
+    """(kind, namespace) pairs one captured List holds in full.
+
+    ``kubectl get KINDS [-n NS | -A] -o yaml`` returns every object of each kind asked for in
+    each namespace asked for. The List does not say which kinds and namespaces were asked for,
+    so this takes the kinds among its items, crossed with the namespaces among its items
+    (cluster-scoped kinds: namespace ``""``). A kind with no object in the List, or a namespace
+    where none of its kinds had one, stays partial (``scan --complete`` says more).
+    """
+    items = list(items)
+    kinds = {obj.kind for obj in items if obj.kind}
+    namespaces = {obj.namespace for obj in items if obj.namespace}
+    pairs: set[tuple[str, str]] = set()
+    for kind in kinds:
+        if kind in CLUSTER_SCOPED_KINDS:
+            pairs.add((kind, ""))
+        else:
+            pairs.update((kind, ns) for ns in namespaces)
+    return pairs
 
 
 def _parse_json(text: str, name: str) -> list[_Document] | None:
