@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_doctor.domain.images import image_version
+from seldon_doctor.domain.releases import AGENT_DEFAULT_CAPABILITIES
 from seldon_doctor.snapshot import JSONDict, KubeObject
 
 CAPABILITIES_ENV = "SELDON_SERVER_CAPABILITIES"
@@ -286,6 +287,23 @@ def compute_capabilities(
             value = env[CAPABILITIES_ENV]
             where = f"container {container.get('name')} env {CAPABILITIES_ENV}"
             break
+    if value is None and server_config is not None:
+        # The operator writes spec.capabilities / extraCapabilities only into containers that
+        # already carry SELDON_SERVER_CAPABILITIES (server_reconciler.go); without it the agent
+        # falls back to its --capabilities default (cmd/agent/cli/flags.go).
+        ignored = [k for k in ("capabilities", "extraCapabilities") if spec_list(server.spec, k)]
+        note = (
+            f"; Server spec.{' and spec.'.join(ignored)} ignored: the operator writes them only "
+            f"into a container that already sets {CAPABILITIES_ENV}"
+            if ignored
+            else ""
+        )
+        return Capabilities(
+            AGENT_DEFAULT_CAPABILITIES,
+            f"ServerConfig {server_config.namespace}/{server_config.name} sets no "
+            f"{CAPABILITIES_ENV}: the agent's default --capabilities "
+            f"{','.join(AGENT_DEFAULT_CAPABILITIES)}{note}",
+        )
     if value is not None:
         source = (
             f"ServerConfig {server_config.namespace}/{server_config.name} {where}"
@@ -297,14 +315,18 @@ def compute_capabilities(
         source = f"upstream default of ServerConfig {config_name} (not in the input)"
     else:
         return Capabilities((), f"ServerConfig {config_name!r} not found in the input", False)
-    caps = list(spec_list(server.spec, "capabilities"))
+    # The operator comma-joins spec.capabilities into the env var, replacing it, then appends
+    # extraCapabilities; the agent splits the result on "," and trims each part.
+    caps = spec_list(server.spec, "capabilities")
     extras = spec_list(server.spec, "extraCapabilities")
     if caps:
-        return Capabilities(tuple(caps), f"Server spec.capabilities (replaces {source})")
+        return Capabilities(
+            split_capabilities(",".join(caps)), f"Server spec.capabilities (replaces {source})"
+        )
     values = split_capabilities(value)
     if extras:
         return Capabilities(
-            values + tuple(e.strip() for e in extras if e.strip()),
+            values + split_capabilities(",".join(extras)),
             f"{source} + Server spec.extraCapabilities",
         )
     return Capabilities(values, source)
@@ -319,8 +341,8 @@ def model_requirements(model: KubeObject) -> tuple[tuple[str, str], ...]:
     """(requirement, why) pairs the scheduler will match: requirements, modelType, explainer."""
     out: list[tuple[str, str]] = []
     for req in spec_list(model.spec, "requirements"):
-        if req.strip():
-            out.append((req.strip(), "spec.requirements"))
+        # Kept even when empty: the scheduler trims it and "" matches no capability.
+        out.append((req.strip(), "spec.requirements"))
     model_type = model.spec.get("modelType")
     if isinstance(model_type, str) and model_type.strip():
         out.append((model_type.strip(), "spec.modelType (appended to requirements)"))
