@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_doctor.domain.images import image_version
-from seldon_doctor.domain.releases import AGENT_DEFAULT_CAPABILITIES
+from seldon_doctor.domain.releases import (
+    AGENT_DEFAULT_CAPABILITIES,
+    KNOWN_RELEASES,
+    WATCH_NAMESPACES_SINCE,
+    release_for,
+)
 from seldon_doctor.snapshot import JSONDict, KubeObject
 
 CAPABILITIES_ENV = "SELDON_SERVER_CAPABILITIES"
@@ -63,7 +68,6 @@ SCHEDULER_PORTS = {"xds": 9002, "scheduler": 9004, "agent": 9005, "dataflow": 90
 NAME_LABEL = "app.kubernetes.io/name"
 CONTROLLER_LABEL = ("control-plane", "v2-controller-manager")
 DEFAULT_CONTROLLER_NAMESPACE = "seldon-mesh"
-WATCH_NAMESPACES_SINCE = (2, 9, 1)
 
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
@@ -151,7 +155,10 @@ class WatchScope:
     clusterwide: bool
     requested: tuple[str, ...]  # --watch-namespaces as given
     version: tuple[int, int, int] | None
-    ignored_watch_namespaces: bool  # given but ignored (not clusterwide, or too old)
+    ignored_watch_namespaces: bool  # given but ignored (--clusterwide is false)
+    # Flags this release's controller does not define: Go's flag package exits 2 at start
+    # ("flag provided but not defined"), so the controller reconciles nothing.
+    rejected_flags: tuple[str, ...] = ()
 
     def covers(self, namespace: str) -> bool:
         return self.all_namespaces or namespace in self.namespaces
@@ -160,9 +167,10 @@ class WatchScope:
 def controller_scope(deployment: KubeObject) -> WatchScope | None:
     """Watch scope of a controller-manager Deployment, or None if it is not one.
 
-    Mirrors ``getWatchNamespaceConfig``: not clusterwide → own namespace only; clusterwide with
-    no list → all; clusterwide with a list → the list plus its own namespace (2.9.1+; older
-    versions ignore the list).
+    Mirrors ``getWatchNamespaceConfig`` (``operator/main.go``): not clusterwide → own namespace
+    only; clusterwide with no list → all; clusterwide with a list → the list plus its own
+    namespace. ``--watch-namespaces`` exists from 2.9.1: an older controller given it (or any
+    flag its release does not define) exits at start and watches nothing.
     """
     manager = None
     for container in containers(pod_template_spec(deployment)):
@@ -178,19 +186,51 @@ def controller_scope(deployment: KubeObject) -> WatchScope | None:
     own = flag_value(args, "--namespace") or env.get("POD_NAMESPACE") or deployment.namespace
     if own.startswith("$("):
         own = deployment.namespace
-    clusterwide = (flag_value(args, "--clusterwide") or env.get("CLUSTERWIDE") or "false").lower()
-    is_clusterwide = clusterwide == "true"
+    clusterwide = flag_value(args, "--clusterwide") or env.get("CLUSTERWIDE") or "false"
+    is_clusterwide = clusterwide.strip() in _GO_TRUE
     raw_list = flag_value(args, "--watch-namespaces")
     if raw_list is None or raw_list.startswith("$("):
         raw_list = env.get("WATCH_NAMESPACES", "")
     requested = tuple(ns.strip() for ns in raw_list.split(",") if ns.strip())
     version = image_version(str(manager.get("image") or ""))
-    supports_list = version is None or version >= WATCH_NAMESPACES_SINCE
+    rejected = _undefined_flags(args, version)
+    if rejected:
+        return WatchScope(
+            False, frozenset(), own, is_clusterwide, requested, version, False, rejected
+        )
     if not is_clusterwide:
         return WatchScope(False, frozenset({own}), own, False, requested, version, bool(requested))
-    if requested and supports_list:
+    if requested:
         return WatchScope(False, frozenset({*requested, own}), own, True, requested, version, False)
-    return WatchScope(True, frozenset(), own, True, requested, version, bool(requested))
+    return WatchScope(True, frozenset(), own, True, requested, version, False)
+
+
+# Go's strconv.ParseBool, which the flag package uses for --clusterwide.
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+
+def _undefined_flags(args: list[str], version: tuple[int, int, int] | None) -> tuple[str, ...]:
+    """Seldon flags the controller of ``version`` does not define (``operator/main.go``).
+
+    Only flags some release defines are judged: the controller also takes controller-runtime's
+    ``--kubeconfig`` and the ``--zap-*`` logging flags, which the release model does not list.
+    """
+    if version is None:
+        return ()
+    release = release_for(version)
+    seldon_flags = frozenset().union(*(r.controller_flags for r in KNOWN_RELEASES))
+    flags = []
+    for arg in args:
+        if not arg.startswith("-") or arg in ("-", "--"):
+            continue
+        name = arg.lstrip("-").split("=", 1)[0]
+        if (name == "watch-namespaces" and version < WATCH_NAMESPACES_SINCE) or (
+            not release.assumed
+            and name in seldon_flags
+            and not release.accepts_controller_flag(name)
+        ):
+            flags.append(f"--{name}")
+    return tuple(dict.fromkeys(flags))
 
 
 def runtime_component_replicas(runtime: KubeObject, config: KubeObject | None) -> dict[str, int]:
