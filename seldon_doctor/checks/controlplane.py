@@ -436,7 +436,7 @@ class ComponentVersionSkew(Check):
                 namespace_anchor(graph, ns),
                 f"Seldon components serving namespace {ns} run different releases "
                 f"({', '.join(dict.fromkeys(parts))}). Components talk versioned gRPC and xDS to "
-                "each other (the ServerNotify proto changed incompatibly in 2.9.0, scheduler "
+                "each other (ServerNotifyRequest became batched in 2.8.4, scheduler "
                 "state and Envoy builds move together); run one release everywhere.",
                 evidence=evidence,
                 params={
