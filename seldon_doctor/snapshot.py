@@ -183,6 +183,8 @@ class ProbeObservation:
     latency_ms: dict[str, float] = field(default_factory=dict)  # min p50 p95 p99 max mean
     routes: dict[str, int] = field(default_factory=dict)  # internal name -> responses
     versions: dict[str, int] = field(default_factory=dict)  # model_version -> responses
+    # model_name in the response body (Seldon: <model>_<artifactVersion>) -> responses
+    names: dict[str, int] = field(default_factory=dict)
     configured_weights: dict[str, int] | None = None  # candidate -> weight
     expected_version: str | None = None
     slo_p95_ms: float | None = None

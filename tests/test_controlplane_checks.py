@@ -47,7 +47,8 @@ def test_image_tags() -> None:
     assert not is_moving_tag("seldonio/mlserver:1.7.1")
 
 
-def test_old_clusterwide_controller_ignoring_its_list_is_a_warning(tmp_path: Path) -> None:
+def test_old_controller_given_watch_namespaces_does_not_start(tmp_path: Path) -> None:
+    """operator/main.go before 2.9.1 defines no --watch-namespaces: Go's flag package exits 2."""
     ctx = ctx_for(
         tmp_path,
         CONTROLLER.format(version="2.9.0", args="--clusterwide=true, --watch-namespaces=team-a")
@@ -59,8 +60,9 @@ spec: {storageUri: gs://m/iris}
 """,
     )
     findings = list(NamespaceNotWatched().run(ctx))
-    assert [f.severity for f in findings] == [Severity.WARNING]
-    assert "every namespace" in findings[0].message
+    assert [f.severity for f in findings] == [Severity.ERROR]
+    assert "flag provided but not defined" in findings[0].message
+    assert "team-a" in findings[0].message and "ignore" not in findings[0].message
 
 
 def test_no_controller_in_input_is_not_evaluated(tmp_path: Path) -> None:

@@ -205,13 +205,14 @@ HELM_ARGS = [
             {"seldon-system"},
             True,
         ),
-        # Before 2.9.1 the list does not exist: clusterwide means all namespaces.
+        # Before 2.9.1 the flag does not exist: Go's flag package exits 2 at start, so the
+        # controller watches nothing (it does not "ignore" the list).
         (
             {"CLUSTERWIDE": "true", "WATCH_NAMESPACES": "a"},
             "seldonv2-controller:2.9.0",
-            True,
+            False,
             set(),
-            True,
+            False,
         ),
     ],
 )
@@ -223,6 +224,7 @@ def test_controller_watch_scope(
     assert scope.all_namespaces == all_ns
     assert set(scope.namespaces) == namespaces
     assert scope.ignored_watch_namespaces == ignored
+    assert bool(scope.rejected_flags) == image.endswith("2.9.0")
 
 
 def _server(**spec: Any) -> KubeObject:

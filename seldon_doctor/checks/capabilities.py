@@ -29,7 +29,6 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "scikitlearn": ("sklearn",),
     "sk-learn": ("sklearn",),
     "torch": ("pytorch",),
-    "pytorch": ("torch",),
     "tf": ("tensorflow",),
     "keras": ("tensorflow",),
     "spark-mllib": ("spark-mlib",),
@@ -58,6 +57,13 @@ def near_miss(requirement: str, capabilities: Iterable[str]) -> tuple[str, str] 
     for alias in _ALIASES.get(requirement.casefold(), ()):
         if alias in caps:
             return alias, f"'{requirement}' is not a Seldon capability name; servers say '{alias}'"
+    for cap in caps:
+        if requirement in _ALIASES.get(cap.casefold(), ()):
+            # The misspelling is on the Server: it offers the alias, the Model asks the name.
+            return cap, (
+                f"the Server offers '{cap}', which is not a Seldon capability name; the "
+                f"ServerConfigs and runtimes say '{requirement}' — fix the Server's capabilities"
+            )
     for cap in caps:
         if cap.casefold() == requirement.casefold():
             return cap, "matching is case-sensitive"
@@ -204,8 +210,13 @@ class ModelRequirementsUnsatisfied(Check):
         hints = []
         suggestions = {}
         for req in missing:
+            if not req:
+                hints.append("an empty requirement ('') matches no capability: remove it")
+                continue
             miss = near_miss(req, all_caps)
-            if miss:
+            if miss and miss[1].startswith("the Server offers"):
+                hints.append(f"'{req}' is right: {miss[1]}")
+            elif miss:
                 hints.append(f"'{req}' → did you mean '{miss[0]}'? ({miss[1]})")
                 suggestions[req] = miss[0]
         names = ", ".join(f"'{r}'" for r, _ in requirements)
@@ -216,6 +227,8 @@ class ModelRequirementsUnsatisfied(Check):
             + ". The scheduler matches capabilities exactly and case-sensitively, so the Model "
             "stays ScheduleFailed."
         )
+        if "the agent's default --capabilities" in closest_caps.source:
+            message += f" {closest_server.name}: {closest_caps.source}."
         if hints:
             message += " " + "; ".join(hints)
         evidence = [

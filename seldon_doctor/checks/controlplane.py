@@ -82,6 +82,8 @@ def _active_controllers(graph: DeploymentGraph) -> list[Node]:
 
 def scope_text(scope: WatchScope) -> str:
     how = "all namespaces" if scope.all_namespaces else ", ".join(sorted(scope.namespaces))
+    if scope.rejected_flags:
+        how = f"nothing (exits at start: {', '.join(scope.rejected_flags)} not defined)"
     flags = f"clusterwide={'true' if scope.clusterwide else 'false'}"
     if scope.requested:
         flags += f", watch-namespaces={','.join(scope.requested)}"
@@ -175,6 +177,9 @@ class NamespaceNotWatched(Check):
         explained: set[str] = set()
         for controller in active:
             scope = _scope(controller)
+            if scope.rejected_flags:
+                yield self._rejected(graph, controller, scope, scopes, cr_namespaces, explained)
+                continue
             if not scope.ignored_watch_namespaces:
                 continue
             unwatched = sorted(
@@ -182,17 +187,10 @@ class NamespaceNotWatched(Check):
             )
             explained.update(unwatched)
             requested = ",".join(scope.requested)
-            if not scope.clusterwide:
-                why = (
-                    f"--watch-namespaces={requested} is ignored because --clusterwide is false: "
-                    f"the controller watches only its own namespace {scope.own_namespace}"
-                )
-            else:
-                version = ".".join(map(str, scope.version or ()))
-                why = (
-                    f"--watch-namespaces={requested} is ignored by controller {version} (the "
-                    "list exists since 2.9.1): clusterwide, it watches every namespace"
-                )
+            why = (
+                f"--watch-namespaces={requested} is ignored because --clusterwide is false: "
+                f"the controller watches only its own namespace {scope.own_namespace}"
+            )
             if unwatched:
                 message = (
                     f"{why}. {', '.join(unwatched)} {'is' if len(unwatched) == 1 else 'are'} "
@@ -201,10 +199,7 @@ class NamespaceNotWatched(Check):
                 )
                 severity = None
             else:
-                if scope.clusterwide:
-                    message = f"{why}, not only the namespaces the list names (see SD506)."
-                else:
-                    message = f"{why}. Other controllers watch the namespaces the list names."
+                message = f"{why}. Other controllers watch the namespaces the list names."
                 severity = Severity.WARNING
             yield self.finding(
                 controller,
@@ -253,6 +248,57 @@ class NamespaceNotWatched(Check):
                 },
                 dedupe_key=f"unwatched:{ns}",
             )
+
+    def _rejected(
+        self,
+        graph: DeploymentGraph,
+        controller: Node,
+        scope: WatchScope,
+        scopes: list[WatchScope],
+        cr_namespaces: Iterable[str],
+        explained: set[str],
+    ) -> Finding:
+        """A controller given a flag its release does not define never starts."""
+        intended: set[str] | None = (
+            None if scope.clusterwide and not scope.requested else {scope.own_namespace}
+        )
+        if intended is not None and scope.clusterwide:
+            intended.update(scope.requested)
+        candidates = set(cr_namespaces) if intended is None else intended | set()
+        unwatched = sorted(ns for ns in candidates if not any(s.covers(ns) for s in scopes))
+        explained.update(unwatched)
+        version = ".".join(map(str, scope.version or ())) or "?"
+        flags = ", ".join(scope.rejected_flags)
+        since = " (it exists from 2.9.1)" if "--watch-namespaces" in scope.rejected_flags else ""
+        message = (
+            f"Controller-manager {controller.namespace}/{controller.name} runs "
+            f"{version}, whose binary does not define {flags}{since}: Go's flag package stops "
+            "it at start ('flag provided but not defined', exit 2), so the pod restarts "
+            "(CrashLoopBackOff) and reconciles nothing."
+        )
+        if unwatched:
+            message += (
+                f" Left unreconciled: {', '.join(unwatched)} — Models, Servers, Pipelines and "
+                "Experiments there get no status, no finalizer and never reach the scheduler."
+            )
+        else:
+            message += " Other controllers watch the namespaces it was meant to."
+        message += " Use a controller image that matches the chart, or drop the flag."
+        return self.finding(
+            controller,
+            message,
+            evidence=[
+                node_evidence(controller, "args", flags, f"not defined by controller {version}"),
+                *(Evidence(f"Namespace {ns}", "watched by", "no controller") for ns in unwatched),
+                *graph.log_evidence(self.id, controller.namespace),
+            ],
+            params={
+                "controller": controller.name,
+                "controller_namespace": controller.namespace,
+                "namespaces": ",".join(unwatched or scope.requested or [scope.own_namespace]),
+            },
+            dedupe_key=f"rejected-flags:{controller.id}",
+        )
 
 
 # ---------------------------------------------------------------------------- versions
@@ -390,7 +436,7 @@ class ComponentVersionSkew(Check):
                 namespace_anchor(graph, ns),
                 f"Seldon components serving namespace {ns} run different releases "
                 f"({', '.join(dict.fromkeys(parts))}). Components talk versioned gRPC and xDS to "
-                "each other (the ServerNotify proto changed incompatibly in 2.9.0, scheduler "
+                "each other (ServerNotifyRequest became batched in 2.8.4, scheduler "
                 "state and Envoy builds move together); run one release everywhere.",
                 evidence=evidence,
                 params={

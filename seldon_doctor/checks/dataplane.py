@@ -297,8 +297,14 @@ class ExperimentWeightsDrift(Check):
             return [], None  # no route at all is SD601's finding
         seen = ", ".join(f"{c.name}:{c.weight}" for c in route.clusters) or "no clusters"
         problems: list[str] = []
-        counts = Counter(c.name for c in route.clusters)
-        dup = sorted(n for n, k in counts.items() if k > 1)
+        # From 2.9.0 a pipeline Experiment's split slice is allocated with len(candidates) and
+        # then appended to (processor/incremental.go): that many empty weight-0 splits come
+        # first, for no pipeline (header ".pipeline"; HEAD names them _pipeline_http). And up
+        # to 2.9.x every pipeline split uses the one cluster pipelinegateway_http/_grpc
+        # (xdscache/resource.go), told apart only by seldon-internal-model. Neither is drift.
+        clusters = [c for c in route.clusters if not (c.weight == 0 and not cluster_target(c))]
+        counts = Counter((c.name, cluster_target(c)) for c in clusters)
+        dup = sorted({n for (n, _), k in counts.items() if k > 1})
         if dup:
             problems.append(f"clusters listed more than once ({', '.join(dup)})")
         same_name = [
@@ -309,7 +315,7 @@ class ExperimentWeightsDrift(Check):
         if same_name:
             problems.append(f"route {route.name} appears {len(same_name) + 1} times")
         got: dict[str, int] = {}
-        for c in route.clusters:
+        for c in clusters:
             target = cluster_target(c)
             got[target] = got.get(target, 0) + c.weight
         extra = sorted(t for t, w in got.items() if t not in wanted and w > 0)

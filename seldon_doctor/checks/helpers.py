@@ -128,8 +128,10 @@ class ReplicaCount:
 def ready_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
     """Ready (agent connected) replicas of a Server; ``None`` when the input cannot tell.
 
-    A pod is Ready only when every container is, and the agent's readiness (2.9.1+) stays
-    false until it has subscribed to the scheduler, so ready pods are connected agents.
+    A pod is Ready only when every container is. The agent's readiness (2.9.1+) turns true at
+    its first successful subscribe and stays true through later scheduler disconnects
+    (``agent_svc_manager.go``), so a ready pod is an agent that connected once: the best
+    evidence the objects give, not proof of a connection now.
     """
     wanted = server.spec.get("replicas")
     if wanted == 0:

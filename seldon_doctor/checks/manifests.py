@@ -17,8 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
+from seldon_doctor.domain.releases import (
+    MODEL_NAME_RULE_SINCE,
+    Release,
+    parse_version,
+    release_for_images,
+)
 from seldon_doctor.domain.schema import PathSegment, SchemaError, Validator, format_path
 from seldon_doctor.findings import Evidence, Finding, Location
+from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
 from seldon_doctor.kinds import BUILTIN_KINDS, KINDS, SELDON_KINDS
@@ -336,6 +343,20 @@ SUBDOMAIN_KINDS = (
 )
 
 
+def _release(graph: DeploymentGraph) -> Release | None:
+    """The controllers' release, or None when they are older than the Model name rule."""
+    images = [
+        str(c.get("image") or "")
+        for controller in graph.controllers
+        if controller.obj is not None
+        for c in seldon.containers(seldon.pod_template_spec(controller.obj))
+    ]
+    versions = [v for image in images if "seldon" in image and (v := parse_version(image))]
+    if versions and max(versions) < MODEL_NAME_RULE_SINCE:
+        return None
+    return release_for_images(images)
+
+
 def label_problem(name: str, *, dns1035: bool = False, max_len: int = 63) -> str | None:
     """Why ``name`` is not a DNS label (RFC 1123, or RFC 1035 when ``dns1035``), or None."""
     pattern = _DNS1035_LABEL if dns1035 else _DNS1123_LABEL
@@ -419,6 +440,26 @@ class ResourceNameInvalid(Check):
                         "server rejects it.",
                         "RFC 1123 subdomain",
                     )
+                elif kind == "Model" and node.obj is not None:
+                    yield from self._model_name(graph, node)
+
+    def _model_name(self, graph: DeploymentGraph, model: Node) -> Iterator[Finding]:
+        """Since 2.8.4 the scheduler's LoadModel refuses names that are not DNS-1123 labels
+        (``store/utils/validate.go`` ``CheckName``), though Kubernetes accepts a subdomain."""
+        release = _release(graph)
+        if release is None or release.model_name_valid(model.name):
+            return
+        problem = label_problem(model.name, max_len=10**6) or "is not a valid RFC 1123 label"
+        yield self._name_finding(
+            model,
+            f"Model {model.namespace}/{model.name}: the name {problem}. Kubernetes accepts it, "
+            f"but since Seldon Core {'.'.join(map(str, MODEL_NAME_RULE_SINCE))} the scheduler "
+            'refuses it ("does not have a valid name - it must be alphanumeric and not '
+            'contains dots (.)"), so the Model never loads'
+            + (" (controller release not known: the latest assumed)" if release.assumed else "")
+            + ".",
+            "Seldon model name (RFC 1123 label, no dots)",
+        )
 
     def _servers(self, graph: DeploymentGraph) -> Iterator[Finding]:
         for server in graph.nodes("Server"):

@@ -6,6 +6,7 @@ files) and need at least one probe: without one the engine reports them not eval
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import PROBE, Check, CheckContext
@@ -32,6 +33,21 @@ def _where(obs: ProbeObservation) -> Evidence:
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} ×{v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+_VERSION_SUFFIX = re.compile(r"^(?P<model>.+)_(?P<version>\d+)$")
+
+
+def artifact_versions(counts: dict[str, int], name: str, kind: str) -> dict[str, int]:
+    """Artifact versions (the ``_N`` of ``<model>_<N>``) among internal names and their counts;
+    for a Model only its own internal names count."""
+    out: dict[str, int] = {}
+    for internal, count in counts.items():
+        match = _VERSION_SUFFIX.match(internal.strip(":"))
+        if match is None or (kind == "Model" and match.group("model") != name):
+            continue
+        out[match.group("version")] = out.get(match.group("version"), 0) + count
+    return out
 
 
 def _base_params(obs: ProbeObservation) -> dict[str, str]:
@@ -177,21 +193,34 @@ class VersionUnexpected(Check):
                 artifact = node.spec.get("artifactVersion") if node is not None else None
                 if artifact is not None:
                     expected, source = str(artifact), "Model spec.artifactVersion"
-            if expected is None or not obs.versions:
+            # The agent loads every artifact version as version 1 of <model>_<artifactVersion>
+            # (util/model.go, mlserver.go): model_version is always "1"; the artifact version
+            # that answered is the _N suffix of x-seldon-route, else of model_name.
+            answered, how = artifact_versions(obs.routes, obs.name, obs.kind), "x-seldon-route"
+            if not answered:
+                answered, how = artifact_versions(obs.names, obs.name, obs.kind), "model_name"
+            if expected is None or not answered:
                 continue
-            other = {v: n for v, n in obs.versions.items() if v != str(expected)}
+            other = {v: n for v, n in answered.items() if v != str(expected).strip()}
             if not other:
                 continue
-            answered = sum(obs.versions.values())
+            total = sum(answered.values())
             yield self.finding(
                 _subject(ctx.graph, obs),
-                f"{sum(other.values())} of {answered} responses from {obs.kind} "
-                f"{obs.namespace}/{obs.name} report model_version {_counts(other)}, but "
-                f"{source} says {expected} is live.",
+                f"{sum(other.values())} of {total} responses from {obs.kind} "
+                f"{obs.namespace}/{obs.name} were answered by artifact version "
+                f"{_counts(other)} (the _N suffix of {how}), but {source} says {expected} is "
+                "live.",
                 evidence=[
                     _where(obs),
-                    Evidence("responses", "model_version", _counts(obs.versions)),
                     Evidence("responses", "x-seldon-route", _counts(obs.routes) or None),
+                    Evidence("responses", "model_name", _counts(obs.names) or None),
+                    Evidence(
+                        "responses",
+                        "model_version",
+                        _counts(obs.versions) or None,
+                        "always 1 on Seldon: not the artifact version",
+                    ),
                     Evidence(f"{obs.kind} {obs.namespace}/{obs.name}", source, expected),
                 ],
                 params={

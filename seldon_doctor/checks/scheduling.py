@@ -36,6 +36,7 @@ from seldon_doctor.checks.helpers import (
 from seldon_doctor.domain.durations import collect_times, parse_time
 from seldon_doctor.domain.memory import ReplicaMemory, memory_from
 from seldon_doctor.domain.quantities import human_bytes, parse_quantity
+from seldon_doctor.domain.releases import STOCK_OVERCOMMIT_PERCENT
 from seldon_doctor.domain.scheduler_reasons import FAILED_STATES, MODEL_STATES, reason_meaning
 from seldon_doctor.domain.spelling import edit_distance
 from seldon_doctor.findings import Evidence, Finding, Severity
@@ -87,19 +88,21 @@ def replica_memory(graph: DeploymentGraph, server: Node) -> ReplicaMemory | None
 def _memory_assumed(server: Node) -> ReplicaMemory | None:
     """Without the ServerConfig: the upstream ``mlserver``/``triton`` agents take
     MEMORY_REQUEST from the container named like the config, so a request the Server's own
-    podSpec sets on that container is what the agent reports (the default is not assumed)."""
+    podSpec sets on that container is what the agent reports (the default is not assumed), with
+    the stock SELDON_OVERCOMMIT_PERCENTAGE."""
     name = str(server.spec.get("serverConfig") or "")
     if name not in seldon.DEFAULT_SERVERCONFIG_CAPABILITIES:
         return None
     agent: JSONDict = {
         "name": "agent",
         "env": [
+            {"name": "SELDON_OVERCOMMIT_PERCENTAGE", "value": str(STOCK_OVERCOMMIT_PERCENT)},
             {
                 "name": "MEMORY_REQUEST",
                 "valueFrom": {
                     "resourceFieldRef": {"containerName": name, "resource": "requests.memory"}
                 },
-            }
+            },
         ],
     }
     own = [c for c in seldon.containers(server.spec.get("podSpec")) if c.get("name") == name]
@@ -376,9 +379,19 @@ class MemoryProblem:
     best: Node
     best_memory: ReplicaMemory
     sizes: list[tuple[Node, ReplicaMemory]]
+    # "schedule": above every replica's request × (1 + overcommit%), ScheduleFailed;
+    # "load": passes the scheduler on some replica, then cannot load (ModelFailed);
+    # "either": above main memory, overcommit unknown.
+    outcome: str
+
+    @property
+    def required(self) -> int:
+        return self.memory * self.best_memory.instances
 
 
 def memory_problem(graph: DeploymentGraph, place: Placement) -> MemoryProblem | str | None:
+    """The Model must fit in a replica's main memory (MEMORY_REQUEST) to load; the scheduler
+    already refuses it above request × (1 + overcommit%)."""
     raw = place.model.spec.get("memory")
     if raw is None:
         return None
@@ -394,15 +407,28 @@ def memory_problem(graph: DeploymentGraph, place: Placement) -> MemoryProblem | 
         else:
             sizes.append((server, size))
     if unknown:
-        return f"replica memory of {', '.join(unknown)} is unknown (no MEMORY_REQUEST in the input)"
-    best, best_memory = max(sizes, key=lambda ss: ss[1].limit)
-    if memory <= best_memory.limit:
+        return (
+            f"replica memory of {', '.join(unknown)} is unknown (no agent container, or its "
+            "MEMORY_REQUEST / SELDON_REPLICA_CONFIG is not readable in the input)"
+        )
+    if any(memory * m.instances <= m.request for _, m in sizes):
         return None
-    return MemoryProblem(memory, raw, best, best_memory, sizes)
+    band = [(s, m) for s, m in sizes if m.limit is not None and memory * m.instances <= m.limit]
+    unsure = [(s, m) for s, m in sizes if m.limit is None]
+    if band:
+        best, best_memory = max(band, key=lambda ss: ss[1].request)
+        outcome = "load"
+    elif unsure:
+        best, best_memory = max(unsure, key=lambda ss: ss[1].request)
+        outcome = "either"
+    else:
+        best, best_memory = max(sizes, key=lambda ss: ss[1].limit or 0)
+        outcome = "schedule"
+    return MemoryProblem(memory, raw, best, best_memory, sizes, outcome)
 
 
 class ModelMemoryExceedsServer(Check):
-    """SD104: ``spec.memory`` is larger than any compatible Server replica can hold."""
+    """SD104: ``spec.memory`` (× instances) does not fit in any compatible Server replica."""
 
     id = "SD104"
     reads = SCHEDULING_READS
@@ -445,26 +471,57 @@ class ModelMemoryExceedsServer(Check):
     def _finding(self, model: Node, p: MemoryProblem) -> Finding:
         ns = model.namespace
         best = p.best_memory
-        message = (
-            f"Model {ns}/{model.name} asks for spec.memory {p.raw}"
-            + (f" ({human_bytes(p.memory)})" if human_bytes(p.memory) != str(p.raw) else "")
-            + ", "
-            f"but the largest replica of any Server it can be placed on, {p.best.name}, has "
-            f"{human_bytes(best.request)} (agent MEMORY_REQUEST) — at most "
-            f"{human_bytes(best.limit)} with {best.overcommit}% overcommit. No replica passes "
-            "the scheduler's AvailableMemoryReplicaFilter, so the Model stays ScheduleFailed "
-            "('Failed to schedule model as no matching server had enough suitable replicas')."
+        asked = f"spec.memory {p.raw}" + (
+            f" ({human_bytes(p.memory)})" if human_bytes(p.memory) != str(p.raw) else ""
         )
-        evidence = [node_evidence(model, "spec.memory", str(p.raw))]
-        evidence.extend(
-            Evidence(
-                f"Server {s.namespace}/{s.name}",
-                "replica memory",
-                human_bytes(m.request),
-                f"{m.source}; overcommit {m.overcommit}%",
+        if best.instances != 1:
+            asked += (
+                f" × {best.instances} instances (MLSERVER_PARALLEL_WORKERS) = "
+                f"{human_bytes(p.required)}"
             )
-            for s, m in p.sizes
+        load_fails = (
+            "loading needs the Model to fit in main memory without overcommit: the agent evicts "
+            "other Models and, with nothing left to evict, fails ('empty cache, cannot evict'), "
+            "so the Model goes ModelFailed (LOAD_FAILED)"
         )
+        if p.outcome == "load":
+            message = (
+                f"Model {ns}/{model.name} asks for {asked}: it passes scheduling but fails to "
+                f"load. A replica of {p.best.name} has {human_bytes(best.request)} of main "
+                f"memory ({best.origin}) and offers the scheduler up to "
+                f"{human_bytes(best.limit or 0)} with {best.overcommit_text} overcommit, so the "
+                f"AvailableMemoryReplicaFilter lets the Model through; but {load_fails}."
+            )
+        elif p.outcome == "either":
+            message = (
+                f"Model {ns}/{model.name} asks for {asked}, more than the "
+                f"{human_bytes(best.request)} of main memory ({best.origin}) of the "
+                f"largest replica of any Server it can be placed on, {p.best.name}. Its "
+                "overcommit percentage is unknown, so it either stays ScheduleFailed or passes "
+                f"scheduling and fails to load: {load_fails}."
+            )
+        else:
+            message = (
+                f"Model {ns}/{model.name} asks for {asked}, but the largest replica of any "
+                f"Server it can be placed on, {p.best.name}, has {human_bytes(best.request)} "
+                f"({best.origin}) — at most {human_bytes(best.limit or 0)} with "
+                f"{best.overcommit_text} overcommit. No replica passes the scheduler's "
+                "AvailableMemoryReplicaFilter, so the Model stays ScheduleFailed ('Failed to "
+                "schedule model as no matching server had enough suitable replicas')."
+            )
+        evidence = [node_evidence(model, "spec.memory", str(p.raw))]
+        for s, m in p.sizes:
+            detail = f"{m.source}; overcommit {m.overcommit_text} ({m.overcommit_source})"
+            if m.instances != 1:
+                detail += f"; {m.instances} instances ({m.instances_source})"
+            evidence.append(
+                Evidence(
+                    f"Server {s.namespace}/{s.name}",
+                    "replica memory",
+                    human_bytes(m.request),
+                    detail,
+                )
+            )
         return self.finding(
             model,
             message,
@@ -550,7 +607,8 @@ def confirmed_causes(
             (
                 "SD104",
                 f"spec.memory {memory.raw} exceeds {memory.best.name}'s "
-                f"{human_bytes(memory.best_memory.limit)}",
+                f"{human_bytes(memory.best_memory.request)} of main memory"
+                + (" (passes scheduling, fails to load)" if memory.outcome == "load" else ""),
             )
         )
     return out

@@ -9,6 +9,7 @@ from typing import Any
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers import pod_spec_containers, uncovered_pods
 from seldon_doctor.domain.images import image_basename, is_moving_tag, split_image
+from seldon_doctor.domain.releases import SERVER_IMAGE_MARKERS
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph, parse_service_host
@@ -46,15 +47,41 @@ KSERVE_FRAMEWORKS = (
 KSERVE_COMPONENTS = ("predictor", "transformer", "explainer")
 
 
+# Open Inference Protocol (V2) health endpoints a model server's probes use.
+V2_HEALTH_PATHS = frozenset({"/v2/health/ready", "/v2/health/live"})
+
+
+def _probe_paths(container: dict[str, Any]) -> set[str]:
+    paths = set()
+    for key in ("readinessProbe", "livenessProbe", "startupProbe"):
+        probe = container.get(key)
+        http = probe.get("httpGet") if isinstance(probe, dict) else None
+        if isinstance(http, dict) and isinstance(http.get("path"), str):
+            paths.add(http["path"].rstrip("/") or "/")
+    return paths
+
+
 def is_model_server(container: dict[str, Any]) -> bool:
+    """A model server by what it is, not only by its image's name: a known server image (or a
+    repository naming mlserver/triton), MLServer's own env (``MLSERVER_*``), V2 health probes,
+    or the container name the ServerConfigs and KServe give the server."""
     image = str(container.get("image") or "")
     if not image:
         return False
-    repo = split_image(image)[0]
+    repo = split_image(image)[0].lower()
+    if repo.rsplit("/", 1)[-1].startswith("seldon-") or "rclone" in repo:
+        return False  # Seldon's agent and rclone sidecars sit beside the server
+    env = container.get("env")
+    env_names = {
+        str(e.get("name")) for e in (env if isinstance(env, list) else []) if isinstance(e, dict)
+    }
     return (
         image_basename(image) in MODEL_SERVER_IMAGES
         or repo.endswith("tensorflow/serving")
+        or any(marker in repo for marker in SERVER_IMAGE_MARKERS)
         or container.get("name") in MODEL_SERVER_CONTAINERS
+        or any(name.startswith("MLSERVER_") for name in env_names)
+        or bool(_probe_paths(container) & V2_HEALTH_PATHS)
     )
 
 

@@ -34,6 +34,10 @@ facts only, no code copied). Upstream paths, at each tag:
 - ``scheduler/pkg/envoy/processor/incremental.go``: from v2.9.0 a pipeline Experiment's split
   slice is allocated with ``len(candidates)`` and then appended to, so the route carries that
   many empty weight-0 splits first (not in 2.8.x, whose pipeline routes use another path).
+- ``scheduler/pkg/store/mesh.go`` ``GetRequiredMemory`` and ``scheduler/pkg/agent/model_state.go``:
+  from v2.9.0 a Model needs ``spec.memory`` × its instance count (MLServer
+  ``MLSERVER_PARALLEL_WORKERS`` in the agent's env, Triton ``instance_group``); 2.8.x uses
+  ``spec.memory`` alone.
 - ``scheduler/config/envoy.yaml``: Envoy admin on 127.0.0.1:9901 from v2.8.5 (0.0.0.0:9003 up
   to 2.8.4).
 """
@@ -125,6 +129,7 @@ class Release:
     agent_readiness_probe: bool = False  # agent /ready on 9008
     servers_as_deployments: bool = False  # --use-deployments-for-servers
     pipelinegateway_service: bool = True  # Service seldon-pipelinegateway is created
+    model_memory_per_instance: bool = True  # spec.memory × instance count (2.9.0+)
 
     @property
     def name(self) -> str:
@@ -151,12 +156,14 @@ class Release:
 _V285 = Release(
     (2, 8, 5),
     pipeline_routes=PipelineRoutes(True, placeholder_splits=False),
+    model_memory_per_instance=False,
 )
 _V290 = replace(
     _V285,
     version=(2, 9, 0),
     controller_flags=_BASE_FLAGS | {"log-level"},
     pipeline_routes=PipelineRoutes(True, placeholder_splits=True),
+    model_memory_per_instance=True,
 )
 _V291 = replace(
     _V290,

@@ -11,6 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_doctor.domain.images import image_version
+from seldon_doctor.domain.releases import (
+    AGENT_DEFAULT_CAPABILITIES,
+    KNOWN_RELEASES,
+    WATCH_NAMESPACES_SINCE,
+    release_for,
+)
 from seldon_doctor.snapshot import JSONDict, KubeObject
 
 CAPABILITIES_ENV = "SELDON_SERVER_CAPABILITIES"
@@ -62,7 +68,6 @@ SCHEDULER_PORTS = {"xds": 9002, "scheduler": 9004, "agent": 9005, "dataflow": 90
 NAME_LABEL = "app.kubernetes.io/name"
 CONTROLLER_LABEL = ("control-plane", "v2-controller-manager")
 DEFAULT_CONTROLLER_NAMESPACE = "seldon-mesh"
-WATCH_NAMESPACES_SINCE = (2, 9, 1)
 
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
@@ -150,7 +155,10 @@ class WatchScope:
     clusterwide: bool
     requested: tuple[str, ...]  # --watch-namespaces as given
     version: tuple[int, int, int] | None
-    ignored_watch_namespaces: bool  # given but ignored (not clusterwide, or too old)
+    ignored_watch_namespaces: bool  # given but ignored (--clusterwide is false)
+    # Flags this release's controller does not define: Go's flag package exits 2 at start
+    # ("flag provided but not defined"), so the controller reconciles nothing.
+    rejected_flags: tuple[str, ...] = ()
 
     def covers(self, namespace: str) -> bool:
         return self.all_namespaces or namespace in self.namespaces
@@ -159,9 +167,10 @@ class WatchScope:
 def controller_scope(deployment: KubeObject) -> WatchScope | None:
     """Watch scope of a controller-manager Deployment, or None if it is not one.
 
-    Mirrors ``getWatchNamespaceConfig``: not clusterwide → own namespace only; clusterwide with
-    no list → all; clusterwide with a list → the list plus its own namespace (2.9.1+; older
-    versions ignore the list).
+    Mirrors ``getWatchNamespaceConfig`` (``operator/main.go``): not clusterwide → own namespace
+    only; clusterwide with no list → all; clusterwide with a list → the list plus its own
+    namespace. ``--watch-namespaces`` exists from 2.9.1: an older controller given it (or any
+    flag its release does not define) exits at start and watches nothing.
     """
     manager = None
     for container in containers(pod_template_spec(deployment)):
@@ -177,19 +186,51 @@ def controller_scope(deployment: KubeObject) -> WatchScope | None:
     own = flag_value(args, "--namespace") or env.get("POD_NAMESPACE") or deployment.namespace
     if own.startswith("$("):
         own = deployment.namespace
-    clusterwide = (flag_value(args, "--clusterwide") or env.get("CLUSTERWIDE") or "false").lower()
-    is_clusterwide = clusterwide == "true"
+    clusterwide = flag_value(args, "--clusterwide") or env.get("CLUSTERWIDE") or "false"
+    is_clusterwide = clusterwide.strip() in _GO_TRUE
     raw_list = flag_value(args, "--watch-namespaces")
     if raw_list is None or raw_list.startswith("$("):
         raw_list = env.get("WATCH_NAMESPACES", "")
     requested = tuple(ns.strip() for ns in raw_list.split(",") if ns.strip())
     version = image_version(str(manager.get("image") or ""))
-    supports_list = version is None or version >= WATCH_NAMESPACES_SINCE
+    rejected = _undefined_flags(args, version)
+    if rejected:
+        return WatchScope(
+            False, frozenset(), own, is_clusterwide, requested, version, False, rejected
+        )
     if not is_clusterwide:
         return WatchScope(False, frozenset({own}), own, False, requested, version, bool(requested))
-    if requested and supports_list:
+    if requested:
         return WatchScope(False, frozenset({*requested, own}), own, True, requested, version, False)
-    return WatchScope(True, frozenset(), own, True, requested, version, bool(requested))
+    return WatchScope(True, frozenset(), own, True, requested, version, False)
+
+
+# Go's strconv.ParseBool, which the flag package uses for --clusterwide.
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+
+def _undefined_flags(args: list[str], version: tuple[int, int, int] | None) -> tuple[str, ...]:
+    """Seldon flags the controller of ``version`` does not define (``operator/main.go``).
+
+    Only flags some release defines are judged: the controller also takes controller-runtime's
+    ``--kubeconfig`` and the ``--zap-*`` logging flags, which the release model does not list.
+    """
+    if version is None:
+        return ()
+    release = release_for(version)
+    seldon_flags = frozenset().union(*(r.controller_flags for r in KNOWN_RELEASES))
+    flags = []
+    for arg in args:
+        if not arg.startswith("-") or arg in ("-", "--"):
+            continue
+        name = arg.lstrip("-").split("=", 1)[0]
+        if (name == "watch-namespaces" and version < WATCH_NAMESPACES_SINCE) or (
+            not release.assumed
+            and name in seldon_flags
+            and not release.accepts_controller_flag(name)
+        ):
+            flags.append(f"--{name}")
+    return tuple(dict.fromkeys(flags))
 
 
 def runtime_component_replicas(runtime: KubeObject, config: KubeObject | None) -> dict[str, int]:
@@ -286,6 +327,23 @@ def compute_capabilities(
             value = env[CAPABILITIES_ENV]
             where = f"container {container.get('name')} env {CAPABILITIES_ENV}"
             break
+    if value is None and server_config is not None:
+        # The operator writes spec.capabilities / extraCapabilities only into containers that
+        # already carry SELDON_SERVER_CAPABILITIES (server_reconciler.go); without it the agent
+        # falls back to its --capabilities default (cmd/agent/cli/flags.go).
+        ignored = [k for k in ("capabilities", "extraCapabilities") if spec_list(server.spec, k)]
+        note = (
+            f"; Server spec.{' and spec.'.join(ignored)} ignored: the operator writes them only "
+            f"into a container that already sets {CAPABILITIES_ENV}"
+            if ignored
+            else ""
+        )
+        return Capabilities(
+            AGENT_DEFAULT_CAPABILITIES,
+            f"ServerConfig {server_config.namespace}/{server_config.name} sets no "
+            f"{CAPABILITIES_ENV}: the agent's default --capabilities "
+            f"{','.join(AGENT_DEFAULT_CAPABILITIES)}{note}",
+        )
     if value is not None:
         source = (
             f"ServerConfig {server_config.namespace}/{server_config.name} {where}"
@@ -297,14 +355,18 @@ def compute_capabilities(
         source = f"upstream default of ServerConfig {config_name} (not in the input)"
     else:
         return Capabilities((), f"ServerConfig {config_name!r} not found in the input", False)
-    caps = list(spec_list(server.spec, "capabilities"))
+    # The operator comma-joins spec.capabilities into the env var, replacing it, then appends
+    # extraCapabilities; the agent splits the result on "," and trims each part.
+    caps = spec_list(server.spec, "capabilities")
     extras = spec_list(server.spec, "extraCapabilities")
     if caps:
-        return Capabilities(tuple(caps), f"Server spec.capabilities (replaces {source})")
+        return Capabilities(
+            split_capabilities(",".join(caps)), f"Server spec.capabilities (replaces {source})"
+        )
     values = split_capabilities(value)
     if extras:
         return Capabilities(
-            values + tuple(e.strip() for e in extras if e.strip()),
+            values + split_capabilities(",".join(extras)),
             f"{source} + Server spec.extraCapabilities",
         )
     return Capabilities(values, source)
@@ -319,8 +381,8 @@ def model_requirements(model: KubeObject) -> tuple[tuple[str, str], ...]:
     """(requirement, why) pairs the scheduler will match: requirements, modelType, explainer."""
     out: list[tuple[str, str]] = []
     for req in spec_list(model.spec, "requirements"):
-        if req.strip():
-            out.append((req.strip(), "spec.requirements"))
+        # Kept even when empty: the scheduler trims it and "" matches no capability.
+        out.append((req.strip(), "spec.requirements"))
     model_type = model.spec.get("modelType")
     if isinstance(model_type, str) and model_type.strip():
         out.append((model_type.strip(), "spec.modelType (appended to requirements)"))

@@ -289,6 +289,7 @@ def observation(
         latency_ms=latency_summary(run.latencies_ms()),
         routes=dict(sorted(Counter(s.route.strip(":") for s in ok if s.route).items())),
         versions=dict(sorted(Counter(s.model_version for s in ok if s.model_version).items())),
+        names=dict(sorted(Counter(s.model_name for s in ok if s.model_name).items())),
         configured_weights=configured_weights,
         expected_version=expected_version,
         slo_p95_ms=run.settings.slo_p95_ms,
