@@ -105,18 +105,23 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"seldon_doctor", "baseline", "catalog", "domain", "engine", "findings", "graph", "plan"}
         | {"redact", "snapshot", "suppress", "trace"}
     ),
-    # The command line wires everything together.
+    # The command line: thin click commands over the application layer.
     "rbac": frozenset({"seldon_doctor", "access", "checks", "engine"}),
-    "live_cli": frozenset({"collect", "domain", "errors", "kinds", "sources"}),
     "probe_cli": frozenset(
-        {"collect", "dataplane", "domain", "engine", "errors", "findings", "graph", "probing"}
-        | {"render", "snapshot", "sources"}
+        {"app", "collect", "dataplane", "domain", "engine", "errors", "findings", "graph"}
+        | {"probing", "render", "snapshot", "sources"}
     ),
+    # The application layer: each command as a request -> result use case (no click, no
+    # printing); it wires sources, the engine and the gates together.
+    "app": frozenset(
+        {"access", "baseline", "bundle", "collect", "dataplane", "domain", "engine", "errors"}
+        | {"findings", "graph", "kinds", "probe_cli", "scope", "settle", "snapshot", "sources"}
+        | {"suppress", "trace", "whatif"}
+    ),
+    # Commands parse flags into an app request and render its result.
     "cli": frozenset(
-        {"seldon_doctor", "access", "baseline", "bundle", "catalog", "checks", "collect"}
-        | {"dataplane", "domain", "engine", "errors", "findings", "graph", "live_cli"}
-        | {"probe_cli", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
-        | {"atomic", "scope", "whatif"}
+        {"seldon_doctor", "app", "atomic", "bundle", "catalog", "checks", "engine", "errors"}
+        | {"probe_cli", "rbac", "render"}
     ),
     # The what-if gate: overlays one snapshot on another and compares two reports.
     "whatif": frozenset({"engine", "findings", "snapshot"}),
@@ -126,7 +131,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 
 #: What the table must never allow (guards the table against a convenient edit).
 CLIENTS = frozenset({"sources", "dataplane", "collect", "probing", "bundle"})
-ENTRY_POINTS = frozenset({"cli", "live_cli", "probe_cli", "rbac", "__main__"})
+ENTRY_POINTS = frozenset({"cli", "probe_cli", "rbac", "__main__"})
 NEVER: dict[str, frozenset[str]] = {
     "domain": frozenset(ALLOWED) - {"domain"},
     "render": CLIENTS | ENTRY_POINTS,
