@@ -9,15 +9,14 @@ first, then any remaining ones, so a second, new problem on the same resource st
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from seldon_doctor.engine import Report
 from seldon_doctor.errors import InputError
 from seldon_doctor.findings import Finding, ResourceRef
+from seldon_doctor.safeio import MAX_REPORT_BYTES, read_json_file
 
 FINGERPRINT_VERSION = "v1"
 
@@ -51,7 +50,7 @@ def _key_from_json(item: Any, path: str) -> tuple[Key, str]:
             str(resource.get("cluster") or ""),
         )
         return key, str(item.get("message") or "")
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, ValueError, RecursionError):
         raise InputError(
             f"{path}: not a seldon-doctor JSON report (a finding lacks id/resource)"
         ) from None
@@ -59,12 +58,7 @@ def _key_from_json(item: Any, path: str) -> tuple[Key, str]:
 
 def load_baseline(path: str) -> list[tuple[Key, str]]:
     """(key, message) of every unsuppressed finding in a previous JSON report."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"baseline {path}: cannot read: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"baseline {path}: not JSON ({exc})") from None
+    data = read_json_file(path, MAX_REPORT_BYTES, f"baseline {path}")
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
         raise InputError(f"baseline {path}: not a seldon-doctor JSON report (no findings list)")
     # A finding suppressed back then was never accepted as "known": if its suppression lapses

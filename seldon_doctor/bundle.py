@@ -35,6 +35,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -50,6 +51,7 @@ from seldon_doctor import __version__
 from seldon_doctor.atomic import atomic_writer
 from seldon_doctor.errors import InputError
 from seldon_doctor.redact import REDACTED, redact_lines, redact_object, redact_value
+from seldon_doctor.safeio import json_loads, json_problem, read_bounded
 from seldon_doctor.snapshot import (
     EnvoyObservation,
     Gap,
@@ -69,6 +71,11 @@ TARBALL_SUFFIXES = (".tar.gz", ".tgz")
 MAX_TOTAL_BYTES = 2 * 1024**3
 MAX_MEMBER_BYTES = 512 * 1024**2
 MAX_MEMBERS = 100_000
+# Bounds on what a bundle's manifest may make the reader build (a 23 KB manifest named 2,000
+# clusters; one member named 10,000 times was parsed 10,000 times).
+MAX_SECTIONS = 256
+MAX_OBJECTS = 500_000
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _NO_CLUSTER = "_local"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -520,10 +527,7 @@ class _DirFiles:
         size = path.stat().st_size
         self.total += size
         _check_size(str(self.root), rel, size, self.total)
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        return read_bounded(path, MAX_MEMBER_BYTES, str(path))
 
 
 class _TarFiles:
@@ -543,65 +547,194 @@ class _TarFiles:
 
 
 def _read_tarball(source: Path) -> _TarFiles:
+    """Every member of a bundle tarball, checked as it is read.
+
+    The tar headers are parsed here, not by :mod:`tarfile`: tarfile reads a PAX or GNU long-name
+    header's data whole before any limit applies (a 3 GiB header cost 3.2 GB), and on CPython
+    before 3.11.10/3.12.6 its PAX parser takes quadratic time on a long header value
+    (CVE-2024-6232). Only what a bundle holds is accepted: ustar regular files and directories,
+    PAX headers ('x', 'g') of at most MAX_TAR_HEADER_BYTES and GNU long names ('L') of at most
+    MAX_TAR_NAME_BYTES; links and special files are refused.
+    """
     where = str(source)
     members: dict[str, bytes] = {}
-    total = 0
     try:
-        with tarfile.open(source, mode="r:*") as tar:
-            for count, member in enumerate(_iter_members(tar), 1):
+        with open(source, "rb") as raw:
+            magic = raw.read(2)
+            raw.seek(0)
+            stream: Any = gzip.GzipFile(fileobj=raw, mode="rb") if magic == b"\x1f\x8b" else raw
+            total = 0
+            for count, (name, kind, size) in enumerate(_tar_headers(stream, where), 1):
                 if count > MAX_MEMBERS:
                     raise InputError(f"{where}: more than {MAX_MEMBERS} members; not a bundle")
-                name = member.name
                 while name.startswith("./"):
                     name = name[2:]
-                if member.isdir() or name in ("", "."):
+                if kind == "dir" or name in ("", "."):
                     _check_rel(name.rstrip("/") or ".", where, allow_dot=True)
+                    _skip(stream, size, where, name)
                     continue
                 rel = str(_check_rel(name, where))
-                if not member.isreg():
+                if kind != "file":
                     raise InputError(
-                        f"{where}: member {member.name} is a "
-                        f"{'link' if member.issym() or member.islnk() else 'special file'}; "
-                        "bundles hold only regular files"
+                        f"{where}: member {name} is a {kind}; bundles hold only regular files"
                     )
-                total += member.size
-                _check_size(where, member.name, member.size, total)
+                total += size
+                _check_size(where, name, size, total)
                 if rel in members:
-                    raise InputError(f"{where}: member {member.name} appears twice")
-                handle = tar.extractfile(member)
-                data = handle.read(member.size) if handle is not None else b""
-                if len(data) != member.size:
-                    raise InputError(f"{where}: truncated tarball (member {member.name})")
+                    raise InputError(f"{where}: member {name} appears twice")
+                data = stream.read(size)
+                if len(data) != size:
+                    raise InputError(f"{where}: truncated tarball (member {name})")
+                _skip(stream, 0, where, name, pad=size)
                 members[rel] = data
-            _drain(tar, where, total)
+            _drain(stream, where, total)
     except InputError:
         raise
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise InputError(f"{where}: not a readable snapshot bundle ({_one_line(exc)})") from None
     except OSError as exc:
         raise InputError(f"{where}: cannot read ({exc.strerror or _one_line(exc)})") from None
     return _TarFiles(where, members)
 
 
-def _drain(tar: tarfile.TarFile, where: str, total: int) -> None:
+_BLOCK = 512
+# Bounds on tar headers, applied before their data is read (see _read_tarball).
+MAX_TAR_HEADER_BYTES = 64 * 1024  # one PAX extended header ('x' or 'g')
+MAX_TAR_NAME_BYTES = 4096  # one GNU long name ('L'); PATH_MAX on Linux
+_TAR_KINDS = {b"0": "file", b"\0": "file", b"7": "file", b"5": "dir"}
+_TAR_REFUSED = {b"1": "link", b"2": "link", b"K": "link", b"3": "special file"}
+
+
+def _tar_headers(stream: Any, where: str) -> Iterator[tuple[str, str, int]]:
+    """(name, "file"/"dir", size) of each member; the caller reads or skips its data."""
+    pax_name: str | None = None
+    pax_size: int | None = None
+    long_name: str | None = None
+    extended = 0
+    while True:
+        header = stream.read(_BLOCK)
+        if len(header) < _BLOCK:
+            if not header:
+                raise InputError(f"{where}: truncated tarball (no end-of-archive marker)")
+            raise InputError(f"{where}: truncated tarball (a header is cut short)")
+        if header == bytes(_BLOCK):
+            return
+        _check_checksum(header, where)
+        typeflag = header[156:157]
+        size = _octal(header[124:136], where, "size")
+        if typeflag in (b"x", b"g", b"L"):
+            extended += 1
+            if extended > 3 * MAX_MEMBERS:
+                raise InputError(f"{where}: more than {3 * MAX_MEMBERS} extended tar headers")
+            limit = MAX_TAR_NAME_BYTES if typeflag == b"L" else MAX_TAR_HEADER_BYTES
+            if size > limit:
+                what = "GNU long-name" if typeflag == b"L" else "PAX"
+                raise InputError(
+                    f"{where}: a {what} tar header of {size} bytes, over the {limit}-byte "
+                    "limit for bundles; refused"
+                )
+            data = stream.read(size)
+            if len(data) != size:
+                raise InputError(f"{where}: truncated tarball (an extended header)")
+            _skip(stream, 0, where, "header", pad=size)
+            if typeflag == b"L":
+                long_name = _decode_name(data.split(b"\0", 1)[0], where)
+            elif typeflag == b"x":
+                records = _pax_records(data, where)
+                pax_name = records.get("path", pax_name)
+                if "size" in records:
+                    pax_size = _decimal(records["size"], where)
+            continue
+        if typeflag in _TAR_REFUSED:
+            kind = _TAR_REFUSED[typeflag]
+        else:
+            kind = _TAR_KINDS.get(typeflag, "special file")
+        name = pax_name or long_name
+        if name is None:
+            name = _decode_name(header[0:100].split(b"\0", 1)[0], where)
+            prefix = header[345:500].split(b"\0", 1)[0] if header[257:262] == b"ustar" else b""
+            if prefix:
+                name = _decode_name(prefix, where) + "/" + name
+        if pax_size is not None:
+            size = pax_size
+        pax_name = pax_size = long_name = None
+        yield name, kind, size
+
+
+def _check_checksum(header: bytes, where: str) -> None:
+    stored = _octal(header[148:156], where, "checksum")
+    unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])
+    signed = unsigned - 256 * sum(1 for b in (*header[:148], *header[156:]) if b > 127)
+    if stored not in (unsigned, signed):
+        raise InputError(f"{where}: not a readable snapshot bundle (bad tar header checksum)")
+
+
+def _octal(field_bytes: bytes, where: str, what: str) -> int:
+    text = field_bytes.split(b"\0", 1)[0].strip(b" ")
+    if field_bytes[:1] in (b"\x80", b"\xff"):  # base-256: a size no bundle member has
+        raise InputError(f"{where}: tar header {what} in base-256; refused")
+    if not text:
+        return 0
+    if len(text) > 12 or any(c not in b"01234567" for c in text):
+        raise InputError(f"{where}: not a readable snapshot bundle (bad tar header {what})")
+    return int(text, 8)
+
+
+def _decimal(text: str, where: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise InputError(f"{where}: bad size {text[:30]!r} in a PAX tar header")
+    return int(text)
+
+
+def _decode_name(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: a member name is not UTF-8") from None
+
+
+def _pax_records(data: bytes, where: str) -> dict[str, str]:
+    """``"<length> <key>=<value>\\n"`` records of a (size-bounded) PAX header."""
+    records: dict[str, str] = {}
+    pos = 0
+    while pos < len(data) and data[pos] != 0:
+        space = data.find(b" ", pos, pos + 8)
+        digits = data[pos:space] if space > pos else b""
+        if not digits.isdigit():
+            raise InputError(f"{where}: malformed PAX tar header")
+        length = int(digits)
+        record = data[space + 1 : pos + length]
+        if length <= 0 or pos + length > len(data) or not record.endswith(b"\n"):
+            raise InputError(f"{where}: malformed PAX tar header")
+        key, eq, value = record[:-1].partition(b"=")
+        if not eq:
+            raise InputError(f"{where}: malformed PAX tar header")
+        if key in (b"path", b"size"):
+            records[key.decode("ascii")] = _decode_name(value, where)
+        pos += length
+    return records
+
+
+def _skip(stream: Any, size: int, where: str, name: str, *, pad: int | None = None) -> None:
+    """Skip ``size`` data bytes plus the padding to the next 512-byte block (of ``pad`` bytes
+    of data already read, when given)."""
+    used = size if pad is None else pad
+    remaining = (size if pad is None else 0) + (-used % _BLOCK)
+    while remaining:
+        chunk = stream.read(min(remaining, 1 << 20))
+        if not chunk:
+            raise InputError(f"{where}: truncated tarball (member {name})")
+        remaining -= len(chunk)
+
+
+def _drain(stream: Any, where: str, total: int) -> None:
     """Read to the end of the stream, so a truncated or corrupt gzip (CRC) is noticed."""
-    stream = tar.fileobj
-    if stream is None:
-        return
     while chunk := stream.read(1 << 20):
         total += len(chunk)
         if total > MAX_TOTAL_BYTES + (1 << 20):
             raise InputError(
                 f"{where}: bundle holds over {MAX_TOTAL_BYTES} bytes; refusing to read"
             )
-
-
-def _iter_members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
-    while True:
-        member = tar.next()
-        if member is None:
-            return
-        yield member
 
 
 def _check_rel(name: str, where: str, *, allow_dot: bool = False) -> PurePosixPath:
@@ -638,8 +771,19 @@ class _Reader:
 
     def __init__(self, where: str, get: Callable[[str], bytes | None]) -> None:
         self.where = where
-        self.get = get
+        self._get = get
         self.current: Any = MANIFEST
+        # Every file is read once: a manifest naming one member many times would otherwise
+        # multiply its bytes and objects past every bound (each reference counted).
+        self.referenced: set[str] = set()
+        self.objects = 0
+
+    def get(self, rel: str) -> bytes | None:
+        key = str(_check_rel(rel, self.where))
+        if key in self.referenced:
+            raise self.fail(MANIFEST, f"names {rel} more than once; each file is read once")
+        self.referenced.add(key)
+        return self._get(rel)
 
     def fail(self, rel: str, what: str) -> InputError:
         return InputError(f"{self.where}: {rel}: {what}")
@@ -653,11 +797,11 @@ class _Reader:
                 raise self.fail(rel, "missing from the bundle")
             return None
         try:
-            return json.loads(data.decode("utf-8"))
+            return json_loads(data.decode("utf-8"))
         except UnicodeDecodeError:
             raise self.fail(rel, "not UTF-8 text") from None
-        except (ValueError, RecursionError) as exc:
-            raise self.fail(rel, f"invalid JSON: {_one_line(exc)}") from None
+        except (ValueError, RecursionError) as exc:  # also Infinity, 5000-digit integers
+            raise self.fail(rel, json_problem(exc)) from None
 
     def snapshots(self) -> tuple[dict[str, Snapshot], BundleMeta]:
         manifest = self.json(MANIFEST, required=False)
@@ -676,7 +820,12 @@ class _Reader:
         out: dict[str, Snapshot] = {}
         try:
             meta = self._meta(manifest)
-            for section in _list(manifest.get("snapshots")):
+            sections = _list(manifest.get("snapshots"))
+            if len(sections) > MAX_SECTIONS:
+                raise self.fail(
+                    MANIFEST, f"{len(sections)} cluster sections, over the {MAX_SECTIONS} limit"
+                )
+            for section in sections:
                 self.current = MANIFEST
                 name = _opt_str(_dict(section).get("cluster")) or ""
                 if name in out:
@@ -684,7 +833,14 @@ class _Reader:
                 out[name] = self._section(section)
         except InputError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            RecursionError,
+            OverflowError,
+        ) as exc:
             raise self.fail(str(self.current), f"unexpected shape ({_one_line(exc)})") from None
         if not out:
             raise self.fail(MANIFEST, "holds no snapshot")
@@ -697,6 +853,12 @@ class _Reader:
         if listed is not None:
             snapshot.listed_namespaces = frozenset(str(ns) for ns in _list(listed))
         captured = section.get("captured_at")
+        if captured is not None and not (
+            isinstance(captured, int | float)
+            and not isinstance(captured, bool)
+            and math.isfinite(captured)
+        ):
+            raise TypeError(f"captured_at is {captured!r}, not a time")
         if captured is not None and hasattr(snapshot, "captured_at"):
             # "now" for age-based checks: the offline scan judges ages as the live one did.
             setattr(snapshot, "captured_at", float(captured))  # noqa: B010
@@ -729,7 +891,10 @@ class _Reader:
 
     def _meta(self, manifest: JSONDict) -> BundleMeta:
         clusters: dict[str, ClusterMeta] = {}
-        for name, info in _dict(manifest.get("clusters")).items():
+        listed = _dict(manifest.get("clusters"))
+        if len(listed) > MAX_SECTIONS:
+            raise self.fail(MANIFEST, f"{len(listed)} clusters, over the {MAX_SECTIONS} limit")
+        for name, info in listed.items():
             if not name or not isinstance(info, dict):
                 continue
             clusters[name] = ClusterMeta(
@@ -757,10 +922,19 @@ class _Reader:
         if origins is not None and (not isinstance(origins, list) or len(origins) != len(items)):
             raise self.fail(rel, "origins do not match items")
         cluster = _opt_str(entry.get("cluster"))
+        self.objects += len(items)
+        if self.objects > MAX_OBJECTS:
+            raise self.fail(rel, f"the bundle holds over {MAX_OBJECTS} objects; refused")
         out = []
         for i, body in enumerate(items):
             if not isinstance(body, dict):
                 raise self.fail(rel, f"item {i} is not an object")
+            if not (
+                isinstance(body.get("apiVersion"), str)
+                and isinstance(body.get("kind"), str)
+                and body["kind"]
+            ):
+                raise self.fail(rel, f"item {i} has no apiVersion and kind")
             if origins is not None:
                 o = origins[i]
                 order = int(o.get("order", seq + i))
@@ -824,6 +998,8 @@ class _Reader:
         ]
 
     def _log(self, rel: str) -> list[str]:
+        if not isinstance(rel, str):
+            raise self.fail(MANIFEST, f"expected a file path, got {type(rel).__name__}")
         data = self.get(rel)
         if data is None:
             raise self.fail(rel, "missing from the bundle")

@@ -16,8 +16,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from seldon_doctor.findings import Severity
 
 REQUIRED_HEADINGS = ("What it checks", "Why it matters", "Example", "Known false positives")
@@ -128,12 +126,23 @@ def data_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def _load_yaml(text: str, where: str) -> Any:
+    """Packaged docs and playbooks go through the one bounded YAML loader too."""
+    from seldon_doctor.errors import InputError
+    from seldon_doctor.safeyaml import load_one
+
+    try:
+        return load_one(text, where)
+    except InputError as exc:
+        raise CatalogError(exc.message) from None
+
+
 def _parse_doc(path: Path) -> CheckDoc:
     text = path.read_text(encoding="utf-8")
     match = _FRONT_MATTER.match(text)
     if not match:
         raise CatalogError(f"{path}: missing YAML front matter")
-    meta = yaml.load(match.group(1), Loader=yaml.CSafeLoader)
+    meta = _load_yaml(match.group(1), str(path))
     if not isinstance(meta, dict):
         raise CatalogError(f"{path}: front matter is not a mapping")
     unknown = set(meta) - DOC_KEYS
@@ -172,7 +181,7 @@ def _parse_step(raw: Any, where: str) -> Step:
 
 
 def _parse_playbook(path: Path) -> Playbook:
-    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    raw = _load_yaml(path.read_text(encoding="utf-8"), str(path))
     if not isinstance(raw, dict):
         raise CatalogError(f"{path}: not a mapping")
     unknown = set(raw) - PLAYBOOK_KEYS

@@ -166,7 +166,7 @@ def run_checks(
         except Exception as exc:
             findings.append(_internal_error(check, exc, debug))
     not_evaluated = [redact_finding(f) for f in _dedupe_not_evaluated(ctx.not_evaluated)]
-    warnings = [redact_text(w) for w in (*snapshot.warnings, *graph.duplicates)]
+    warnings = [redact_text(w) for w in (*snapshot.warnings, *graph.duplicates, *graph.input_notes)]
     return Report(
         # Consequences name their root causes (caused_by), read off the graph.
         findings=link_causes(sorted(_unique(findings), key=Finding.sort_key), graph),

@@ -137,16 +137,10 @@ def probe_command(
         raise InputError(str(exc)) from None
     body = None
     if payload:
-        try:
-            with open(payload, "rb") as handle:
-                body = handle.read()
-            import json
+        from seldon_doctor.safeio import MAX_PAYLOAD_BYTES, load_json, read_bounded
 
-            json.loads(body)
-        except OSError as exc:
-            raise InputError(f"--payload {payload}: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise InputError(f"--payload {payload}: not JSON ({exc})") from None
+        body = read_bounded(payload, MAX_PAYLOAD_BYTES, f"--payload {payload}")
+        load_json(body, f"--payload {payload}")
     snapshot = None
     if files:
         from seldon_doctor.collect import ScanInputs, collect_files

@@ -349,11 +349,11 @@ def probe_many(
 
 def load_probe_files(paths: Sequence[Any]) -> list[ProbeObservation]:
     """Probe observations from JSON files: one observation, a list, or ``probe -o json``."""
-    from pathlib import Path
+    from seldon_doctor.safeio import MAX_REPORT_BYTES, read_json_file
 
     out = []
     for path in paths:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = read_json_file(path, MAX_REPORT_BYTES, str(path))
         items = data if isinstance(data, list) else [data]
         for item in items:
             body = item.get("observation", item) if isinstance(item, dict) else item

@@ -6,6 +6,7 @@ Sources (files, live API, snapshot bundles) are the only code that does I/O; eac
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,9 +202,75 @@ def observation_from_dict(data: dict[str, Any], origin: Origin | None = None) ->
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown probe observation keys {sorted(unknown)}")
+    for key, value in data.items():
+        _check_probe_field(key, value)
     obs = ProbeObservation(**{k: v for k, v in data.items() if k in known})
     obs.origin = origin or Origin()
     return obs
+
+
+# The JSON type of each ProbeObservation field: checks compare and add them, so a string where
+# a count belongs would crash SD80x instead of being reported as bad input.
+_PROBE_FIELD_TYPES: dict[str, str] = {
+    "kind": "str",
+    "namespace": "str",
+    "name": "str",
+    "endpoint": "str",
+    "protocol": "str",
+    "stopped": "str",
+    "requests": "int",
+    "ok": "int",
+    "statuses": "counts",
+    "verdicts": "counts",
+    "routes": "counts",
+    "versions": "counts",
+    "latency_ms": "numbers",
+    "configured_weights": "counts?",
+    "expected_version": "str?",
+    "slo_p95_ms": "number?",
+    "max_error_rate": "number",
+    "duration_s": "number",
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _check_probe_field(key: str, value: Any) -> None:
+    """Raise ValueError naming ``key`` when ``value`` has the wrong JSON type."""
+    kind = _PROBE_FIELD_TYPES.get(key, "")
+    if kind.endswith("?"):
+        if value is None:
+            return
+        kind = kind[:-1]
+    checks: dict[str, Callable[[Any], bool]] = {
+        "str": lambda v: isinstance(v, str),
+        "int": _is_int,
+        "number": _is_number,
+        "counts": lambda v: (
+            isinstance(v, dict) and all(isinstance(k, str) and _is_int(x) for k, x in v.items())
+        ),
+        "numbers": lambda v: (
+            isinstance(v, dict) and all(isinstance(k, str) and _is_number(x) for k, x in v.items())
+        ),
+    }
+    ok = checks.get(kind)
+    if ok is not None and not ok(value):
+        raise ValueError(f"probe observation field {key!r} is not {_PROBE_TYPE_NAMES[kind]}")
+
+
+_PROBE_TYPE_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "number": "a finite number",
+    "counts": "a map of integer counts",
+    "numbers": "a map of numbers",
+}
 
 
 def observation_dict(obs: ProbeObservation) -> dict[str, Any]:

@@ -37,8 +37,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from seldon_doctor.engine import Report, SuppressedFinding
 from seldon_doctor.errors import InputError
 from seldon_doctor.findings import Evidence, Finding, ResourceRef
@@ -220,18 +218,11 @@ def _suppression(raw: Any, where: str) -> Suppression:
 def load_config(path: Path) -> Config:
     """Parse and validate a config file; any problem is an InputError (one line, exit 2)."""
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"config {name}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"config {name}: not UTF-8 text") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"config {name}: invalid YAML{where}") from None
+    from seldon_doctor.safeio import MAX_CONFIG_BYTES, read_text_bounded
+    from seldon_doctor.safeyaml import load_one
+
+    # Bounded read and the one bounded YAML loader (alias bombs, nesting, long integers).
+    raw = load_one(read_text_bounded(path, MAX_CONFIG_BYTES, f"config {name}"), f"config {name}")
     if raw is None:
         return Config(path=name)
     if not isinstance(raw, dict):

@@ -68,10 +68,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     "findings": frozenset(),
     "redact": frozenset({"findings"}),
     "kinds": frozenset(),
+    # Bounded reads of input (size, numbers, nesting) and the one YAML loader.
+    "safeio": frozenset({"errors"}),
+    "safeyaml": frozenset({"errors", "safeio"}),
     # Writes files atomically, never through a symlink (reports and bundles).
     "atomic": frozenset({"errors"}),
     "snapshot": frozenset(),
-    "catalog": frozenset({"findings"}),
+    "catalog": frozenset({"findings"}) | {"errors", "safeyaml"},
     "plan": frozenset({"catalog", "findings"}),
     # The graph is built from a snapshot. graph <-> logs is mutual at package level (graph.build
     # attaches log matches; logs asks graph.seldon for controller scopes) but not a module cycle.
@@ -88,18 +91,21 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "causes": frozenset({"findings", "graph"}),
     "scope": frozenset({"engine", "findings", "graph"}),
-    "baseline": frozenset({"engine", "errors", "findings"}),
-    "suppress": frozenset({"catalog", "engine", "errors", "findings", "graph"}),
+    "baseline": frozenset({"engine", "errors", "findings"}) | {"safeio"},
+    "suppress": frozenset({"catalog", "engine", "errors", "findings", "graph"})
+    | {"safeio", "safeyaml"},
     "settle": frozenset({"kinds", "snapshot"}),
     "trace": frozenset({"domain", "graph", "redact", "snapshot"}),
     # Sources read input into a Snapshot; the dataplane package holds the network clients.
     "dataplane": frozenset({"domain"}),
-    "sources": frozenset({"access", "dataplane", "domain", "errors", "kinds", "logs", "snapshot"}),
+    "sources": frozenset({"access", "dataplane", "domain", "errors", "kinds", "logs", "snapshot"})
+    | {"safeio", "safeyaml"},
     "collect": frozenset({"domain", "errors", "kinds", "snapshot", "sources"}),
     "bundle": frozenset(
         {"seldon_doctor", "atomic", "domain", "errors", "logs", "redact", "snapshot", "sources"}
-    ),
-    "probing": frozenset({"domain", "snapshot"}),
+    )
+    | {"safeio"},
+    "probing": frozenset({"domain", "snapshot"}) | {"safeio"},
     # Renderers only format: results, plans, the graph, observations' types.
     "render": frozenset(
         {"seldon_doctor", "baseline", "catalog", "domain", "engine", "findings", "graph", "plan"}
@@ -109,7 +115,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "rbac": frozenset({"seldon_doctor", "access", "checks", "engine"}),
     "probe_cli": frozenset(
         {"app", "collect", "dataplane", "domain", "engine", "errors", "findings", "graph"}
-        | {"probing", "render", "snapshot", "sources"}
+        | {"probing", "render", "safeio", "snapshot", "sources"}
     ),
     # The application layer: each command as a request -> result use case (no click, no
     # printing); it wires sources, the engine and the gates together.

@@ -7,6 +7,7 @@ nesting, huge documents, invalid UTF-8, malformed objects through the whole scan
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -22,8 +23,9 @@ from seldon_doctor.engine import INTERNAL_ERROR, run_checks
 from seldon_doctor.errors import InputError
 from seldon_doctor.graph.build import build_graph
 from seldon_doctor.render import FORMATS, RenderOptions, get_renderer
+from seldon_doctor.safeyaml import MAX_NESTING
 from seldon_doctor.snapshot import KubeObject, Origin, Snapshot
-from seldon_doctor.sources.files import MAX_NESTING, load_bytes
+from seldon_doctor.sources.files import load_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 SD601_QUIET = ROOT / "fixtures" / "checks" / "SD601" / "quiet"
@@ -231,11 +233,13 @@ _FIELDS = {
 }
 
 
-def _scan_everything(objects: list[KubeObject], *, envoys: list[Any] | None = None) -> None:
+def _scan_everything(
+    objects: list[KubeObject], *, envoys: list[Any] | None = None, xds: list[Any] | None = None
+) -> None:
     """build_graph + run_checks + every registered renderer + graph exports: nothing raises."""
     from seldon_doctor.render import graph_export
 
-    snapshot = Snapshot(objects=objects, envoys=envoys or [])
+    snapshot = Snapshot(objects=objects, envoys=envoys or [], xds=xds or [])
     graph = build_graph(snapshot)
     report = run_checks(graph, debug=True)
     internal = [f for f in report.findings if f.check_id == INTERNAL_ERROR]
@@ -340,10 +344,10 @@ def test_unknown_seldon_api_version_warns_and_reads() -> None:
 
 class _Stdin:
     def __init__(self, data: bytes) -> None:
-        self.data = data
+        self.stream = io.BytesIO(data)
 
-    def read(self) -> bytes:
-        return self.data
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size)
 
 
 def test_duplicate_objects_warn_and_last_wins() -> None:
@@ -529,7 +533,7 @@ _YAML_VALUES = st.recursive(
 def _same_as_stock(text: str) -> None:
     import yaml
 
-    from seldon_doctor.sources.files import _FastSafeLoader
+    from seldon_doctor.safeyaml import FastSafeLoader as _FastSafeLoader
 
     try:
         expected = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
@@ -578,7 +582,212 @@ def test_fast_loader_refuses_recursive_aliases() -> None:
     # the fast loader refuses while building. Either way the user gets one InputError line.
     import yaml
 
-    from seldon_doctor.sources.files import _FastSafeLoader
+    from seldon_doctor.safeyaml import FastSafeLoader as _FastSafeLoader
 
     with pytest.raises(yaml.YAMLError):
         list(yaml.load_all("a: &a\n  self: *a\n", Loader=_FastSafeLoader))
+
+
+# ----------------------------------------------------------------------------- issue 15:
+# shape-mutating strategies over real inputs. Every run ends in exit 0/1/2/3 (never 4, never a
+# traceback) within a bound: one nested value of a real fixture is replaced by a value of
+# another shape, and the whole pipeline runs.
+
+_MUTATION_EXAMPLES = settings(
+    max_examples=60,
+    deadline=5000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=True,
+)
+_SHAPES = st.one_of(
+    st.sampled_from([*_WRONG, 2**70, 2**62, [{"a": [1]}], "Infinity"]),
+    _JSON,
+)
+
+
+def _paths(root: Any, limit: int = 4000) -> list[tuple[Any, Any]]:
+    """(container, key) of every nested value, breadth-first, bounded."""
+    out: list[tuple[Any, Any]] = []
+    queue = [root]
+    while queue and len(out) < limit:
+        node = queue.pop(0)
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            out.append((node, key))
+            if isinstance(child, dict | list):
+                queue.append(child)
+    return out
+
+
+def _mutate(data: st.DataObject, root: Any, times: int = 3) -> None:
+    paths = _paths(root)
+    if not paths:
+        return
+    for _ in range(data.draw(st.integers(1, times))):
+        parent, key = data.draw(st.sampled_from(paths))
+        parent[key] = data.draw(_SHAPES)
+
+
+def _fixture_objects() -> list[dict[str, Any]]:
+    from seldon_doctor.sources.files import load_paths
+
+    folder = ROOT / "fixtures" / "clusters" / "experiment-routes-missing"
+    files = sorted(str(p) for p in folder.glob("*.yaml") if p.name != "scenario.yaml")
+    return [obj.body for obj in load_paths(files).objects]
+
+
+_FIXTURE_BODIES = _fixture_objects()
+
+
+@_MUTATION_EXAMPLES
+@given(st.data())
+def test_mutated_fixture_objects_never_crash_the_scan(data: st.DataObject) -> None:
+    """Wrong types in Experiment candidates, Endpoints subsets, controller args, ... anywhere."""
+    bodies = json.loads(json.dumps(_FIXTURE_BODIES))
+    index = data.draw(st.integers(0, len(bodies) - 1))
+    _mutate(data, bodies[index])
+    objects = [
+        KubeObject(b, Origin("fuzz.yaml", 1))
+        for b in bodies
+        if isinstance(b.get("kind"), str) and isinstance(b.get("apiVersion"), str)
+    ]
+    _scan_everything(objects)
+
+
+@_MUTATION_EXAMPLES
+@given(st.data())
+def test_mutated_dump_never_crashes_the_scan(data: st.DataObject) -> None:
+    """A mutated real Envoy dump: DumpError, or a scan with no SD001 (SD601 and friends)."""
+    from seldon_doctor.snapshot import EnvoyObservation
+    from seldon_doctor.sources.files import load_paths
+
+    envoy_dump = _dump_module()
+    raw = json.loads((SD601_QUIET / "envoy" / "recsys.config_dump.json").read_text())
+    _mutate(data, raw)
+    try:
+        config = envoy_dump.parse_config_dump(raw)
+    except envoy_dump.DumpError:
+        return
+    objects = load_paths([str(SD601_QUIET / "cluster.yaml")]).objects
+    envoy = EnvoyObservation(namespace="recsys", origin=Origin("dump.json"), raw=raw, config=config)
+    _scan_everything(objects, envoys=[envoy])
+
+
+def _bundle_template(tmp: Path) -> Path:
+    from seldon_doctor.bundle import BundleMeta, write_bundle
+    from tests.conftest import load_case
+
+    # Objects, an Envoy dump and what a scheduler's xDS served (SD601, SD606 read them).
+    snapshot = load_case(ROOT / "fixtures" / "checks" / "SD606" / "fires")
+    return write_bundle(snapshot, tmp / "template", meta=BundleMeta())
+
+
+@_MUTATION_EXAMPLES
+@given(st.data())
+def test_mutated_bundles_read_or_input_error(data: st.DataObject) -> None:
+    """One file of a real bundle mutated: InputError (one line), or a scan with no SD001."""
+    import tempfile
+
+    from seldon_doctor.bundle import read_bundle
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = _bundle_template(Path(tmp))
+        files = sorted(p for p in root.rglob("*.json"))
+        target = data.draw(st.sampled_from(files))
+        content = json.loads(target.read_text())
+        _mutate(data, content)
+        target.write_text(json.dumps(content))
+        try:
+            snapshot = read_bundle(root)
+        except InputError as exc:
+            _one_line(exc)
+            return
+        _scan_everything(snapshot.objects, envoys=snapshot.envoys, xds=snapshot.xds)
+
+
+_CONFIG_TEMPLATE = {
+    "select": ["SD1*"],
+    "ignore": ["SD002"],
+    "suppressions": [
+        {
+            "check": "SD101",
+            "resource": "Model/recsys/ranker",
+            "reason": "known",
+            "expires": "2999-01-01",
+        }
+    ],
+}
+
+
+@_MUTATION_EXAMPLES
+@given(st.data())
+def test_mutated_config_gives_config_or_input_error(data: st.DataObject) -> None:
+    import tempfile
+
+    from seldon_doctor.suppress import load_config
+
+    config = json.loads(json.dumps(_CONFIG_TEMPLATE))
+    _mutate(data, config)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ".seldon-doctor.yaml"
+        path.write_text(json.dumps(config))  # JSON is YAML
+        try:
+            load_config(path)
+        except InputError as exc:
+            _one_line(exc)
+
+
+@_MUTATION_EXAMPLES
+@given(st.data())
+def test_mutated_baseline_gives_keys_or_input_error(data: st.DataObject) -> None:
+    import tempfile
+
+    from seldon_doctor.baseline import load_baseline
+
+    report = {
+        "findings": [
+            {
+                "id": "SD101",
+                "message": "m",
+                "resource": {"kind": "Model", "namespace": "a", "name": "b", "cluster": None},
+            }
+        ]
+    }
+    _mutate(data, report)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "baseline.json"
+        path.write_text(json.dumps(report))
+        try:
+            load_baseline(str(path))
+        except InputError as exc:
+            _one_line(exc)
+
+
+@settings(
+    max_examples=15,
+    deadline=10_000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=True,
+)
+@given(st.data())
+def test_mutated_manifests_through_the_cli_exit_0_to_3(data: st.DataObject) -> None:
+    """The whole CLI on mutated manifests: an exit code of the table, never 4."""
+    import contextlib
+    import tempfile
+
+    from seldon_doctor.cli import main
+
+    bodies = json.loads(json.dumps(_FIXTURE_BODIES))
+    _mutate(data, bodies[data.draw(st.integers(0, len(bodies) - 1))])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.json"
+        path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": bodies}))
+        out, err = io.StringIO(), io.StringIO()
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            pytest.raises(SystemExit) as info,
+        ):
+            main(["scan", "-f", str(path), "-o", "json"])
+    assert info.value.code in (0, 1, 2, 3), err.getvalue()[-2000:]
+    assert "Traceback" not in err.getvalue()

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from seldon_doctor.domain.envoy_config import EnvoyConfig, EnvoyRoute, HeaderMatcher
+from seldon_doctor.domain.regex import re2_fullmatch
 
 __all__ = [
     "INTERNAL_HEADER",
@@ -107,18 +108,6 @@ def _best_domain_rank(domains: Iterable[str], authority: str) -> tuple[int, int]
     return min(ranks, key=lambda r: (r[0], -r[1]))
 
 
-_REGEX_CACHE: dict[str, re.Pattern[str] | None] = {}
-
-
-def _regex(pattern: str) -> re.Pattern[str] | None:
-    if pattern not in _REGEX_CACHE:
-        try:
-            _REGEX_CACHE[pattern] = re.compile(pattern)
-        except re.error:
-            _REGEX_CACHE[pattern] = None
-    return _REGEX_CACHE[pattern]
-
-
 def _path_matches(route: EnvoyRoute, path: str) -> bool:
     bare = path.split("?", 1)[0].split("#", 1)[0]
     if route.prefix is not None:
@@ -130,8 +119,8 @@ def _path_matches(route: EnvoyRoute, path: str) -> bool:
             return bare == route.path
         return bare.lower() == route.path.lower()
     if route.regex is not None:
-        rx = _regex(route.regex)
-        return rx is not None and rx.fullmatch(bare) is not None
+        # Envoy's safe_regex is RE2: a pattern RE2 refuses matches nothing (Envoy rejects it).
+        return re2_fullmatch(route.regex, bare) is True
     if route.path_separated_prefix is not None:
         psp = route.path_separated_prefix
         return bare == psp or bare.startswith(psp.rstrip("/") + "/")
@@ -149,8 +138,7 @@ def _header_matches(m: HeaderMatcher, headers: Mapping[str, str]) -> bool:
     elif m.kind in ("absent", "other") or m.value is None:
         result = False
     elif m.kind == "regex":
-        rx = _regex(m.value)
-        result = rx is not None and rx.fullmatch(value) is not None
+        result = re2_fullmatch(m.value, value) is True
     else:
         have, want = (value.lower(), m.value.lower()) if m.ignore_case else (value, m.value)
         if m.kind == "exact":

@@ -17,12 +17,11 @@ only matters when the field is required.
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
+from seldon_doctor.domain.regex import re2_search
 from seldon_doctor.domain.spelling import did_you_mean
 
 MAX_ERRORS = 50
@@ -82,14 +81,6 @@ def _type_matches(value: Any, expected: str) -> bool:
         return True
     # JSON has one number type: 3.0 is an integer to the API server's validator.
     return expected == "integer" and isinstance(value, float) and value.is_integer()
-
-
-@lru_cache(maxsize=512)
-def _compile(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except re.error:  # an RE2 construct Python lacks: do not guess
-        return None
 
 
 def _show(value: Any) -> str:
@@ -188,8 +179,9 @@ class Validator:
             )
         if isinstance(value, str):
             pattern = schema.get("pattern")
-            compiled = _compile(pattern) if isinstance(pattern, str) else None
-            if compiled is not None and not compiled.search(value):
+            # The API server matches with RE2: a pattern RE2 refuses (None) is not judged.
+            matched = re2_search(pattern, value) if isinstance(pattern, str) else None
+            if matched is False:
                 yield SchemaError(
                     path,
                     "pattern",

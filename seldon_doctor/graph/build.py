@@ -23,7 +23,7 @@ import networkx as nx
 
 from seldon_doctor import logs
 from seldon_doctor.findings import Evidence
-from seldon_doctor.graph import seldon
+from seldon_doctor.graph import seldon, shape
 from seldon_doctor.graph.model import (
     Backend,
     Consumer,
@@ -36,6 +36,10 @@ from seldon_doctor.graph.model import (
 from seldon_doctor.snapshot import EnvoyObservation, KubeObject, Snapshot
 
 MAX_ALIAS_HOPS = 8
+# Pod slots implied per workload in manifest mode (no Pods in the input): a per-replica
+# Service selector (statefulset.kubernetes.io/pod-name: x-3) is judged against the first slots
+# only. The declared replicas count is kept as a number; only the enumeration is bounded.
+MAX_IMPLIED_REPLICA_SLOTS = 256
 WORKLOAD_KINDS = ("StatefulSet", "Deployment")
 
 
@@ -61,6 +65,8 @@ class DeploymentGraph:
         self.g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         self.recorder: set[str] | None = None
         self.duplicates: list[str] = []
+        # What graph/shape.py fixed in the input (wrong-typed fields): report warnings.
+        self.input_notes: list[str] = []
         self._nodes: dict[str, Node] = {}
         self._by_kind: dict[str, list[Node]] = defaultdict(list)
         self._by_kind_ns: dict[tuple[str, str], list[Node]] = defaultdict(list)
@@ -97,8 +103,11 @@ class DeploymentGraph:
         self.g.add_edge(src, dst, key=str(edge), type=str(edge), **attrs)
 
     def _build(self) -> None:
-        for obj in self.snapshot.objects:
-            if obj.kind and obj.name:
+        for original in self.snapshot.objects:
+            if original.kind and original.name:
+                # Wrong container shapes are fixed once here (graph/shape.py), with a note.
+                obj, notes = shape.conform(original)
+                self.input_notes.extend(notes)
                 self._add(Node(obj.kind, obj.namespace, obj.name, obj))
         self.known_namespaces = {n.name for n in self._by_kind.get("Namespace", [])}
         self.namespaces_with_objects = {n.namespace for n in self._nodes.values() if n.namespace}
@@ -497,7 +506,10 @@ class DeploymentGraph:
             for workload in self._by_kind_ns.get((kind, ns), ()):
                 described = True
                 labels = _template_labels(workload)
-                replicas = _replicas(workload)
+                # Implied pod slots are bounded by MAX_IMPLIED_REPLICA_SLOTS, not by the
+                # declared count (replicas: 2147483647 looped per replica); the count itself
+                # stays a number in the workload's spec/props where checks compare counts.
+                replicas = min(_replicas(workload), MAX_IMPLIED_REPLICA_SLOTS)
                 for index in range(replicas):
                     pod = f"{workload.name}-{index}"
                     pod_labels = {**labels, "statefulset.kubernetes.io/pod-name": pod}

@@ -22,7 +22,6 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from seldon_doctor.domain import scheduler_state
@@ -193,12 +192,9 @@ def _read_json(flag: str, value: str) -> tuple[str, str, dict[str, Any]]:
     ns, path = split_arg(value)
     if ns is None:
         raise InputError(f"{flag} {path}: say which namespace it belongs to with NAMESPACE={path}")
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{flag} {path}: cannot read ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise InputError(f"{flag} {path}: invalid JSON: {exc}") from None
+    from seldon_doctor.safeio import MAX_REPORT_BYTES, read_json_file
+
+    data = read_json_file(path, MAX_REPORT_BYTES, f"{flag} {path}")
     if not isinstance(data, dict):
         raise InputError(f"{flag} {path}: expected a JSON object")
     return ns, path, data

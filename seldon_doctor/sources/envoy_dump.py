@@ -21,11 +21,14 @@ __all__ = ["DumpError", "load_config_dump"]
 
 def load_config_dump(path: str | Path) -> tuple[dict[str, Any], EnvoyConfig]:
     """Read and parse a ``/config_dump`` file; every failure is a one-line DumpError."""
+    from seldon_doctor.errors import InputError
+    from seldon_doctor.safeio import MAX_ENVOY_DUMP_BYTES, json_loads, json_problem, read_bounded
+
     p = Path(path)
     try:
-        blob = p.read_bytes()
-    except OSError as exc:
-        raise DumpError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        blob = read_bounded(p, MAX_ENVOY_DUMP_BYTES, str(p))
+    except InputError as exc:
+        raise DumpError(exc.message) from None
     if not blob.strip():
         raise DumpError(f"{p}: empty file, not an Envoy config dump")
     try:
@@ -35,7 +38,7 @@ def load_config_dump(path: str | Path) -> tuple[dict[str, Any], EnvoyConfig]:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        raw = json.loads(text)
+        raw = json_loads(text)
     except json.JSONDecodeError as exc:
         tail = text.rstrip()
         # A cut-off download ends mid-document: the error sits at the end, or the text does not
@@ -45,8 +48,8 @@ def load_config_dump(path: str | Path) -> tuple[dict[str, Any], EnvoyConfig]:
         raise DumpError(
             f"{p}: invalid JSON{hint} at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    except RecursionError:
-        raise DumpError(f"{p}: JSON nested too deeply") from None
+    except (ValueError, RecursionError) as exc:  # 5000-digit integers, Infinity, nesting
+        raise DumpError(f"{p}: {json_problem(exc)}") from None
     finally:
         if was_enabled:
             gc.enable()

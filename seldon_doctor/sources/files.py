@@ -2,9 +2,9 @@
 
 Reads what ``kubectl get -o yaml``, ``helm template`` and ``kustomize build`` print:
 multi-document YAML, JSON, ``kind: List`` wrappers, ``# Source:`` comments. Hostile input is
-refused before it can hurt: libyaml's composer recurses in C and crashes the interpreter on
-deeply nested input, and alias expansion can turn a few lines into billions of nodes, so both
-are bounded here, before and after parsing.
+refused before it can hurt: YAML goes through :mod:`seldon_doctor.safeyaml` (nesting and alias
+expansion bounded, the one loader for every YAML the tool reads) and every read through
+:func:`seldon_doctor.safeio.read_bounded`.
 """
 
 from __future__ import annotations
@@ -21,15 +21,23 @@ import yaml
 
 from seldon_doctor.errors import InputError
 from seldon_doctor.kinds import KINDS
+from seldon_doctor.safeio import (
+    MAX_MANIFEST_BYTES,
+    json_loads,
+    json_problem,
+    read_bounded,
+    too_large,
+)
+from seldon_doctor.safeyaml import (  # noqa: F401  (re-exported: tests and callers use them)
+    MAX_EXPANDED_NODES,
+    MAX_NESTING,
+    check_nesting,
+    iter_documents,
+)
 from seldon_doctor.snapshot import KubeObject, Origin
 from seldon_doctor.sources.locate import FieldLines, SourceText
 
-MAX_FILE_BYTES = 256 * 1024 * 1024
-# libyaml recurses per nesting level in C; at ~100k levels it segfaults. Real manifests nest
-# about 20 levels deep, so 512 is generous and safely far from the crash.
-MAX_NESTING = 512
-# Bound on nodes reachable through aliases: expansion bombs blow past it, real files never do.
-MAX_EXPANDED_NODES = 2_000_000
+MAX_FILE_BYTES = MAX_MANIFEST_BYTES
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 CLUSTER_SCOPED_KINDS = frozenset(
@@ -49,10 +57,6 @@ CLUSTER_SCOPED_KINDS = frozenset(
     }
 ) | frozenset(info.kind for info in KINDS.values() if not info.namespaced)
 
-_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
-_DEEP_INDENT = re.compile(rf"^[ \t]{{{MAX_NESTING * 2},}}\S", re.MULTILINE)
-_COMPACT_NESTING = re.compile(rf"(?:[-?][ \t]+){{{MAX_NESTING},}}")
-_ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s\[\]{},]+")
 _HELM_SOURCE = re.compile(r"^# Source: (\S.*)$", re.MULTILINE)
 
 
@@ -96,7 +100,7 @@ def load_paths(
     for raw in paths:
         if raw == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
-            data = stream.read()
+            data = read_bounded(stream, MAX_FILE_BYTES, "<stdin>")
             found = load_bytes(data, "<stdin>", default_namespace=default_namespace)
             if not found:
                 raise InputError(
@@ -128,13 +132,19 @@ def load_paths(
 
 
 def _read(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"{path}: {size} bytes is larger than the {MAX_FILE_BYTES} limit")
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    data = read_bounded(path, MAX_FILE_BYTES, str(path))
+    _READ_FILES.add(str(path))
+    return data
+
+
+# Paths this source read as input (what -f/--crds named). Only these may be opened again
+# (sources.locate finds a field's line); a path that came from input data never is.
+_READ_FILES: set[str] = set()
+
+
+def was_read(path: str) -> bool:
+    """Whether ``path`` is a file the user named that this source read (see ``_READ_FILES``)."""
+    return path in _READ_FILES
 
 
 def load_bytes(data: bytes, name: str, *, default_namespace: str = "default") -> list[KubeObject]:
@@ -144,7 +154,7 @@ def load_bytes(data: bytes, name: str, *, default_namespace: str = "default") ->
         InputError: the bytes are not UTF-8 text, not YAML/JSON, or hostile.
     """
     if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{name}: {len(data)} bytes is larger than the {MAX_FILE_BYTES} limit")
+        raise too_large(name, MAX_FILE_BYTES)
     if b"\x00" in data:
         raise InputError(f"{name}: binary data (NUL bytes), not YAML or JSON")
     try:
@@ -171,18 +181,16 @@ def _parse_json(text: str, name: str) -> list[_Document] | None:
     stripped = text.lstrip()
     if not stripped.startswith(("{", "[")):
         return None
-    _check_nesting(text, name)
+    check_nesting(text, name)
     try:
-        return [(1, json.loads(text), None, None)]
+        return [(1, json_loads(text), None, None)]
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise InputError(f"{name}: JSON nested too deeply") from None
+    except (ValueError, RecursionError) as exc:  # 5000-digit integers, Infinity
+        raise InputError(f"{name}: {json_problem(exc)}") from None
 
 
 def _parse_yaml(text: str, name: str) -> list[_Document]:
-    _check_nesting(text, name)
-    has_anchors = "&" in text and _ANCHOR.search(text) is not None
     sources = (
         [(m.start(), m.group(1).strip()) for m in _HELM_SOURCE.finditer(text)]
         if "# Source: " in text
@@ -191,207 +199,18 @@ def _parse_yaml(text: str, name: str) -> list[_Document]:
     line_starts: list[int] | None = None
     previous_end = 0  # a "# Source:" comment names the document it precedes, not later ones
     out: list[_Document] = []
-    loader = _FastSafeLoader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            document = loader.construct_document(node)
-            if has_anchors:
-                _check_expansion(document, name, node.start_mark.line + 1)
-            line = node.start_mark.line + 1
-            source = None
-            if sources:
-                if line_starts is None:
-                    line_starts = _line_offsets(text)
-                start = line_starts[node.start_mark.line]
-                source = _helm_source_before(sources, start, previous_end)
-                previous_end = line_starts[min(node.end_mark.line, len(line_starts) - 1)]
-            item_lines = _list_item_lines(node) if _is_list(document) else None
-            out.append((line, document, source, item_lines))
-    except yaml.YAMLError as exc:
-        raise InputError(f"{name}: {_describe_yaml_error(exc)}") from None
-    except RecursionError:
-        raise InputError(f"{name}: YAML nested too deeply") from None
-    finally:
-        loader.dispose()
+    for node, document in iter_documents(text, name):
+        line = node.start_mark.line + 1
+        source = None
+        if sources:
+            if line_starts is None:
+                line_starts = _line_offsets(text)
+            start = line_starts[node.start_mark.line]
+            source = _helm_source_before(sources, start, previous_end)
+            previous_end = line_starts[min(node.end_mark.line, len(line_starts) - 1)]
+        item_lines = _list_item_lines(node) if _is_list(document) else None
+        out.append((line, document, source, item_lines))
     return out
-
-
-_STR = "tag:yaml.org,2002:str"
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
-_SPECIAL_KEYS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
-# Plain scalar -> tag; the safe resolver's answer depends on the value alone (no path resolvers).
-_PLAIN_TAGS: dict[str, str] = {}
-_PLAIN_TAGS_MAX = 200_000
-
-
-class _FastSafeLoader(yaml.CSafeLoader):
-    """``CSafeLoader`` with the same results, about twice as fast on Kubernetes YAML.
-
-    The stock safe loader spends most of its time in Python: resolving every plain scalar's tag
-    with regexes, and constructing objects through generic per-node machinery. Here plain
-    scalars' tags are memoised by value (manifests repeat the same keys and values
-    everywhere), and strings, mappings and sequences are built directly; every other tag
-    (ints, bools, timestamps, ``!!binary``, merge keys, unknown tags) goes through the stock
-    constructors, so values and errors are unchanged. Aliased nodes stay shared objects, as
-    with the stock constructor, so the alias-expansion bound still applies.
-    """
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0]:
-            tag = _PLAIN_TAGS.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-                if len(_PLAIN_TAGS) >= _PLAIN_TAGS_MAX:
-                    _PLAIN_TAGS.clear()
-                _PLAIN_TAGS[value] = tag
-            return tag
-        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        return None  # only path resolvers use it; the safe loader has none
-
-    def ascend_resolver(self) -> None:
-        return None
-
-    def construct_document(self, node: yaml.Node) -> Any:
-        self._built: dict[int, Any] = {}
-        self._building: set[int] = set()
-        try:
-            return self._build(node)
-        finally:
-            self._built = {}
-            self._building = set()
-            self.constructed_objects = {}
-            self.recursive_objects = {}
-
-    def _build(self, node: yaml.Node) -> Any:
-        # One frame per nesting level (no comprehensions): nesting is bounded by
-        # _check_nesting, so this stays far from the recursion limit.
-        cls = node.__class__
-        if cls is yaml.ScalarNode:
-            if node.tag == _STR:
-                return node.value
-            return self.construct_object(node, deep=True)
-        key = id(node)
-        done = self._built.get(key)
-        if done is not None:
-            return done
-        if key in self._building:
-            raise yaml.constructor.ConstructorError(
-                None, None, "found a recursive alias", node.start_mark
-            )
-        if cls is yaml.SequenceNode and node.tag == _SEQ:
-            self._building.add(key)
-            items: list[Any] = []
-            for child in node.value:
-                items.append(self._build(child))
-            self._building.discard(key)
-            self._built[key] = items
-            return items
-        if cls is yaml.MappingNode and node.tag == _MAP:
-            self._building.add(key)
-            mapping: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag in _SPECIAL_KEYS:
-                    self._building.discard(key)
-                    return self.construct_object(node, deep=True)  # merge keys: stock path
-                item_key = self._build(key_node)
-                try:
-                    mapping[item_key] = self._build(value_node)
-                except TypeError:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping",
-                        node.start_mark,
-                        "found unhashable key",
-                        key_node.start_mark,
-                    ) from None
-            self._building.discard(key)
-            self._built[key] = mapping
-            return mapping
-        return self.construct_object(node, deep=True)
-
-
-def _describe_yaml_error(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    context = getattr(exc, "context", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    detail = f"{context}; {problem}" if context else str(problem)
-    return f"invalid YAML at {where}{detail}"
-
-
-def _check_nesting(text: str, name: str) -> None:
-    depth = deepest = 0
-    for match in _FLOW_BRACKETS.finditer(text):
-        if match.group() in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > MAX_NESTING:
-                    raise InputError(f"{name}: nested more than {MAX_NESTING} levels deep, refused")
-        elif depth:
-            depth -= 1
-    # Both patterns need one line of at least 2 * MAX_NESTING characters: search only those
-    # (running them over a whole large file cost more than parsing it).
-    for line in text.split("\n"):
-        if len(line) >= 2 * MAX_NESTING and (
-            _DEEP_INDENT.search(line) or _COMPACT_NESTING.search(line)
-        ):
-            raise InputError(f"{name}: nested more than {MAX_NESTING} levels deep, refused")
-
-
-def _check_expansion(document: Any, name: str, line: int) -> None:
-    """Refuse documents whose alias expansion is huge or cyclic (billion laughs).
-
-    Aliased nodes are the same Python object, so each container's expanded size and depth are
-    computed once (post-order, memoised by identity): the check costs the document's real size,
-    not its expansion, and a bomb is refused in milliseconds.
-    """
-    if not isinstance(document, (dict, list)):
-        return
-    sizes: dict[int, tuple[int, int]] = {}  # id -> (expanded nodes, depth)
-    on_path: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(document, False)]
-
-    def refuse() -> InputError:
-        return InputError(
-            f"{name}:{line}: YAML aliases expand beyond {MAX_EXPANDED_NODES} nodes "
-            "(an alias bomb or a recursive alias), refused"
-        )
-
-    while stack:
-        value, done = stack.pop()
-        children = value.values() if isinstance(value, dict) else value
-        key = id(value)
-        if done:
-            size, depth = 1, 0
-            for child in children:
-                if isinstance(child, (dict, list)):
-                    child_size, child_depth = sizes[id(child)]
-                    size += child_size
-                    depth = max(depth, child_depth + 1)
-                else:
-                    size += 1
-            on_path.discard(key)
-            if size > MAX_EXPANDED_NODES or depth > MAX_NESTING:
-                raise refuse()
-            sizes[key] = (size, depth)
-            continue
-        if key in sizes:
-            continue
-        if key in on_path:  # reached again below itself: a recursive alias
-            raise refuse()
-        on_path.add(key)
-        stack.append((value, True))
-        stack.extend(
-            (child, False)
-            for child in children
-            if isinstance(child, (dict, list)) and id(child) not in sizes
-        )
 
 
 def _line_offsets(text: str) -> list[int]:
