@@ -10,6 +10,7 @@ import click
 from seldon_doctor.cli.options import (
     FAIL_ON,
     MIN_SEVERITY,
+    apply_options,
     dataplane_options,
     input_options,
     live_options,
@@ -18,97 +19,112 @@ from seldon_doctor.cli.options import (
 from seldon_doctor.cli.output import err, finish_scan, usage_errors
 
 
+def scan_options(func: Any) -> Any:
+    """The options only ``scan`` has (after the input, data plane and live groups)."""
+    options = [
+        click.option(
+            "--snapshot",
+            "snapshot_path",
+            metavar="PATH",
+            help="Scan a bundle written by 'seldon-doctor snapshot' (directory or .tar.gz), "
+            "offline.",
+        ),
+        click.option(
+            "--against-cluster",
+            is_flag=True,
+            help="What-if gate: lay the -f manifests over the live cluster "
+            "(--kubeconfig/--context) "
+            "and report only the findings the change introduces, plus those it fixes.",
+        ),
+        click.option(
+            "--against-snapshot",
+            "against_snapshot",
+            metavar="PATH",
+            help="What-if gate over a bundle written by 'seldon-doctor snapshot' instead of the "
+            "cluster.",
+        ),
+        click.option(
+            "--wait",
+            "wait_for",
+            metavar="DURATION",
+            help="Live: re-read until transient states (ModelProgressing, pods starting, rollouts, "
+            "Envoy not LIVE) settle or DURATION (e.g. 5m) ends, then judge. For post-deploy gates.",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            "outputs",
+            multiple=True,
+            metavar="FORMAT[=PATH]",
+            help="table (default), json, sarif, junit, markdown, prometheus or html; with =PATH "
+            "the "
+            "format is written to a file (replaced whole, atomically; a symlink is refused). "
+            "Repeatable, or comma-separated.",
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice(FAIL_ON),
+            default="error",
+            show_default=True,
+            help="Lowest severity that makes the exit code 1 (independent of what is shown).",
+        ),
+        click.option(
+            "--min-severity",
+            type=click.Choice(MIN_SEVERITY),
+            default="info",
+            show_default=True,
+            help="Lowest severity shown in the output (the exit code still follows --fail-on).",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            metavar="PATH",
+            help="Config with select/ignore/suppressions (default: .seldon-doctor.yaml found "
+            "upward "
+            "from the working directory).",
+        ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            help="Ignore seldon-doctor.io/ignore annotations (config suppressions still apply).",
+        ),
+        click.option(
+            "--baseline",
+            metavar="PATH",
+            help="A previous -o json report: report (and gate on) only findings new since then.",
+        ),
+        click.option(
+            "--scope",
+            "scope",
+            multiple=True,
+            metavar="NS",
+            help="Report only findings about NS and what it depends on: its controller's, "
+            "scheduler's "
+            "and Envoy's namespaces (repeatable; any input; live -n implies it).",
+        ),
+        click.option("--plan", "show_plan", is_flag=True, help="Print the full remediation plan."),
+        click.option(
+            "--probe",
+            "probe_targets",
+            is_flag=True,
+            help="Also send a few inference requests to every Ready Model and Experiment "
+            "(SD801-804).",
+        ),
+        click.option("--probe-endpoint", metavar="URL", help="seldon-mesh base URL for --probe."),
+        click.option("--select", multiple=True, metavar="ID|SLUG", help="Run only these checks."),
+        click.option("--ignore", multiple=True, metavar="ID|SLUG", help="Skip these checks."),
+        click.option("--debug", is_flag=True, help="Include tracebacks of failed checks (SD001)."),
+        click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too)."),
+        click.option("-q", "--quiet", is_flag=True, help="No notes or progress on stderr."),
+    ]
+    return apply_options(func, options)
+
+
 @click.command(short_help="Scan a cluster, manifests or a snapshot and report problems.")
 @input_options
 @dataplane_options
 @live_options
-@click.option(
-    "--snapshot",
-    "snapshot_path",
-    metavar="PATH",
-    help="Scan a bundle written by 'seldon-doctor snapshot' (directory or .tar.gz), offline.",
-)
-@click.option(
-    "--against-cluster",
-    is_flag=True,
-    help="What-if gate: lay the -f manifests over the live cluster (--kubeconfig/--context) "
-    "and report only the findings the change introduces, plus those it fixes.",
-)
-@click.option(
-    "--against-snapshot",
-    "against_snapshot",
-    metavar="PATH",
-    help="What-if gate over a bundle written by 'seldon-doctor snapshot' instead of the cluster.",
-)
-@click.option(
-    "--wait",
-    "wait_for",
-    metavar="DURATION",
-    help="Live: re-read until transient states (ModelProgressing, pods starting, rollouts, "
-    "Envoy not LIVE) settle or DURATION (e.g. 5m) ends, then judge. For post-deploy gates.",
-)
-@click.option(
-    "-o",
-    "--output",
-    "outputs",
-    multiple=True,
-    metavar="FORMAT[=PATH]",
-    help="table (default), json, sarif, junit, markdown, prometheus or html; with =PATH the "
-    "format is written to a file (replaced whole, atomically; a symlink is refused). "
-    "Repeatable, or comma-separated.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(FAIL_ON),
-    default="error",
-    show_default=True,
-    help="Lowest severity that makes the exit code 1 (independent of what is shown).",
-)
-@click.option(
-    "--min-severity",
-    type=click.Choice(MIN_SEVERITY),
-    default="info",
-    show_default=True,
-    help="Lowest severity shown in the output (the exit code still follows --fail-on).",
-)
-@click.option(
-    "--config",
-    "config_path",
-    metavar="PATH",
-    help="Config with select/ignore/suppressions (default: .seldon-doctor.yaml found upward "
-    "from the working directory).",
-)
-@click.option(
-    "--strict",
-    is_flag=True,
-    help="Ignore seldon-doctor.io/ignore annotations (config suppressions still apply).",
-)
-@click.option(
-    "--baseline",
-    metavar="PATH",
-    help="A previous -o json report: report (and gate on) only findings new since then.",
-)
-@click.option(
-    "--scope",
-    "scope",
-    multiple=True,
-    metavar="NS",
-    help="Report only findings about NS and what it depends on: its controller's, scheduler's "
-    "and Envoy's namespaces (repeatable; any input; live -n implies it).",
-)
-@click.option("--plan", "show_plan", is_flag=True, help="Print the full remediation plan.")
-@click.option(
-    "--probe",
-    "probe_targets",
-    is_flag=True,
-    help="Also send a few inference requests to every Ready Model and Experiment (SD801-804).",
-)
-@click.option("--probe-endpoint", metavar="URL", help="seldon-mesh base URL for --probe.")
-@click.option("--select", multiple=True, metavar="ID|SLUG", help="Run only these checks.")
-@click.option("--ignore", multiple=True, metavar="ID|SLUG", help="Skip these checks.")
-@click.option("--debug", is_flag=True, help="Include tracebacks of failed checks (SD001).")
-@click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too).")
-@click.option("-q", "--quiet", is_flag=True, help="No notes or progress on stderr.")
+@scan_options
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 def scan(
     paths: tuple[str, ...],
