@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from seldon_doctor.access import live_reads
 from seldon_doctor.catalog import load_docs
 from seldon_doctor.causes import link_causes
 from seldon_doctor.checks import ALL_CHECKS
@@ -15,6 +14,7 @@ from seldon_doctor.checks.base import ENVOY, PROBE, Check, CheckContext, NotEval
 from seldon_doctor.errors import InputError
 from seldon_doctor.findings import Evidence, Finding, ResourceRef, Severity
 from seldon_doctor.graph.build import DeploymentGraph
+from seldon_doctor.live_kinds import live_reads
 from seldon_doctor.redact import redact_finding, redact_text
 from seldon_doctor.snapshot import Gap
 

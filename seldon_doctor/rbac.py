@@ -1,6 +1,6 @@
 """``seldon-doctor rbac``: the minimal read-only RBAC, generated from the checks' declarations.
 
-The live source lists exactly :func:`seldon_doctor.access.kinds_read` and this module grants
+The live source lists exactly :func:`seldon_doctor.live_kinds.kinds_read` and this module grants
 exactly those kinds, so what the doctor reads and what it may read cannot drift apart. Every
 rule is ``get`` + ``list``: the doctor issues LISTs (and GETs for discovery), never WATCH,
 never a write verb, never Secrets, never a wildcard. Two grants are opt-in: ``pods/log``
@@ -69,7 +69,7 @@ DATAPLANE_NOTES = (
 def _rules(
     checks: Checks, *, logs: bool, dataplane: bool, cluster_scoped: bool
 ) -> list[dict[str, Any]]:
-    from seldon_doctor.access import kinds_read
+    from seldon_doctor.live_kinds import kinds_read
 
     by_group: dict[str, set[str]] = {}
     for info in kinds_read(checks):
@@ -288,7 +288,7 @@ def _ranges(ids: Sequence[str], order: Sequence[str]) -> str:
 def reads_table(checks: Checks = None) -> str:
     """Markdown: each granted resource, its API group and scope, why, and the checks that
     read it (ranges are runs of consecutive check ids)."""
-    from seldon_doctor.access import kinds_read, live_reads
+    from seldon_doctor.live_kinds import kinds_read, live_reads
 
     if checks is None:
         from seldon_doctor.checks import ALL_CHECKS

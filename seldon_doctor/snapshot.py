@@ -168,7 +168,7 @@ class ProbeObservation:
     Plain figures, no raw samples: counts by status and verdict, latency quantiles (ms), which
     internal model answered (``x-seldon-route``) and which ``model_version`` it reported. The
     expectations (configured split, expected version, SLO) travel with it so the SD8xx checks
-    can judge it; see :mod:`seldon_doctor.probing` for how it is produced.
+    can judge it; see :mod:`seldon_doctor.probe.runner` for how it is produced.
     """
 
     kind: str  # Model | Experiment | Pipeline

@@ -5,7 +5,7 @@ Envoy would pick for ``seldon-model: <header>`` (evaluated with ``find_route``, 
 name) → its weighted clusters → their endpoints → the server pod and its agent → the model's
 replica state in the scheduler's view. Each hop is ``ok``, ``broken`` (with the reason) or
 ``unknown`` (the input cannot tell); the first broken hop is the answer. ``--probe URL`` adds a
-real readiness request through Envoy and classifies the answer (``dataplane.probe``).
+real readiness request through Envoy and classifies the answer (``clients.readiness``).
 
 Pure functions of a Snapshot/graph plus the optional probe; rendering is separate
 (:func:`seldon_doctor.render.trace_tree.render_tree`, :meth:`TraceResult.to_dict`).
@@ -79,7 +79,7 @@ class TraceResult:
     header: str
     path: str
     root: Hop
-    probe: Any = None  # dataplane.probe.ProbeResult
+    probe: Any = None  # clients.readiness.ProbeResult
     gaps: list[tuple[str, str]] = field(default_factory=list)
 
     def hops(self) -> list[Hop]:

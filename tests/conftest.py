@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from seldon_doctor.collect import ScanInputs, collect_files
 from seldon_doctor.snapshot import Snapshot
+from seldon_doctor.sources.collect import ScanInputs, collect_files
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -59,7 +59,7 @@ def case_inputs(case: Path) -> ScanInputs:
 def load_case(case: Path) -> Snapshot:
     snapshot = collect_files(case_inputs(case))
     if case.is_dir():  # probes/*.json: inference probe observations (SD8xx)
-        from seldon_doctor.probing import load_probe_files
+        from seldon_doctor.sources.probe_files import load_probe_files
 
         snapshot.probes.extend(load_probe_files(sorted((case / "probes").glob("*.json"))))
     return snapshot

@@ -84,9 +84,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "checks": frozenset(
         {"graph", "domain", "findings", "catalog", "snapshot", "kinds", "logs", "redact"}
     ),
-    "access": frozenset({"checks", "kinds"}),
+    "live_kinds": frozenset({"checks", "kinds"}),
     "engine": frozenset(
-        {"access", "catalog", "causes", "checks", "errors", "findings", "graph", "redact"}
+        {"catalog", "causes", "checks", "errors", "findings", "graph", "live_kinds", "redact"}
         | {"snapshot"}
     ),
     "causes": frozenset({"findings", "graph"}),
@@ -96,38 +96,42 @@ ALLOWED: dict[str, frozenset[str]] = {
     | {"safeio", "safeyaml"},
     "settle": frozenset({"kinds", "snapshot"}),
     "trace": frozenset({"domain", "graph", "redact", "snapshot"}),
-    # Sources read input into a Snapshot; the dataplane package holds the network clients.
-    "dataplane": frozenset({"domain"}),
-    "sources": frozenset({"access", "dataplane", "domain", "errors", "kinds", "logs", "snapshot"})
-    | {"safeio", "safeyaml"},
-    "collect": frozenset({"domain", "errors", "kinds", "snapshot", "sources"}),
+    # Sources read input into a Snapshot; the clients package holds the network clients.
+    # sources -> graph: the port-forward to seldon-mesh goes to graph.mesh's choice of Envoy.
+    "clients": frozenset({"domain"}),
+    "sources": frozenset(
+        {"clients", "domain", "errors", "graph", "kinds", "live_kinds", "logs", "snapshot"}
+        | {"safeio", "safeyaml"}
+    ),
     "bundle": frozenset(
         {"seldon_doctor", "atomic", "domain", "errors", "logs", "redact", "snapshot", "sources"}
-    )
-    | {"safeio"},
-    "probing": frozenset({"domain", "snapshot"}) | {"safeio"},
+        | {"safeio"}
+    ),
     # Renderers only format: results, plans, the graph, observations' types.
     "render": frozenset(
         {"seldon_doctor", "baseline", "catalog", "domain", "engine", "findings", "graph", "plan"}
         | {"redact", "snapshot", "suppress", "trace"}
     ),
     # The command line: thin click commands over the application layer.
-    "rbac": frozenset({"seldon_doctor", "access", "checks", "engine"}),
-    "probe_cli": frozenset(
-        {"app", "collect", "dataplane", "domain", "engine", "errors", "findings", "graph"}
-        | {"probing", "render", "safeio", "snapshot", "sources"}
+    "rbac": frozenset({"seldon_doctor", "checks", "engine", "live_kinds"}),
+    # probe/: the load generator and its wire formats (runner: only domain and snapshot,
+    # see PROBE_CORE) and the probe commands' glue (command; its live target comes from the
+    # app layer's one live-request factory).
+    "probe": frozenset(
+        {"app", "clients", "domain", "engine", "errors", "findings", "graph", "render"}
+        | {"safeio", "snapshot", "sources"}
     ),
     # The application layer: each command as a request -> result use case (no click, no
     # printing); it wires sources, the engine and the gates together.
     "app": frozenset(
-        {"access", "baseline", "bundle", "collect", "dataplane", "domain", "engine", "errors"}
-        | {"findings", "graph", "kinds", "probe_cli", "scope", "settle", "snapshot", "sources"}
-        | {"suppress", "trace", "whatif"}
+        {"baseline", "bundle", "clients", "domain", "engine", "errors", "findings", "graph"}
+        | {"kinds", "live_kinds", "probe", "scope", "settle", "snapshot", "sources", "suppress"}
+        | {"trace", "whatif"}
     ),
     # Commands parse flags into an app request and render its result.
     "cli": frozenset(
         {"seldon_doctor", "app", "atomic", "bundle", "catalog", "checks", "engine", "errors"}
-        | {"probe_cli", "rbac", "render"}
+        | {"probe", "rbac", "render"}
     ),
     # The what-if gate: overlays one snapshot on another and compares two reports.
     "whatif": frozenset({"engine", "findings", "snapshot"}),
@@ -136,8 +140,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 #: What the table must never allow (guards the table against a convenient edit).
-CLIENTS = frozenset({"sources", "dataplane", "collect", "probing", "bundle"})
-ENTRY_POINTS = frozenset({"cli", "probe_cli", "rbac", "__main__"})
+CLIENTS = frozenset({"sources", "clients", "probe", "bundle"})
+ENTRY_POINTS = frozenset({"cli", "probe", "rbac", "__main__"})
 NEVER: dict[str, frozenset[str]] = {
     "domain": frozenset(ALLOWED) - {"domain"},
     "render": CLIENTS | ENTRY_POINTS,
@@ -145,9 +149,14 @@ NEVER: dict[str, frozenset[str]] = {
     "graph": CLIENTS | ENTRY_POINTS | {"render", "checks", "engine"},
     "trace": CLIENTS | ENTRY_POINTS | {"render"},
     "sources": ENTRY_POINTS | {"render", "checks", "engine"},
-    "dataplane": ENTRY_POINTS | {"sources", "render", "checks", "graph", "snapshot"},
+    "clients": ENTRY_POINTS | {"sources", "render", "checks", "graph", "snapshot"},
     "snapshot": frozenset(ALLOWED) - {"snapshot"},
 }
+
+#: The probe package's load generator and wire formats import only these areas (the command
+#: glue, ``probe.command``, is the one module of ``probe`` that reaches sources and engine).
+PROBE_CORE = frozenset({"domain", "snapshot", "probe"})
+PROBE_GLUE = frozenset({f"{PACKAGE}.probe.command"})
 
 #: Modules of ``checks`` any check module may import.
 CHECKS_SHARED = frozenset({"seldon_doctor.checks.base", "seldon_doctor.checks.helpers"})
@@ -317,6 +326,18 @@ def test_no_import_cycles(imports: list[Import]) -> None:
 
 def test_imports_follow_the_package_direction(imports: list[Import]) -> None:
     assert direction_violations(imports) == []
+
+
+def test_the_probe_runner_imports_only_domain_and_snapshot(imports: list[Import]) -> None:
+    found = sorted(
+        f"{i.where()}: {i.target}"
+        for i in imports
+        if i.internal
+        and area(i.source) == "probe"
+        and i.source not in PROBE_GLUE
+        and area(i.target) not in PROBE_CORE
+    )
+    assert found == []
 
 
 def test_the_table_never_allows_what_must_never_happen() -> None:

@@ -189,9 +189,9 @@ def test_a_crash_looping_scheduler_pod_is_the_root_of_its_empty_service() -> Non
     # SD513 (a component pod crash-looping) is reported on the Pod; its Service and the
     # namespace's consumers lead to it. Synthetic findings on a scenario's graph.
     from seldon_doctor.causes import link_causes
-    from seldon_doctor.collect import collect_files
     from seldon_doctor.findings import Finding, ResourceRef, Severity
     from seldon_doctor.graph.build import build_graph
+    from seldon_doctor.sources.collect import collect_files
     from tests.conftest import case_inputs
 
     graph = build_graph(collect_files(case_inputs(CLUSTERS / "scoped-operator-scheduler-scaled")))

@@ -7,10 +7,10 @@ from pathlib import Path
 from seldon_doctor.checks.base import CheckContext
 from seldon_doctor.checks.controlplane import DataflowUnavailable, NamespaceNotWatched
 from seldon_doctor.checks.serving import CanaryWeightsInvalid
-from seldon_doctor.collect import ScanInputs, collect_files
 from seldon_doctor.domain.images import is_moving_tag, split_image
 from seldon_doctor.findings import Severity
 from seldon_doctor.graph.build import build_graph
+from seldon_doctor.sources.collect import ScanInputs, collect_files
 
 CONTROLLER = """
 apiVersion: apps/v1

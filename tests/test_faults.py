@@ -171,7 +171,7 @@ def test_generated_estate_faults_are_all_found(tmp_path: Path) -> None:
         import seldon_doctor.sources.envoy_dump  # noqa: F401
     except ImportError:
         dumps = []
-    from seldon_doctor.collect import ScanInputs, collect_files
+    from seldon_doctor.sources.collect import ScanInputs, collect_files
 
     snapshot = collect_files(ScanInputs(files=files, envoy_dumps=dumps))
     report = run_checks(build_graph(snapshot))

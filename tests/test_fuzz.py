@@ -332,7 +332,7 @@ def test_unknown_seldon_api_version_warns_and_reads() -> None:
         b"apiVersion: mlops.seldon.io/v1beta1\nkind: Model\n"
         b"metadata: {name: m, namespace: ns}\nspec: {storageUri: gs://x, requirements: [sklearn]}\n"
     )
-    from seldon_doctor.collect import ScanInputs, collect_files
+    from seldon_doctor.sources.collect import ScanInputs, collect_files
 
     stdin = _Stdin(data)
     snapshot = collect_files(ScanInputs(files=["-"], stdin=stdin))

@@ -152,8 +152,8 @@ def test_forbidden_kind_leaves_every_other_finding_intact(kubeconfig: Any) -> No
     assert [g["what"] for g in gaps] == ["kind:NetworkPolicy"]
     assert "forbidden" in gaps[0]["reason"]
     # Exactly the checks that need NetworkPolicies from a live cluster say why they did not run.
-    from seldon_doctor.access import live_reads
     from seldon_doctor.checks import ALL_CHECKS
+    from seldon_doctor.live_kinds import live_reads
 
     netpol_checks = {c.id for c in ALL_CHECKS if "NetworkPolicy" in live_reads(c)}
     blocked = {

@@ -11,7 +11,6 @@ import json
 import pytest
 import yaml
 
-from seldon_doctor.collect import collect_files
 from seldon_doctor.engine import run_checks
 from seldon_doctor.graph.build import build_graph
 from seldon_doctor.logs import (
@@ -26,6 +25,7 @@ from seldon_doctor.logs import (
 from seldon_doctor.redact import REDACTED
 from seldon_doctor.render import RenderOptions, get_renderer
 from seldon_doctor.snapshot import Snapshot
+from seldon_doctor.sources.collect import collect_files
 from tests.conftest import FIXTURES, case_inputs, shared_path
 
 T = 'time="2025-10-20T09:14:03Z"'

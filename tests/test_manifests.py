@@ -14,13 +14,13 @@ import pytest
 
 from seldon_doctor.checks.base import CheckContext
 from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
-from seldon_doctor.collect import ScanInputs, collect_files
 from seldon_doctor.domain.schema import Validator, format_path
 from seldon_doctor.domain.spelling import did_you_mean
 from seldon_doctor.engine import run_checks, select_checks
 from seldon_doctor.findings import Finding
 from seldon_doctor.graph.build import build_graph
 from seldon_doctor.snapshot import KubeObject
+from seldon_doctor.sources.collect import ScanInputs, collect_files
 from seldon_doctor.sources.files import load_bytes, load_paths
 from seldon_doctor.sources.locate import SourceText, locate
 from tests.conftest import FIXTURES, ROOT, shared_data

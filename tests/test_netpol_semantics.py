@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from seldon_doctor.checks.controlplane import policies_of
-from seldon_doctor.collect import ScanInputs, collect_files
 from seldon_doctor.domain.istio_policy import mesh_verdict
 from seldon_doctor.domain.network_policy import PodView, Policies, selector_match, tri_all, tri_any
 from seldon_doctor.graph.build import build_graph
 from seldon_doctor.graph.model import Node
+from seldon_doctor.sources.collect import ScanInputs, collect_files
 
 SCHEDULER = PodView(
     "seldon-mesh",

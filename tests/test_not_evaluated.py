@@ -9,10 +9,10 @@ import pytest
 
 from seldon_doctor.catalog import load_playbooks
 from seldon_doctor.checks.base import NotEvaluated
-from seldon_doctor.collect import ScanInputs, collect_files
 from seldon_doctor.engine import _dedupe_not_evaluated, run_checks
 from seldon_doctor.graph.build import build_graph
 from seldon_doctor.plan import fill, plan_for
+from seldon_doctor.sources.collect import ScanInputs, collect_files
 
 
 def _runs(finding: object) -> list[str]:

@@ -133,9 +133,9 @@ def test_demo_plan_commands_act_where_the_objects_live() -> None:
 
 
 def test_scope_reports_a_namespace_with_what_it_depends_on() -> None:
-    from seldon_doctor.collect import collect_files, demo_inputs
     from seldon_doctor.graph.build import build_graph
     from seldon_doctor.scope import scope_namespaces
+    from seldon_doctor.sources.collect import collect_files, demo_inputs
 
     graph = build_graph(collect_files(demo_inputs()))
     # app-a aliases seldon-mesh's scheduler and Envoy; the controller runs in seldon-system.

@@ -72,7 +72,7 @@ def test_grpc_request_encoding_round_trips_the_model_name() -> None:
 
 
 def test_probe_fixture_files_are_complete_observations() -> None:
-    from seldon_doctor.probing import load_probe_files
+    from seldon_doctor.sources.probe_files import load_probe_files
 
     files = sorted(FIXTURES.glob("checks/SD80*/*/probes/*.json"))
     assert len(files) >= 8
@@ -109,8 +109,8 @@ def test_unreachable_endpoint_is_a_failed_probe_not_a_crash() -> None:
 def test_probe_metrics_parse_as_prometheus_text() -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
-    from seldon_doctor.probing import load_probe_files
     from seldon_doctor.render.probe_report import metric_lines
+    from seldon_doctor.sources.probe_files import load_probe_files
 
     observations = load_probe_files(sorted(FIXTURES.glob("checks/SD80*/fires/probes/*.json")))
     for obs in observations:

@@ -12,8 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from seldon_doctor import __version__
-from seldon_doctor.access import kinds_read
 from seldon_doctor.engine import select_checks
+from seldon_doctor.live_kinds import kinds_read
 from seldon_doctor.rbac import (
     REGENERATE,
     cluster_role,

@@ -23,7 +23,7 @@ SCENARIOS = sorted(p.parent for p in (FIXTURES / "clusters").glob("*/scenario.ya
 
 
 def _scan(folder: Path):  # type: ignore[no-untyped-def]
-    from seldon_doctor.collect import collect_files
+    from seldon_doctor.sources.collect import collect_files
 
     meta = yaml.safe_load((folder / "scenario.yaml").read_text())
     inputs = case_inputs(folder)

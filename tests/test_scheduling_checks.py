@@ -12,7 +12,6 @@ import pytest
 from seldon_doctor.checks import ALL_CHECKS
 from seldon_doctor.checks.base import CheckContext
 from seldon_doctor.checks.scheduling import ModelServerNotFound, ModelStuckTerminating, model_state
-from seldon_doctor.collect import ScanInputs, collect_files
 from seldon_doctor.domain.quantities import parse_quantity
 from seldon_doctor.domain.scheduler_reasons import reason_meaning
 from seldon_doctor.findings import Finding, Severity
@@ -20,6 +19,7 @@ from seldon_doctor.graph.build import DeploymentGraph, build_graph
 from seldon_doctor.graph.model import Node
 from seldon_doctor.plan import plan_for
 from seldon_doctor.snapshot import KubeObject
+from seldon_doctor.sources.collect import ScanInputs, collect_files
 from tests.conftest import FIXTURES, load_case
 
 MINE = ("SD101", "SD103", "SD104", "SD105", "SD106", "SD201", "SD202", "SD203", "SD512")

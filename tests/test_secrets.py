@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from seldon_doctor.collect import ScanInputs, collect_files
 from seldon_doctor.engine import run_checks
 from seldon_doctor.graph.build import build_graph
 from seldon_doctor.render import FORMATS, RenderOptions, get_renderer
+from seldon_doctor.sources.collect import ScanInputs, collect_files
 from tests.conftest import FIXTURES
 
 SECRETS = {

@@ -26,7 +26,7 @@ def file_snapshot(
     crds: Sequence[str] = (),
 ) -> Snapshot:
     """The snapshot of manifests/captured state (or the bundled demo cluster)."""
-    from seldon_doctor.collect import ScanInputs, collect_files, demo_inputs
+    from seldon_doctor.sources.collect import ScanInputs, collect_files, demo_inputs
 
     if demo:
         if files:

@@ -75,7 +75,7 @@ def live_request(
     its cluster), the rest from ``extra`` (``LiveRequest``'s other fields)."""
     kinds = None
     if read_kinds:
-        from seldon_doctor.access import kinds_read
+        from seldon_doctor.live_kinds import kinds_read
 
         kinds = tuple(kinds_read(checks))
     return LiveRequest(
@@ -128,8 +128,8 @@ def progress_display(quiet: bool) -> Iterator[Callable[[str, str, int, str], Non
 
 def read_clusters(request: LiveRequest) -> LiveScan:
     """Snapshots of every cluster asked for (and, with --dataplane, their Envoys/schedulers)."""
-    from seldon_doctor.collect import load_envoy_dumps
     from seldon_doctor.errors import InputError
+    from seldon_doctor.sources.collect import load_envoy_dumps
     from seldon_doctor.sources.live import collect_live
 
     options = request.options()

@@ -148,7 +148,7 @@ def _observe(request: ScanRequest, snapshot: Snapshot, live_target: Any, notes: 
     for warning in snapshot.warnings:
         notes(f"note: {warning}")
     if request.probe_targets:
-        from seldon_doctor.probe_cli import scan_probes
+        from seldon_doctor.probe.command import scan_probes
 
         snapshot.probes.extend(
             scan_probes(snapshot, request.probe_endpoint, live_target=live_target)

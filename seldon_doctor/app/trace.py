@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -84,8 +83,8 @@ def _offline_snapshot(request: TraceRequest) -> Snapshot:
         from seldon_doctor.app.inputs import file_snapshot
 
         return file_snapshot(request.files, request.envoy_dumps, request.namespace, False)
-    from seldon_doctor.collect import load_envoy_dumps
     from seldon_doctor.snapshot import Snapshot
+    from seldon_doctor.sources.collect import load_envoy_dumps
 
     dumps = [d if "=" in d else f"{request.namespace}={d}" for d in request.envoy_dumps]
     return Snapshot(envoys=load_envoy_dumps(dumps, []))
@@ -95,14 +94,16 @@ def _probe(request: TraceRequest, built: Any, snapshot: Snapshot, target: Any) -
     """--probe: a real readiness request through Envoy; what failed becomes a gap."""
     if not request.probe_url:
         return None, None
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
-    from seldon_doctor.dataplane.probe import probe
+    from seldon_doctor.clients.errors import DataplaneUnavailable
+    from seldon_doctor.clients.readiness import probe
+    from seldon_doctor.sources.dataplane import mesh_endpoint
+    from seldon_doctor.sources.live import api_client_for
 
     kind_arg: Any = request.kind
     timeout = request.dataplane_timeout
     try:
         if request.probe_url == LIVE_PROBE:
-            with _mesh_url(built, request.namespace, target) as url:
+            with mesh_endpoint(request.namespace, api_client_for(target), built) as url:
                 return probe(url, request.name, kind=kind_arg, timeout=timeout), None
         return probe(request.probe_url, request.name, kind=kind_arg, timeout=timeout), None
     except DataplaneUnavailable as exc:
@@ -142,23 +143,3 @@ def _live_snapshot(request: TraceRequest) -> tuple[Snapshot, Any]:
         namespaces=sorted(wanted),
     )
     return snapshot, target
-
-
-@contextlib.contextmanager
-def _mesh_url(graph: Any, namespace: str, target: Any) -> Iterator[str]:
-    """A local URL for ``namespace``'s seldon-mesh: a port-forward to a ready Envoy pod it
-    resolves to (through ExternalName aliases, as a client in that namespace would)."""
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
-    from seldon_doctor.sources.dataplane import ENVOY_HTTP_PORT, forwarded_port
-    from seldon_doctor.sources.live import api_client_for
-
-    resolution = graph.resolve("seldon-mesh", namespace)
-    backends = [b for b in resolution.ready_backends if not b.implied]
-    if not backends:
-        raise DataplaneUnavailable(
-            f"seldon-mesh in {namespace} leads to no ready Envoy pod "
-            f"({resolution.detail or resolution.status.value})"
-        )
-    pod = backends[0]
-    with forwarded_port(pod.namespace, pod.pod, ENVOY_HTTP_PORT, api_client_for(target)) as addr:
-        yield f"http://{addr}"

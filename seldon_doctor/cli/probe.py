@@ -1,4 +1,4 @@
-"""``seldon-doctor probe``: real inference requests through Envoy (``probe_cli``)."""
+"""``seldon-doctor probe``: real inference requests through Envoy (``probe.command``)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,6 @@ def probe(use_grpc: bool, **flags: Any) -> None:
     latency quantiles and histogram, an Experiment's split against its weights, the versions
     that answered; then SD801-SD804. Bounded in requests and time; sends nothing else.
     """
-    from seldon_doctor.probe_cli import probe_command
+    from seldon_doctor.probe.command import probe_command
 
     raise SystemExit(probe_command(grpc=use_grpc, **flags))

@@ -3,7 +3,7 @@
 Pure: building request bodies (REST JSON, gRPC ``ModelInferRequest`` encoded by hand), the
 ``seldon-model`` header and paths Seldon's Envoy routes on, and :func:`classify`, which turns
 one answer into a verdict (``envoy_no_route``, ``model_not_loaded``, ...). Sending the requests
-is :mod:`seldon_doctor.dataplane.probe` (one readiness probe) and :mod:`seldon_doctor.probing`
+is :mod:`seldon_doctor.clients.readiness` (one readiness probe) and :mod:`seldon_doctor.probe`
 (a measured run).
 """
 

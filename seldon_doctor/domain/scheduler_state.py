@@ -1,6 +1,6 @@
 """What the Seldon scheduler reports about models, servers, experiments and pipelines.
 
-Plain dataclasses filled by the gRPC client (:mod:`seldon_doctor.dataplane.scheduler_api`), by
+Plain dataclasses filled by the gRPC client (:mod:`seldon_doctor.clients.scheduler_api`), by
 JSON files and by snapshot bundles (:func:`scheduler_state_from_dict`, the inverse of
 :meth:`SchedulerState.to_dict`). Pure data: no I/O, no grpc.
 """

@@ -1,6 +1,6 @@
 """What an xDS server served to one Envoy node: :class:`XdsSnapshot` and the xDS type URLs.
 
-Filled by the Delta ADS client (:mod:`seldon_doctor.dataplane.xds_client`), by JSON files and
+Filled by the Delta ADS client (:mod:`seldon_doctor.clients.xds_client`), by JSON files and
 by snapshot bundles (:func:`xds_snapshot_from_dict`, the inverse of
 :meth:`XdsSnapshot.to_dict`). Pure data: no I/O, no grpc, no envoy-data-plane.
 """

@@ -1,6 +1,6 @@
 """Which namespace an observation belongs to: ``NAMESPACE=VALUE`` arguments, Envoy namespaces.
 
-Shared by :mod:`seldon_doctor.collect` (``--envoy-config-dump``) and
+Shared by :mod:`seldon_doctor.sources.collect` (``--envoy-config-dump``) and
 :mod:`seldon_doctor.sources.dataplane` (``--envoy-admin``, ``--scheduler``, state files), which
 used to import each other inside function bodies for these two helpers.
 """

@@ -1,6 +1,6 @@
 """Read the live data plane into a Snapshot: Envoy admin, scheduler status API, scheduler xDS.
 
-The only module that calls the ``seldon_doctor.dataplane`` clients. Each option value is
+The only module that calls the ``seldon_doctor.clients`` clients. Each option value is
 ``[NAMESPACE=]ADDRESS``; without a namespace the one namespace of the input that runs Envoy
 (``sources.attribution.envoy_namespaces``) is used, else the scan's ``-n``. Every failure becomes a
 :class:`~seldon_doctor.snapshot.Gap` (``envoy:<ns>``, ``scheduler:<ns>``,
@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seldon_doctor.domain import scheduler_state
 from seldon_doctor.domain.scheduler_state import SchedulerState
@@ -38,6 +38,9 @@ from seldon_doctor.snapshot import (
     XdsObservation,
 )
 from seldon_doctor.sources.attribution import envoy_namespaces, split_dump_arg
+
+if TYPE_CHECKING:
+    from seldon_doctor.graph.build import DeploymentGraph
 
 DEFAULT_TIMEOUT = 5.0
 ENVOY_ADMIN_PORT = 9901
@@ -95,8 +98,8 @@ def _namespace_for(
 
 def observe_envoy(url: str, namespace: str, *, timeout: float) -> EnvoyObservation:
     """``/ready``, ``/config_dump?include_eds`` and the route counters of one Envoy admin."""
-    from seldon_doctor.dataplane import envoy_admin
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients import envoy_admin
+    from seldon_doctor.clients.errors import DataplaneUnavailable
     from seldon_doctor.domain.envoy_parse import DumpError, parse_config_dump
 
     seen = envoy_admin.observe(url, timeout=timeout)
@@ -115,14 +118,14 @@ def observe_envoy(url: str, namespace: str, *, timeout: float) -> EnvoyObservati
 
 
 def observe_scheduler(target: str, namespace: str, *, timeout: float) -> SchedulerObservation:
-    from seldon_doctor.dataplane.scheduler_api import fetch_scheduler_state
+    from seldon_doctor.clients.scheduler_api import fetch_scheduler_state
 
     state = fetch_scheduler_state(_with_port(target, SCHEDULER_API_PORT), timeout)
     return SchedulerObservation(namespace, state.target, state, Origin(file=f"grpc://{target}"))
 
 
 def observe_xds(target: str, namespace: str, *, timeout: float, node_id: str) -> XdsObservation:
-    from seldon_doctor.dataplane.xds_client import fetch_xds
+    from seldon_doctor.clients.xds_client import fetch_xds
 
     snap = fetch_xds(_with_port(target, SCHEDULER_XDS_PORT), node_id=node_id, timeout=timeout)
     return XdsObservation(namespace, snap.target, snap, Origin(file=f"grpc://{target}"))
@@ -140,7 +143,7 @@ def _with_port(target: str, port: int) -> str:
 
 def collect_dataplane(snapshot: Snapshot, inputs: DataplaneInputs) -> Snapshot:
     """Add every requested observation to ``snapshot``; failures become gaps, never raise."""
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
 
     objects = snapshot.objects
     jobs: list[tuple[str, str, str, Callable[[], None]]] = []
@@ -257,7 +260,7 @@ class PortForwarder:
         import socket
         import threading
 
-        from seldon_doctor.dataplane.errors import DataplaneUnavailable
+        from seldon_doctor.clients.errors import DataplaneUnavailable
 
         try:
             from kubernetes import client as k8s_client
@@ -278,7 +281,7 @@ class PortForwarder:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _open(self) -> Any:
-        from seldon_doctor.dataplane.errors import DataplaneUnavailable
+        from seldon_doctor.clients.errors import DataplaneUnavailable
 
         try:
             return self._portforward(
@@ -305,7 +308,7 @@ class PortForwarder:
         import socket
         import threading
 
-        from seldon_doctor.dataplane.errors import DataplaneUnavailable
+        from seldon_doctor.clients.errors import DataplaneUnavailable
 
         forward, self._spare = self._spare, None
         try:
@@ -386,7 +389,7 @@ def observe_via_portforward(
     client seeing a dropped connection). Live mode (``observe_live``) calls this per Envoy pod
     with port 9901 and per scheduler pod with 9004 and 9002.
     """
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
 
     with PortForwarder(namespace, pod, remote_port, api=api) as forwarder:
         try:
@@ -400,9 +403,6 @@ def observe_via_portforward(
 # ---- the seldon-mesh Service, for probes --------------------------------------------------
 
 MESH_SERVICE = "seldon-mesh"
-MESH_PORT = 80  # seldon-mesh port 80 -> targetPort "http" (Envoy's seldon_http listener)
-ENVOY_HTTP_PORT = 9000
-ENVOY_SELECTOR = {"app.kubernetes.io/name": "seldon-envoy"}
 
 
 def _raw_json(response: Any) -> dict[str, Any]:
@@ -411,92 +411,84 @@ def _raw_json(response: Any) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _pod_ready(pod: dict[str, Any]) -> tuple[bool, bool]:
-    """(running and not terminating, Ready condition true)."""
-    status = pod.get("status") or {}
-    running = str(status.get("phase") or "") == "Running" and not (pod.get("metadata") or {}).get(
-        "deletionTimestamp"
-    )
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in status.get("conditions") or []
-        if isinstance(c, dict)
-    )
-    return running, ready
+def _read_optional(what: str, call: Callable[[], Any]) -> dict[str, Any] | None:
+    """GET one object; None when the API server says 404."""
+    from seldon_doctor.clients.errors import DataplaneUnavailable
+
+    try:
+        return _raw_json(call())
+    except Exception as exc:
+        if getattr(exc, "status", None) == 404:
+            return None
+        raise DataplaneUnavailable(f"reading {what}: {_forward_failure_line(exc)}") from None
 
 
-def mesh_target(
-    namespace: str, *, service: dict[str, Any] | None, pods: Sequence[dict[str, Any]]
-) -> tuple[str, int]:
-    """(pod, port) behind ``seldon-mesh:80`` of ``namespace``: a running (Ready first) pod the
-    Service selects (``app.kubernetes.io/name=seldon-envoy`` without the Service) and the
-    container port its targetPort names (``http`` -> 9000).
+def read_mesh_snapshot(namespace: str, api: Any) -> Snapshot:
+    """What resolving ``seldon-mesh`` from ``namespace`` needs, read from the API server along
+    its alias chain: per hop the Namespace and the Service (GET), then the Endpoints of the
+    Service the chain ends at and the pods its selector picks (LIST). A live Snapshot, for
+    :func:`seldon_doctor.graph.mesh.mesh_envoy` when no live read of the cluster is at hand.
 
     Raises:
-        DataplaneUnavailable: no running Envoy pod.
+        DataplaneUnavailable: the API server refused a read (other than 404).
     """
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
+    from seldon_doctor.graph.build import MAX_ALIAS_HOPS, parse_service_host
 
-    spec = (service or {}).get("spec") or {}
-    selector = spec.get("selector") or ENVOY_SELECTOR
-    ports = [p for p in spec.get("ports") or [] if isinstance(p, dict)]
-    entry = next((p for p in ports if p.get("port") == MESH_PORT), ports[0] if ports else {})
-    target: Any = entry.get("targetPort", entry.get("port")) if entry else "http"
-    candidates = []
-    for pod in pods:
-        meta = pod.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        if meta.get("namespace", namespace) != namespace:
+    snapshot = Snapshot(live=True)
+
+    def keep(body: dict[str, Any] | None, kind: str, ns: str = "") -> dict[str, Any] | None:
+        if body is not None:
+            body.setdefault("kind", kind)
+            body.setdefault("apiVersion", "v1")
+            if ns:
+                body.setdefault("metadata", {}).setdefault("namespace", ns)
+            snapshot.objects.append(KubeObject(body))
+        return body
+
+    def get(what: str, method: Callable[..., Any], *args: str) -> dict[str, Any] | None:
+        return _read_optional(what, lambda: method(*args, _preload_content=False))
+
+    host, ns, seen = MESH_SERVICE, namespace, set()
+    for _ in range(MAX_ALIAS_HOPS):
+        target = parse_service_host(host, ns)
+        if target is None or target in seen:
+            break
+        seen.add(target)
+        name, ns = target
+        try:
+            keep(get(f"Namespace {ns}", api.read_namespace, ns), "Namespace")
+        except DataplaneUnavailable as exc:  # e.g. only a namespaced Role: existence unknown
+            snapshot.gaps.append(Gap("kind:Namespace", exc.reason, ns))
+        service = keep(
+            get(f"Service {ns}/{name}", api.read_namespaced_service, name, ns), "Service", ns
+        )
+        if service is None:
+            break
+        spec = service.get("spec") or {}
+        if spec.get("type") == "ExternalName":
+            host = str(spec.get("externalName") or "")
             continue
-        if any(labels.get(k) != v for k, v in selector.items()):
-            continue
-        running, ready = _pod_ready(pod)
-        if running:
-            candidates.append((not ready, str(meta.get("name") or ""), pod))
-    if not candidates:
-        where = f"Service {MESH_SERVICE}" if service else "label app.kubernetes.io/name"
-        raise DataplaneUnavailable(
-            f"no running seldon-envoy pod in {namespace} ({where} selects none)"
+        keep(
+            get(f"Endpoints {ns}/{name}", api.read_namespaced_endpoints, name, ns), "Endpoints", ns
         )
-    _, name, pod = min(candidates, key=lambda c: (c[0], c[1]))
-    if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
-        return name, int(target)
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        for port in container.get("ports") or []:
-            if port.get("name") == target and port.get("containerPort"):
-                return name, int(port["containerPort"])
-    return name, ENVOY_HTTP_PORT
-
-
-def read_mesh_target(namespace: str, api: Any) -> tuple[str, int]:
-    """:func:`mesh_target` from the API server (GET the Service, LIST the selected pods)."""
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
-
-    service: dict[str, Any] | None = None
-    try:
-        service = _raw_json(
-            api.read_namespaced_service(MESH_SERVICE, namespace, _preload_content=False)
-        )
-    except Exception as exc:
-        if getattr(exc, "status", None) != 404:
-            raise DataplaneUnavailable(
-                f"reading Service {namespace}/{MESH_SERVICE}: {_forward_failure_line(exc)}"
-            ) from None
-    selector = ((service or {}).get("spec") or {}).get("selector") or ENVOY_SELECTOR
-    try:
-        listed = api.list_namespaced_pod(
-            namespace,
-            label_selector=",".join(f"{k}={v}" for k, v in selector.items()),
-            _preload_content=False,
-        )
-    except Exception as exc:
-        raise DataplaneUnavailable(
-            f"listing Envoy pods in {namespace}: {_forward_failure_line(exc)}"
-        ) from None
-    pods = [p for p in _raw_json(listed).get("items") or [] if isinstance(p, dict)]
-    for body in pods:
-        body.setdefault("metadata", {}).setdefault("namespace", namespace)
-    return mesh_target(namespace, service=service, pods=pods)
+        selector = spec.get("selector") or {}
+        if selector:
+            try:
+                listed = api.list_namespaced_pod(
+                    ns,
+                    label_selector=",".join(f"{k}={v}" for k, v in selector.items()),
+                    _preload_content=False,
+                )
+            except Exception as exc:
+                raise DataplaneUnavailable(
+                    f"listing Envoy pods in {ns}: {_forward_failure_line(exc)}"
+                ) from None
+            for pod in _raw_json(listed).get("items") or []:
+                if isinstance(pod, dict):
+                    keep(pod, "Pod", ns)
+        break
+    return snapshot
 
 
 def _forward_failure_line(exc: BaseException) -> str:
@@ -507,33 +499,31 @@ def _forward_failure_line(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def mesh_endpoint(
-    namespace: str, api: Any, objects: Sequence[KubeObject] | None = None
-) -> Iterator[str]:
+def mesh_endpoint(namespace: str, api: Any, graph: DeploymentGraph | None = None) -> Iterator[str]:
     """A base URL (``http://127.0.0.1:P``) for ``seldon-mesh`` of ``namespace`` through an
     API-server port-forward to the Envoy pod behind it (what ``kubectl port-forward
-    svc/seldon-mesh`` does). ``objects`` (a live snapshot's) are used when they hold the Envoy
-    pods; else the Service and pods are read from the API server.
+    svc/seldon-mesh`` does, following ExternalName aliases as a client in ``namespace``
+    would). The pod is :func:`seldon_doctor.graph.mesh.mesh_envoy`'s choice in ``graph`` (a
+    live read of the cluster) when it finds one there; else in the objects
+    :func:`read_mesh_snapshot` reads along the alias chain.
 
     Raises:
         DataplaneUnavailable: no Envoy pod, or the port-forward was refused.
     """
-    pod, port = None, 0
-    if objects is not None:
-        pods = [o.body for o in objects if o.kind == "Pod" and o.namespace == namespace]
-        service = next(
-            (
-                o.body
-                for o in objects
-                if o.kind == "Service" and o.namespace == namespace and o.name == MESH_SERVICE
-            ),
-            None,
-        )
-        with contextlib.suppress(Exception):
-            pod, port = mesh_target(namespace, service=service, pods=pods)
-    if pod is None:
-        pod, port = read_mesh_target(namespace, api)
-    with forwarded_port(namespace, pod, port, api) as address:
+    from seldon_doctor.clients.errors import DataplaneUnavailable
+    from seldon_doctor.graph.build import build_graph
+    from seldon_doctor.graph.mesh import MeshEnvoy, NoMeshEnvoy, mesh_envoy
+
+    envoy: MeshEnvoy | None = None
+    if graph is not None:
+        with contextlib.suppress(NoMeshEnvoy):
+            envoy = mesh_envoy(graph, namespace)
+    if envoy is None:
+        try:
+            envoy = mesh_envoy(build_graph(read_mesh_snapshot(namespace, api)), namespace)
+        except NoMeshEnvoy as exc:
+            raise DataplaneUnavailable(exc.reason) from None
+    with forwarded_port(envoy.namespace, envoy.pod, envoy.port, api) as address:
         yield f"http://{address}"
 
 
@@ -551,7 +541,7 @@ def observe_live(
     Pods are found by ``app.kubernetes.io/name`` = ``seldon-envoy`` / ``seldon-scheduler``.
     Each failure is a gap (``envoy:<ns>``, ``scheduler:<ns>``, ``scheduler-xds:<ns>``).
     """
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
 
     wanted = set(namespaces) if namespaces is not None else None
     pods = [

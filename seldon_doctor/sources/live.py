@@ -3,8 +3,9 @@
 Read-only by construction: the only verb this module sends is GET (discovery, LIST with
 ``limit``/``continue``, and pod logs when asked). It never asks for Secrets and never watches.
 
-* **What**: exactly the kinds the selected checks declare (:func:`seldon_doctor.access.kinds_read`),
-  at the version the API server serves (discovered once per cluster from ``/apis``).
+* **What**: exactly the kinds the selected checks declare
+  (:func:`seldon_doctor.live_kinds.kinds_read`), at the version the API server serves
+  (discovered once per cluster from ``/apis``).
 * **How many requests**: one paginated LIST per kind for the whole cluster; per namespace only
   when ``namespaces`` were given without ``scope_closure`` (``snapshot -n``), or the cluster-wide
   LIST was forbidden (the fallback: the ``-n`` namespaces when given, else every listed
@@ -818,7 +819,7 @@ class ClusterScan:
 
 def collect_live(options: LiveOptions, progress: ProgressCallback | None = None) -> LiveScan:
     """Read every cluster asked for, concurrently, within one deadline."""
-    from seldon_doctor.access import kinds_read
+    from seldon_doctor.live_kinds import kinds_read
 
     targets = resolve_targets(options)
     kinds = options.kinds if options.kinds is not None else tuple(kinds_read())

@@ -159,7 +159,7 @@ class EnvoyHandle:
 
     def counter(self, name: str) -> int:
         """``http.seldon_http.<name>`` (e.g. ``no_route``), 0 when not reported."""
-        from seldon_doctor.dataplane.envoy_admin import fetch_route_counters
+        from seldon_doctor.clients.envoy_admin import fetch_route_counters
 
         return fetch_route_counters(self.admin_url, timeout=5.0).get(name, 0)
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import grpc
 
-from seldon_doctor.dataplane.proto import scheduler_pb2 as pb
-from seldon_doctor.dataplane.proto import scheduler_pb2_grpc as pb_grpc
+from seldon_doctor.clients.proto import scheduler_pb2 as pb
+from seldon_doctor.clients.proto import scheduler_pb2_grpc as pb_grpc
 
 MS = pb.ModelStatus
 RS = pb.ModelReplicaStatus

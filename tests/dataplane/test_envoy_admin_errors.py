@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import pytest
 
-from seldon_doctor.dataplane import DataplaneUnavailable, envoy_admin
+from seldon_doctor.clients import DataplaneUnavailable, envoy_admin
 from tests.dataplane.procs import free_port
 
 
@@ -133,8 +133,9 @@ def test_module_import_is_light() -> None:
     import sys
 
     code = (
-        "import sys, seldon_doctor.dataplane.envoy_admin, seldon_doctor.dataplane.xds_client, "
-        "seldon_doctor.dataplane.scheduler_api, seldon_doctor.dataplane.probe, "
+        "import sys, seldon_doctor.clients.envoy_admin, seldon_doctor.clients.xds_client, "
+        "seldon_doctor.clients.scheduler_api, seldon_doctor.clients.readiness, "
+        "seldon_doctor.probe.runner, "
         "seldon_doctor.domain.xds_diff; "
         "heavy = [m for m in ('grpc', 'envoy_data_plane', 'google.protobuf', 'betterproto2') "
         "if m in sys.modules]; print(heavy)"

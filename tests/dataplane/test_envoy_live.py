@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from seldon_doctor.dataplane import envoy_admin
+from seldon_doctor.clients import envoy_admin
 from tests.dataplane.conftest import INTERNAL_MODEL, MODEL, NODE_ID, EnvoyHandle
 from tests.dataplane.procs import AgentProxy, MLServerProcess, http_get, wait_until
 from tests.dataplane.xds_server import (

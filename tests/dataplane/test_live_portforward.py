@@ -272,6 +272,76 @@ def test_probe_without_endpoint_when_portforward_is_forbidden_or_no_cluster(
     assert code == 2 and "--endpoint" in err and "no kubeconfig" in err, err
 
 
+APP_NS = "app-a"  # the central-scheduler pattern: no runtime here, seldon-mesh is an alias
+
+
+def central_scheduler_objects() -> list[dict[str, Any]]:
+    """The Envoy and scheduler in NS, and an app namespace whose seldon-mesh is an
+    ExternalName to NS's (what fixtures/clusters/central-scheduler-healthy holds)."""
+    alias = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "seldon-mesh", "namespace": APP_NS},
+        "spec": {
+            "type": "ExternalName",
+            "externalName": f"seldon-mesh.{NS}.svc.cluster.local",
+            "ports": [{"name": "data", "port": 80}],
+        },
+    }
+    app_model = yaml.safe_load(model_cr(MODEL).replace(f"namespace: {NS}", f"namespace: {APP_NS}"))
+    namespaces = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        for name in (NS, APP_NS)
+    ]
+    return [*cluster_objects(), *namespaces, alias, app_model]
+
+
+def mesh_forwards(double: KubeApiDouble, since: int) -> set[tuple[str, str, str]]:
+    """(namespace, pod, port) of the seldon-mesh port-forwards opened after request ``since``."""
+    return {
+        (r.path.split("/")[-4], r.path.split("/")[-2], r.query["ports"])
+        for r in double.requests[since:]
+        if r.verb == "portforward" and r.query["ports"] == str(ENVOY_HTTP_PORT)
+    }
+
+
+def test_probe_and_trace_probe_pick_the_same_envoy_through_an_externalname_alias(
+    envoy: EnvoyHandle,
+    seldon_xds: XdsTestServer,
+    scheduler_status_server: SchedulerStatusTestServer,
+    listener_port: int,
+    mlserver: MLServerProcess,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """probe -n app-a used to look for Envoy pods in app-a itself ("no running seldon-envoy
+    pod in app-a") where trace --probe followed the alias; both now ask graph.mesh."""
+    forwards = {
+        (NS, ENVOY_POD, 9901): ("127.0.0.1", port_of(envoy.admin_url)),
+        (NS, ENVOY_POD, ENVOY_HTTP_PORT): ("127.0.0.1", listener_port),
+        (NS, SCHEDULER_POD, 9004): ("127.0.0.1", port_of(scheduler_status_server.target)),
+        (NS, SCHEDULER_POD, 9002): ("127.0.0.1", seldon_xds.port),
+    }
+    with KubeApiDouble(central_scheduler_objects(), port_forwards=forwards) as double:
+        kubeconfig = str(write_kubeconfig(tmp_path / "kubeconfig", double))
+        code, doc, _ = run(
+            capsys, "probe", MODEL, "-n", APP_NS, "--kubeconfig", kubeconfig,
+            "--requests", "5", "-o", "json",
+        )  # fmt: skip
+        assert code == 0, STDERR[0]
+        assert doc["observation"]["requests"] == 5 and doc["success_rate"] == 1.0, doc
+        probe_picked = mesh_forwards(double, 0)
+
+        since = len(double.requests)
+        code, report, _ = run(
+            capsys, "trace", MODEL, "-n", APP_NS, "--kubeconfig", kubeconfig, "--probe",
+            "-o", "json",
+        )  # fmt: skip
+        assert report["probe"]["status"] == 200, (report, STDERR[0])
+        trace_picked = mesh_forwards(double, since)
+    assert probe_picked == trace_picked == {(NS, ENVOY_POD, str(ENVOY_HTTP_PORT))}
+
+
 def test_dataplane_reads_pods_even_when_the_selected_checks_do_not(
     live: tuple[KubeApiDouble, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

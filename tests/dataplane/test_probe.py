@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seldon_doctor.dataplane.probe import probe
+from seldon_doctor.clients.readiness import probe
 from seldon_doctor.domain import oip as p
 from seldon_doctor.domain.oip import classify
 from tests.dataplane.conftest import INTERNAL_MODEL, MODEL, EnvoyHandle

@@ -19,8 +19,8 @@ import pytest
 from seldon_doctor.domain import oip as p
 from seldon_doctor.domain.oip import TIMEOUT, ProbeSettings, ProbeTarget
 from seldon_doctor.domain.probe_stats import analyse_split
-from seldon_doctor.probe_cli import judge
-from seldon_doctor.probing import RateLimiter, observation, probe_many, run_probe
+from seldon_doctor.probe.command import judge
+from seldon_doctor.probe.runner import RateLimiter, observation, probe_many, run_probe
 from tests.dataplane.conftest import (
     INTERNAL_MODEL,
     MODEL,

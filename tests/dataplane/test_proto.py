@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from seldon_doctor.dataplane.proto import scheduler_pb2 as pb
+from seldon_doctor.clients.proto import scheduler_pb2 as pb
 
 # (message, field, number) from the reference facts (§f), the wire contract that matters.
 CONTRACT = [
@@ -85,7 +85,7 @@ def test_package_service_and_enums() -> None:
 def test_generated_code_is_current() -> None:
     pytest.importorskip("grpc_tools", reason="grpcio-tools (test extra) not installed")
     out = subprocess.run(
-        [sys.executable, "-m", "seldon_doctor.dataplane.proto.build", "--check"],
+        [sys.executable, "-m", "seldon_doctor.clients.proto.build", "--check"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -7,8 +7,8 @@ import time
 import grpc
 import pytest
 
-from seldon_doctor.dataplane import DataplaneUnavailable
-from seldon_doctor.dataplane.scheduler_api import SchedulerState, fetch_scheduler_state
+from seldon_doctor.clients import DataplaneUnavailable
+from seldon_doctor.clients.scheduler_api import SchedulerState, fetch_scheduler_state
 from tests.dataplane.procs import free_port
 from tests.dataplane.scheduler_server import RS, SchedulerStatusTestServer, model_status
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from seldon_doctor.dataplane import DataplaneUnavailable, envoy_admin
-from seldon_doctor.dataplane.xds_client import (
+from seldon_doctor.clients import DataplaneUnavailable, envoy_admin
+from seldon_doctor.clients.xds_client import (
     CLUSTER_TYPE,
     LISTENER_TYPE,
     ROUTE_TYPE,

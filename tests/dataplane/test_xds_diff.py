@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from seldon_doctor.dataplane import envoy_admin
-from seldon_doctor.dataplane.xds_client import fetch_xds
+from seldon_doctor.clients import envoy_admin
+from seldon_doctor.clients.xds_client import fetch_xds
 from seldon_doctor.domain.xds_diff import (
     diff_resources,
     resources_from_config_dump,

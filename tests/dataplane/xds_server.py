@@ -25,7 +25,7 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
 
-from seldon_doctor.dataplane.xds_client import CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE
+from seldon_doctor.clients.xds_client import CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE
 
 JSON = dict[str, Any]
 KINDS = {"listener": LISTENER_TYPE, "cluster": CLUSTER_TYPE, "route": ROUTE_TYPE}

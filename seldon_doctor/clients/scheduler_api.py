@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from seldon_doctor.dataplane.errors import DataplaneUnavailable
+from seldon_doctor.clients.errors import DataplaneUnavailable
 from seldon_doctor.domain.scheduler_state import (
     ExperimentState,
     ModelState,
@@ -188,7 +188,7 @@ def fetch_scheduler_state(
     """
     import grpc
 
-    from seldon_doctor.dataplane.proto import scheduler_pb2 as pb
+    from seldon_doctor.clients.proto import scheduler_pb2 as pb
 
     start = time.monotonic()
     deadline = start + timeout

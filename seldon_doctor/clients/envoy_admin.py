@@ -29,7 +29,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from seldon_doctor.dataplane.errors import DataplaneUnavailable
+from seldon_doctor.clients.errors import DataplaneUnavailable
 from seldon_doctor.domain.envoy_config import EnvoyConfig
 from seldon_doctor.domain.envoy_parse import parse_config_dump
 

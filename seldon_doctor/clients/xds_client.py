@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from seldon_doctor.dataplane.errors import DataplaneUnavailable
+from seldon_doctor.clients.errors import DataplaneUnavailable
 from seldon_doctor.domain.xds_state import CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE, XdsSnapshot
 
 DELTA_ADS_METHOD = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"

@@ -13,14 +13,14 @@ A 404 is the interesting case; there are two very different ones:
 
 The classification (:func:`seldon_doctor.domain.oip.classify`) uses only what the client sees;
 the caller can add the counter delta from
-:func:`seldon_doctor.dataplane.envoy_admin.fetch_route_counters` as evidence.
+:func:`seldon_doctor.clients.envoy_admin.fetch_route_counters` as evidence.
 """
 
 from __future__ import annotations
 
 import time
 
-from seldon_doctor.dataplane.envoy_admin import http_get
+from seldon_doctor.clients.envoy_admin import http_get
 from seldon_doctor.domain.oip import Kind, ProbeResult, classify, ready_path, seldon_model_header
 
 
@@ -37,7 +37,7 @@ def probe(
 
     ``send_header=False`` leaves ``seldon-model`` out (what a client relying on Seldon's Lua
     path derivation, or a gRPC client without metadata, sends). Unreachable or hung endpoints
-    raise :class:`~seldon_doctor.dataplane.errors.DataplaneUnavailable`.
+    raise :class:`~seldon_doctor.clients.errors.DataplaneUnavailable`.
     """
     header_value = seldon_model_header(name, kind)
     request_path = path or ready_path(name, kind)

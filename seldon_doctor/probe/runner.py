@@ -24,9 +24,8 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from seldon_doctor.domain.oip import (
@@ -46,7 +45,7 @@ from seldon_doctor.domain.oip import (
     request_body,
 )
 from seldon_doctor.domain.probe_stats import latency_summary
-from seldon_doctor.snapshot import Origin, ProbeObservation, observation_from_dict
+from seldon_doctor.snapshot import Origin, ProbeObservation
 
 MAX_BODY = 1 << 20
 
@@ -73,39 +72,6 @@ class RateLimiter:
         if delay > 0:
             time.sleep(delay)
         return True
-
-
-# ---- endpoints ------------------------------------------------------------------------------
-
-EndpointProvider = Callable[[str], AbstractContextManager[str]]
-_providers: list[EndpointProvider] = []
-
-
-def register_endpoint_provider(provider: EndpointProvider) -> None:
-    """Hook for the live source: ``provider(namespace)`` is a context manager yielding a base
-    URL for ``seldon-mesh`` in that namespace (e.g. through an API-server port-forward), and
-    closing it on exit. Used when ``--endpoint`` is not given."""
-    _providers.append(provider)
-
-
-def has_endpoint_provider() -> bool:
-    """Whether a provider was registered (it then wins over a live port-forward)."""
-    return bool(_providers)
-
-
-@contextmanager
-def endpoint_for(namespace: str, explicit: str | None) -> Iterator[str]:
-    """``explicit`` as is, else the first registered provider's URL; ValueError when neither."""
-    if explicit:
-        yield explicit
-        return
-    if not _providers:
-        raise ValueError(
-            "no endpoint: give --endpoint URL (seldon-mesh, e.g. after kubectl port-forward "
-            f"-n {namespace} svc/seldon-mesh 8080:80 use http://127.0.0.1:8080)"
-        )
-    with _providers[-1](namespace) as url:
-        yield url
 
 
 # ---- REST -----------------------------------------------------------------------------------
@@ -345,19 +311,3 @@ def probe_many(
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets) or 1))) as pool:
         futures = [pool.submit(run_probe, t, settings, limiter=limiter) for t in targets]
         return [f.result() for f in futures]
-
-
-def load_probe_files(paths: Sequence[Any]) -> list[ProbeObservation]:
-    """Probe observations from JSON files: one observation, a list, or ``probe -o json``."""
-    from seldon_doctor.safeio import MAX_REPORT_BYTES, read_json_file
-
-    out = []
-    for path in paths:
-        data = read_json_file(path, MAX_REPORT_BYTES, str(path))
-        items = data if isinstance(data, list) else [data]
-        for item in items:
-            body = item.get("observation", item) if isinstance(item, dict) else item
-            if not isinstance(body, dict):
-                raise ValueError(f"{path}: not a probe observation")
-            out.append(observation_from_dict(body, Origin(file=str(path))))
-    return out

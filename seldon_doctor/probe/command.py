@@ -12,6 +12,7 @@ from seldon_doctor.errors import InputError
 if TYPE_CHECKING:
     from seldon_doctor.domain.oip import ProbeRun, ProbeSettings
     from seldon_doctor.findings import Finding
+    from seldon_doctor.graph.build import DeploymentGraph
     from seldon_doctor.snapshot import ProbeObservation, Snapshot
 
 PROBE_CHECKS = ("SD801", "SD802", "SD803", "SD804")
@@ -19,6 +20,11 @@ PROBE_CHECKS = ("SD801", "SD802", "SD803", "SD804")
 SCAN_REQUESTS = 5
 SCAN_RATE = 20.0
 SCAN_PARALLEL = 4
+#: scan --probe of files without --probe-endpoint: nothing to send the requests to.
+NO_ENDPOINT = (
+    "no endpoint: give --endpoint URL (seldon-mesh, e.g. after kubectl port-forward "
+    "-n {namespace} svc/seldon-mesh 8080:80 use http://127.0.0.1:8080)"
+)
 
 
 def experiment_weights(snapshot: Snapshot | None, namespace: str, name: str) -> dict[str, int]:
@@ -65,21 +71,21 @@ def _live_target(kubeconfig: str | None, context: str | None) -> Any:
 
 @contextlib.contextmanager
 def live_mesh_endpoint(
-    namespace: str, target: Any, snapshot: Snapshot | None = None
+    namespace: str, target: Any, graph: DeploymentGraph | None = None
 ) -> Iterator[str]:
-    """``seldon-mesh`` of ``namespace`` through an API-server port-forward to an Envoy pod
-    behind it (``sources.dataplane.mesh_endpoint``); the pods of a live ``snapshot`` are used
-    when it has them. Raises DataplaneUnavailable when no pod or the port-forward is refused."""
+    """``seldon-mesh`` of ``namespace`` through an API-server port-forward to the Envoy pod
+    behind it (``sources.dataplane.mesh_endpoint``: the pod ``graph.mesh.mesh_envoy`` picks in
+    ``graph``, a live scan's, else in what is read along seldon-mesh's alias chain). Raises
+    DataplaneUnavailable when no pod or the port-forward is refused."""
     from seldon_doctor.sources.dataplane import mesh_endpoint
     from seldon_doctor.sources.live import api_client_for
 
-    objects = snapshot.objects if snapshot is not None else None
-    with mesh_endpoint(namespace, api_client_for(target), objects) as url:
+    with mesh_endpoint(namespace, api_client_for(target), graph) as url:
         yield url
 
 
 def _progress_run(target: Any, settings: ProbeSettings) -> ProbeRun:
-    from seldon_doctor.probing import run_probe
+    from seldon_doctor.probe.runner import run_probe
 
     if not sys.stderr.isatty():
         return run_probe(target, settings)
@@ -125,10 +131,10 @@ def probe_command(
     behind ``seldon-mesh`` of ``namespace`` in the cluster of ``kubeconfig``/``context``
     (default: the current context); exit 3 when that cannot be opened.
     """
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
     from seldon_doctor.domain.oip import ProbeSettings, ProbeTarget
     from seldon_doctor.domain.probe_stats import parse_duration_ms, parse_weights
-    from seldon_doctor.probing import endpoint_for, has_endpoint_provider, observation
+    from seldon_doctor.probe.runner import observation
 
     try:
         slo = parse_duration_ms(slo_p95) if slo_p95 else None
@@ -143,15 +149,15 @@ def probe_command(
         load_json(body, f"--payload {payload}")
     snapshot = None
     if files:
-        from seldon_doctor.collect import ScanInputs, collect_files
+        from seldon_doctor.sources.collect import ScanInputs, collect_files
 
         snapshot = collect_files(ScanInputs(files=files, namespace=namespace))
     target = ProbeTarget(name=name, namespace=namespace, kind=kind)  # type: ignore[arg-type]
     if kind == "experiment" and configured is None:
         configured = experiment_weights(snapshot, namespace, name) or None
     opener: contextlib.AbstractContextManager[str]
-    if endpoint or has_endpoint_provider():
-        opener = endpoint_for(namespace, endpoint)
+    if endpoint:
+        opener = contextlib.nullcontext(endpoint)
     else:
         opener = live_mesh_endpoint(namespace, _live_target(kubeconfig, context))
     try:
@@ -202,10 +208,10 @@ def scan_probes(
     (the pod behind ``seldon-mesh``); a namespace whose Envoy cannot be reached that way is a
     ``probe:<ns>`` gap.
     """
-    from seldon_doctor.dataplane.errors import DataplaneUnavailable
+    from seldon_doctor.clients.errors import DataplaneUnavailable
     from seldon_doctor.domain.oip import ProbeSettings, ProbeTarget
     from seldon_doctor.graph.seldon import is_ready
-    from seldon_doctor.probing import endpoint_for, has_endpoint_provider, observation, probe_many
+    from seldon_doctor.probe.runner import observation, probe_many
     from seldon_doctor.snapshot import Gap
 
     targets = [
@@ -220,14 +226,21 @@ def scan_probes(
     by_namespace: dict[str, list[ProbeTarget]] = {}
     for target in targets:
         by_namespace.setdefault(target.namespace, []).append(target)
-    live = live_target if not endpoint and not has_endpoint_provider() else None
+    live = live_target if not endpoint else None
+    graph = None
+    if live is not None:
+        from seldon_doctor.graph.build import build_graph
+
+        graph = build_graph(snapshot)
     out = []
     for namespace, group in sorted(by_namespace.items()):
         opener: contextlib.AbstractContextManager[str]
         if live is not None:
-            opener = live_mesh_endpoint(namespace, live, snapshot)
+            opener = live_mesh_endpoint(namespace, live, graph)
+        elif endpoint:
+            opener = contextlib.nullcontext(endpoint)
         else:
-            opener = endpoint_for(namespace, endpoint)
+            raise InputError(f"scan --probe: {NO_ENDPOINT.format(namespace=namespace)}")
         try:
             with opener as url:
                 settings = ProbeSettings(
