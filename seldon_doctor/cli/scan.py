@@ -19,8 +19,8 @@ from seldon_doctor.cli.options import (
 from seldon_doctor.cli.output import err, finish_scan, usage_errors
 
 
-def scan_options(func: Any) -> Any:
-    """The options only ``scan`` has (after the input, data plane and live groups)."""
+def read_options(func: Any) -> Any:
+    """Where a scan reads from besides files and clusters, and how long it waits."""
     options = [
         click.option(
             "--snapshot",
@@ -50,6 +50,13 @@ def scan_options(func: Any) -> Any:
             help="Live: re-read until transient states (ModelProgressing, pods starting, rollouts, "
             "Envoy not LIVE) settle or DURATION (e.g. 5m) ends, then judge. For post-deploy gates.",
         ),
+    ]
+    return apply_options(func, options)
+
+
+def report_options(func: Any) -> Any:
+    """What a scan reports and gates on."""
+    options = [
         click.option(
             "-o",
             "--output",
@@ -103,6 +110,13 @@ def scan_options(func: Any) -> Any:
             "and Envoy's namespaces (repeatable; any input; live -n implies it).",
         ),
         click.option("--plan", "show_plan", is_flag=True, help="Print the full remediation plan."),
+    ]
+    return apply_options(func, options)
+
+
+def run_options(func: Any) -> Any:
+    """What a scan runs, and how it talks."""
+    options = [
         click.option(
             "--probe",
             "probe_targets",
@@ -124,7 +138,9 @@ def scan_options(func: Any) -> Any:
 @input_options
 @dataplane_options
 @live_options
-@scan_options
+@read_options
+@report_options
+@run_options
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 def scan(
     paths: tuple[str, ...],
