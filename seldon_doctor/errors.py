@@ -21,3 +21,15 @@ class InputError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class RequestError(Exception):
+    """A request that cannot run as given (flags that do not combine, nothing to scan): exit 2.
+
+    Raised by the application layer (``seldon_doctor.app``), which knows no front end; the
+    command line turns it into a usage error, so the message ends with "(see --help)".
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

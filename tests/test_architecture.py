@@ -112,20 +112,26 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"seldon_doctor", "baseline", "catalog", "domain", "engine", "findings", "graph", "plan"}
         | {"redact", "snapshot", "suppress", "trace"}
     ),
-    # The command line wires everything together.
+    # The command line: thin click commands over the application layer.
     "rbac": frozenset({"seldon_doctor", "checks", "engine", "live_kinds"}),
-    "live_cli": frozenset({"domain", "errors", "kinds", "sources"}),
     # probe/: the load generator and its wire formats (runner: only domain and snapshot,
-    # see PROBE_CORE) and the probe commands' glue (command).
+    # see PROBE_CORE) and the probe commands' glue (command; its live target comes from the
+    # app layer's one live-request factory).
     "probe": frozenset(
-        {"clients", "domain", "engine", "errors", "findings", "graph", "render", "snapshot"}
-        | {"safeio", "sources"}
+        {"app", "clients", "domain", "engine", "errors", "findings", "graph", "render"}
+        | {"safeio", "snapshot", "sources"}
     ),
+    # The application layer: each command as a request -> result use case (no click, no
+    # printing); it wires sources, the engine and the gates together.
+    "app": frozenset(
+        {"baseline", "bundle", "clients", "domain", "engine", "errors", "findings", "graph"}
+        | {"kinds", "live_kinds", "probe", "scope", "settle", "snapshot", "sources", "suppress"}
+        | {"trace", "whatif"}
+    ),
+    # Commands parse flags into an app request and render its result.
     "cli": frozenset(
-        {"seldon_doctor", "baseline", "bundle", "catalog", "checks", "clients", "domain"}
-        | {"engine", "errors", "findings", "graph", "live_cli", "live_kinds"}
-        | {"probe", "rbac", "render", "settle", "snapshot", "sources", "suppress", "trace"}
-        | {"atomic", "scope", "whatif"}
+        {"seldon_doctor", "app", "atomic", "bundle", "catalog", "checks", "engine", "errors"}
+        | {"probe", "rbac", "render"}
     ),
     # The what-if gate: overlays one snapshot on another and compares two reports.
     "whatif": frozenset({"engine", "findings", "snapshot"}),
@@ -135,7 +141,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 
 #: What the table must never allow (guards the table against a convenient edit).
 CLIENTS = frozenset({"sources", "clients", "probe", "bundle"})
-ENTRY_POINTS = frozenset({"cli", "live_cli", "probe", "rbac", "__main__"})
+ENTRY_POINTS = frozenset({"cli", "probe", "rbac", "__main__"})
 NEVER: dict[str, frozenset[str]] = {
     "domain": frozenset(ALLOWED) - {"domain"},
     "render": CLIENTS | ENTRY_POINTS,

@@ -491,7 +491,7 @@ def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> N
     import io
     import sys
 
-    from seldon_doctor.live_cli import progress_display
+    from seldon_doctor.app.live import progress_display
 
     with progress_display(quiet=False) as update:  # stderr is not a TTY under pytest
         assert update is None

@@ -54,11 +54,13 @@ def judge(observations: Sequence[ProbeObservation], snapshot: Snapshot | None) -
 
 def _live_target(kubeconfig: str | None, context: str | None) -> Any:
     """The kubeconfig target to port-forward through (InputError names --endpoint too)."""
-    from seldon_doctor.sources.live import LiveOptions, resolve_targets
+    from seldon_doctor.app.live import live_request, resolve_target
 
-    options = LiveOptions(kubeconfig=kubeconfig, contexts=(context,) if context else ())
+    request = live_request(
+        kubeconfig=kubeconfig, contexts=(context,) if context else (), read_kinds=False
+    )
     try:
-        return resolve_targets(options)[0]
+        return resolve_target(request)
     except InputError as exc:
         raise InputError(
             "no endpoint: give --endpoint URL (seldon-mesh), or a cluster whose seldon-mesh "

@@ -1,0 +1,117 @@
+"""What the commands write: the console, notes and errors on stderr, report outputs, and the
+application layer's request errors turned into click usage errors."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from seldon_doctor.errors import ExitCode, RequestError
+from seldon_doctor.render import RenderOptions, get_renderer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from seldon_doctor.app.scan import ScanResult
+    from seldon_doctor.engine import Report
+
+
+def console(file: Any = None, *, no_color: bool = False) -> Console:
+    from rich.console import Console
+
+    class _PipeTolerantConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # The reader went away (`explain SD501 | head -1`): stop writing, but let the
+            # command end with its own exit code. rich's default exits 1, which reads as
+            # "findings" to a gate.
+            self.quiet = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+    stream = file or sys.stdout
+    return _PipeTolerantConsole(
+        file=stream,
+        no_color=no_color or bool(os.environ.get("NO_COLOR")),
+        # --no-color / NO_COLOR mean plain text: no bold or underline escapes either.
+        color_system=None if no_color or os.environ.get("NO_COLOR") else "auto",
+        highlight=False,
+        soft_wrap=False,
+        width=None if stream.isatty() else int(os.environ.get("COLUMNS", "100")),
+    )
+
+
+def err(message: str) -> None:
+    """One note on stderr; input text in it (file names, warnings) cannot drive the terminal."""
+    from seldon_doctor.render.safe import safe_text
+
+    click.echo(f"seldon-doctor: {safe_text(message)}", err=True)
+
+
+def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
+    err(f"error: {message}")
+    raise SystemExit(int(code))
+
+
+@contextlib.contextmanager
+def usage_errors() -> Iterator[None]:
+    """The application layer's RequestError is a click usage error on the command line."""
+    try:
+        yield
+    except RequestError as exc:
+        raise click.UsageError(exc.message) from None
+
+
+def finish_scan(
+    result: ScanResult,
+    targets: Sequence[tuple[str, str | None]],
+    *,
+    fail_on: str,
+    show_plan: bool,
+    no_color: bool,
+    started: float,
+) -> NoReturn:
+    """Every output asked for (naming the applied config), then the scan's exit code."""
+    options = RenderOptions(
+        exit_code=int(result.exit_code),
+        show_plan=show_plan,
+        graph=result.graph,
+        duration=time.monotonic() - started,
+        timestamp=time.time(),
+        fail_on=fail_on,
+        config=result.applied,
+    )
+    for fmt, path in targets:
+        emit(fmt, path, result.report, options, no_color)
+    raise SystemExit(int(result.exit_code))
+
+
+def emit(
+    fmt: str, path: str | None, report: Report, options: RenderOptions, no_color: bool
+) -> None:
+    """One output: the rich table on a terminal, else the renderer's text to stdout or PATH."""
+    if fmt == "table" and path is None and sys.stdout.isatty():
+        from seldon_doctor.render.terminal import render_report
+
+        render_report(
+            report, console(no_color=no_color), show_plan=options.show_plan, config=options.config
+        )
+        return
+    text = get_renderer(fmt)(report, options)
+    if path:
+        write(path, text)
+    else:
+        sys.stdout.write(text)
+
+
+def write(path: str, text: str) -> None:
+    """``-o FORMAT=PATH``: replace PATH whole (temp file + rename; an existing regular file is
+    overwritten), never through a symlink, never half-written (seldon_doctor.atomic)."""
+    from seldon_doctor.atomic import write_atomic
+
+    write_atomic(path, text)

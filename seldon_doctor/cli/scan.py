@@ -1,0 +1,193 @@
+"""``seldon-doctor scan``: flags -> ``app.scan.ScanRequest`` -> ``run_scan`` -> outputs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from seldon_doctor.cli.options import (
+    FAIL_ON,
+    MIN_SEVERITY,
+    apply_options,
+    dataplane_options,
+    input_options,
+    live_options,
+    parse_outputs,
+)
+from seldon_doctor.cli.output import err, finish_scan, usage_errors
+
+
+def read_options(func: Any) -> Any:
+    """Where a scan reads from besides files and clusters, and how long it waits."""
+    options = [
+        click.option(
+            "--snapshot",
+            "snapshot_path",
+            metavar="PATH",
+            help="Scan a bundle written by 'seldon-doctor snapshot' (directory or .tar.gz), "
+            "offline.",
+        ),
+        click.option(
+            "--against-cluster",
+            is_flag=True,
+            help="What-if gate: lay the -f manifests over the live cluster "
+            "(--kubeconfig/--context) "
+            "and report only the findings the change introduces, plus those it fixes.",
+        ),
+        click.option(
+            "--against-snapshot",
+            "against_snapshot",
+            metavar="PATH",
+            help="What-if gate over a bundle written by 'seldon-doctor snapshot' instead of the "
+            "cluster.",
+        ),
+        click.option(
+            "--complete",
+            is_flag=True,
+            help="Files: they hold every object of every kind in the namespaces they touch (a "
+            "full export), so an object they lack is missing, not just elsewhere "
+            "(docs/completeness.md).",
+        ),
+        click.option(
+            "--wait",
+            "wait_for",
+            metavar="DURATION",
+            help="Live: re-read until transient states (ModelProgressing, pods starting, rollouts, "
+            "Envoy not LIVE) settle or DURATION (e.g. 5m) ends, then judge. For post-deploy gates.",
+        ),
+    ]
+    return apply_options(func, options)
+
+
+def report_options(func: Any) -> Any:
+    """What a scan reports and gates on."""
+    options = [
+        click.option(
+            "-o",
+            "--output",
+            "outputs",
+            multiple=True,
+            metavar="FORMAT[=PATH]",
+            help="table (default), json, sarif, junit, markdown, prometheus or html; with =PATH "
+            "the "
+            "format is written to a file (replaced whole, atomically; a symlink is refused). "
+            "Repeatable, or comma-separated.",
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice(FAIL_ON),
+            default="error",
+            show_default=True,
+            help="Lowest severity that makes the exit code 1 (independent of what is shown).",
+        ),
+        click.option(
+            "--min-severity",
+            type=click.Choice(MIN_SEVERITY),
+            default="info",
+            show_default=True,
+            help="Lowest severity shown in the output (the exit code still follows --fail-on).",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            metavar="PATH",
+            help="Config with select/ignore/suppressions (default: .seldon-doctor.yaml found "
+            "upward "
+            "from the working directory).",
+        ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            help="Ignore seldon-doctor.io/ignore annotations (config suppressions still apply).",
+        ),
+        click.option(
+            "--baseline",
+            metavar="PATH",
+            help="A previous -o json report: report (and gate on) only findings new since then.",
+        ),
+        click.option(
+            "--scope",
+            "scope",
+            multiple=True,
+            metavar="NS",
+            help="Report only findings about NS and what it depends on: its controller's, "
+            "scheduler's "
+            "and Envoy's namespaces (repeatable; any input; live -n implies it).",
+        ),
+        click.option("--plan", "show_plan", is_flag=True, help="Print the full remediation plan."),
+    ]
+    return apply_options(func, options)
+
+
+def run_options(func: Any) -> Any:
+    """What a scan runs, and how it talks."""
+    options = [
+        click.option(
+            "--probe",
+            "probe_targets",
+            is_flag=True,
+            help="Also send a few inference requests to every Ready Model and Experiment "
+            "(SD801-804).",
+        ),
+        click.option("--probe-endpoint", metavar="URL", help="seldon-mesh base URL for --probe."),
+        click.option("--select", multiple=True, metavar="ID|SLUG", help="Run only these checks."),
+        click.option("--ignore", multiple=True, metavar="ID|SLUG", help="Skip these checks."),
+        click.option("--debug", is_flag=True, help="Include tracebacks of failed checks (SD001)."),
+        click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too)."),
+        click.option("-q", "--quiet", is_flag=True, help="No notes or progress on stderr."),
+    ]
+    return apply_options(func, options)
+
+
+@click.command(short_help="Scan a cluster, manifests or a snapshot and report problems.")
+@input_options
+@dataplane_options
+@live_options
+@read_options
+@report_options
+@run_options
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+def scan(
+    paths: tuple[str, ...],
+    outputs: tuple[str, ...],
+    show_plan: bool,
+    no_color: bool,
+    **flags: Any,
+) -> None:
+    """Scan a cluster, manifests, captured state or a snapshot bundle, and report problems.
+
+    \b
+    Where it reads from:
+      -f PATH / PATH...   manifests or captured YAML/JSON (offline)
+      --demo              the bundled broken demo cluster
+      --snapshot PATH     a bundle written by 'seldon-doctor snapshot'
+      (none of these)     the live cluster of the current kube context (read-only)
+      -f CHANGES --against-cluster | --against-snapshot PATH
+                          what-if: only what the change introduces (and fixes)
+
+    \b
+    Exit codes (the same for every output format):
+      0  nothing at or above --fail-on
+      1  findings at or above --fail-on
+      2  usage or input error
+      3  the analysis was incomplete and nothing reached --fail-on
+      4  internal error in seldon-doctor (a bug: please report it)
+    """
+    from seldon_doctor.app.scan import ScanRequest, run_scan
+
+    started = time.monotonic()
+    targets = parse_outputs(outputs)
+    files = (*flags.pop("files"), *paths)
+    request = ScanRequest(files=files, on_note=err, **flags)
+    with usage_errors():
+        result = run_scan(request)
+    finish_scan(
+        result,
+        targets,
+        fail_on=request.fail_on,
+        show_plan=show_plan,
+        no_color=no_color,
+        started=started,
+    )
