@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -62,3 +63,28 @@ def test_a_closed_pipe_is_not_a_finding() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("SD501")
+
+
+def test_two_formats_on_stdout_are_refused() -> None:
+    result = _run("scan", "--demo", "-o", "json", "-o", "sarif")
+    assert result.returncode == 2
+    assert "json and sarif would both go to standard output" in result.stderr
+
+
+def test_one_format_on_stdout_and_others_in_files_is_fine(tmp_path: Path) -> None:
+    result = _run("scan", "--demo", "-q", "-o", "json", "-o", f"sarif={tmp_path / 'r.sarif'}")
+    assert result.returncode == 1 and result.stdout.startswith("{")
+    assert (tmp_path / "r.sarif").is_file()
+
+
+def test_demo_refuses_an_envoy_dump_it_would_ignore(tmp_path: Path) -> None:
+    dump = tmp_path / "d.json"
+    dump.write_text("{}")
+    result = _run("scan", "--demo", "--envoy-config-dump", str(dump))
+    assert result.returncode == 2 and "--demo brings its own Envoy dump" in result.stderr
+
+
+def test_scan_probe_without_endpoint_names_the_scan_option() -> None:
+    from seldon_doctor.probe.command import NO_ENDPOINT
+
+    assert "--probe-endpoint URL" in NO_ENDPOINT

@@ -33,6 +33,10 @@ def file_snapshot(
     if demo:
         if files:
             raise RequestError("--demo scans the bundled cluster; do not combine it with -f")
+        if envoy_dumps:
+            raise RequestError(
+                "--demo brings its own Envoy dump; do not combine it with --envoy-config-dump"
+            )
         inputs = demo_inputs()
     elif files:
         inputs = ScanInputs(files=files, envoy_dumps=envoy_dumps, namespace=namespace)

@@ -156,4 +156,11 @@ def parse_outputs(values: Sequence[str]) -> list[tuple[str, str | None]]:
                     f"unknown output format {fmt!r} (choose from {', '.join(sorted(FORMATS))})"
                 )
             outputs.append((fmt, path or None))
+    on_stdout = [fmt for fmt, path in outputs if path is None]
+    if len(on_stdout) > 1:
+        # Two formats on one stream are one unparseable stream (JSON then SARIF).
+        raise click.UsageError(
+            f"{' and '.join(on_stdout)} would both go to standard output: write all but one "
+            "to a file (-o FORMAT=PATH)"
+        )
     return outputs

@@ -22,7 +22,7 @@ SCAN_RATE = 20.0
 SCAN_PARALLEL = 4
 #: scan --probe of files without --probe-endpoint: nothing to send the requests to.
 NO_ENDPOINT = (
-    "no endpoint: give --endpoint URL (seldon-mesh, e.g. after kubectl port-forward "
+    "no endpoint: give --probe-endpoint URL (seldon-mesh, e.g. after kubectl port-forward "
     "-n {namespace} svc/seldon-mesh 8080:80 use http://127.0.0.1:8080)"
 )
 
