@@ -85,6 +85,10 @@ def resource_texts(ref: ResourceRef) -> list[str]:
     """The spellings a ``resource:`` pattern is matched against."""
     full = f"{ref.kind}/{ref.namespace}/{ref.name}"
     texts = [full] if ref.namespace else [f"{ref.kind}/{ref.name}", f"{ref.kind}//{ref.name}"]
+    if ref.kind == "Namespace" and ref.namespace == ref.name:
+        # Namespace findings carry the namespace twice; the documented cluster-scoped form
+        # Kind/name (Namespace/app-a) must match them too.
+        texts.append(f"Namespace/{ref.name}")
     if ref.cluster:
         texts += [f"{ref.cluster}:{t}" for t in texts]
     return texts
@@ -323,8 +327,11 @@ def apply_suppressions(
     rules = config.suppressions if config else ()
     active: list[Finding] = []
     suppressed = list(report.suppressed)
+    used: set[int] = set()
     for finding in report.findings:
         rule = next((r for r in rules if r.matches(finding)), None)
+        if rule is not None:
+            used.add(id(rule))
         if rule is not None and not rule.expired(today):
             suppressed.append(
                 SuppressedFinding(
@@ -348,10 +355,18 @@ def apply_suppressions(
             assert config is not None
             finding = _expired(finding, rule, config.path)
         active.append(finding)
+    # A suppression that silences nothing is a typo or a fixed problem: either way, say so.
+    unused = [
+        f"suppression {r.check} {r.resource} in {config.path if config else '?'} matched no "
+        "finding (resources are Kind/namespace/name, or Kind/name when cluster-scoped)"
+        for r in rules
+        if id(r) not in used and r.check in set(report.checks_run)
+    ]
     return replace(
         report,
         findings=sorted(active, key=Finding.sort_key),
         suppressed=sorted(suppressed, key=lambda s: s.finding.sort_key()),
+        warnings=[*report.warnings, *unused],
     )
 
 

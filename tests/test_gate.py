@@ -591,3 +591,27 @@ def test_helm_template_on_stdin_to_sarif(tmp_path: Path, monkeypatch: pytest.Mon
     }
     assert uris == {"fraud/templates/models.yaml"}
     assert "SD102" in (tmp_path / "summary.md").read_text()
+
+
+def test_namespace_suppression_in_its_documented_form_and_unused_ones_are_named() -> None:
+    """`resource: Namespace/app-a` (Kind/name, cluster-scoped) matched nothing, silently:
+    findings about a namespace are on Namespace/app-a/app-a."""
+    from seldon_doctor.engine import Report
+    from seldon_doctor.suppress import Config, Suppression, apply_suppressions
+
+    finding = Finding(
+        "SD503", "scheduler-service-missing", Severity.ERROR,
+        ResourceRef("Namespace", "app-a", "app-a"), "no seldon-scheduler",
+    )  # fmt: skip
+    config = Config(
+        path="c.yaml",
+        suppressions=(
+            Suppression("SD503", "Namespace/app-a", "platform team owns it"),
+            Suppression("SD503", "Namespace/app-typo", "typo"),
+        ),
+    )
+    report = Report(findings=[finding], not_evaluated=[], gaps=[], checks_run=["SD503"])
+    out = apply_suppressions(report, config)
+    assert out.findings == [] and len(out.suppressed) == 1
+    (warning,) = out.warnings
+    assert "Namespace/app-typo" in warning and "matched no finding" in warning
