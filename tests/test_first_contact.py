@@ -88,3 +88,18 @@ def test_scan_probe_without_endpoint_names_the_scan_option() -> None:
     from seldon_doctor.probe.command import NO_ENDPOINT
 
     assert "--probe-endpoint URL" in NO_ENDPOINT
+
+
+def test_slo_against_a_dead_endpoint_is_not_measured_not_met() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed when the block ends: every request is refused
+    result = _run(
+        "probe", "iris", "-n", "seldon-mesh", "--endpoint", f"http://127.0.0.1:{port}",
+        "--requests", "3", "--timeout", "1", "--slo-p95", "100ms",
+    )  # fmt: skip
+    assert "success    0/3" in result.stdout, result.stdout + result.stderr
+    assert "not measured (no successful request)" in result.stdout
+    assert ": met" not in result.stdout

@@ -56,6 +56,10 @@ def render_text(run: ProbeRun, obs: ProbeObservation, findings: Sequence[Finding
     for verdict, detail in sorted(details.items()):
         lines.append(f"             {verdict}: {detail}")
     lat = obs.latency_ms
+    if not lat and obs.slo_p95_ms is not None:
+        lines.append(
+            f"  latency    SLO p95 ≤ {obs.slo_p95_ms:g} ms: not measured (no successful request)"
+        )
     if lat:
         slo = ""
         if obs.slo_p95_ms is not None:
@@ -67,7 +71,7 @@ def render_text(run: ProbeRun, obs: ProbeObservation, findings: Sequence[Finding
             + " ms"
             + slo
         )
-        buckets = histogram(run.latencies_ms())
+        buckets = histogram(run.latencies_ms(only_ok=True))
         top = max(count for _, _, count in buckets) or 1
         for low, high, count in buckets:
             bar = "#" * max(1 if count else 0, round(BAR * count / top))
