@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import (
+from seldon_doctor.checks.helpers.common import (
     TOPOLOGY_READS,
     candidate_servers,
     servers_by_scheduler,

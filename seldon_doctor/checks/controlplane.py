@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import (
+from seldon_doctor.checks.helpers.common import (
     CONSUMER_READS,
     namespace_anchor,
     pod_spec_containers,

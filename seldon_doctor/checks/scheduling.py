@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import (
+from seldon_doctor.checks.helpers.common import (
     SCHEDULING_READS,
     Placement,
     ReplicaCount,

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import (
+from seldon_doctor.checks.helpers.common import (
     SCHEDULING_READS,
     ReplicaCount,
     candidate_servers,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import pod_spec_containers, uncovered_pods
+from seldon_doctor.checks.helpers.common import pod_spec_containers, uncovered_pods
 from seldon_doctor.domain.images import image_basename, is_moving_tag, split_image
 from seldon_doctor.domain.releases import SERVER_IMAGE_MARKERS
 from seldon_doctor.findings import Evidence, Finding

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import CONSUMER_READS, namespace_anchor
+from seldon_doctor.checks.helpers.common import CONSUMER_READS, namespace_anchor
 from seldon_doctor.domain.spelling import edit_distance
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph import seldon
