@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from seldon_doctor.checks.base import Check
-from seldon_doctor.checks.capabilities import ModelRequirementsUnsatisfied
 from seldon_doctor.checks.control_plane.sd513_component_not_running import ComponentNotRunning
 from seldon_doctor.checks.controlplane import (
     ComponentVersionSkew,
@@ -25,6 +24,9 @@ from seldon_doctor.checks.dataplane import (
 from seldon_doctor.checks.experiment.sd402_experiment_invalid import ExperimentInvalid
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
+from seldon_doctor.checks.model.sd102_model_requirements_unsatisfied import (
+    ModelRequirementsUnsatisfied,
+)
 from seldon_doctor.checks.probes import (
     LatencySloBreached,
     ProbeFailures,
@@ -40,9 +42,7 @@ from seldon_doctor.checks.scheduling import (
     ModelStuckTerminating,
     SharedSchedulerNameCollision,
 )
-from seldon_doctor.checks.server.sd204_server_container_not_merged import (
-    ServerContainerNotMerged,
-)
+from seldon_doctor.checks.server.sd204_server_container_not_merged import ServerContainerNotMerged
 from seldon_doctor.checks.servers import (
     ServerCapabilitiesDiverge,
     ServerNoReadyReplicas,
@@ -66,7 +66,16 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
         (
             ManifestSchemaInvalid,
             ResourceNameInvalid,
+            ModelServerNotFound,
             ModelRequirementsUnsatisfied,
+            ModelReplicasExceedServer,
+            ModelMemoryExceedsServer,
+            ModelNotReady,
+            ModelStuckTerminating,
+            ServerNoReadyReplicas,
+            ServerOverAdvertisesCapabilities,
+            ServerCapabilitiesDiverge,
+            ServerContainerNotMerged,
             ExperimentReferenceMissing,
             ExperimentInvalid,
             SchedulerSplitBrain,
@@ -74,6 +83,14 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             SchedulerServiceMissing,
             ServiceWithoutEndpoints,
             ExternalNameAliasDangling,
+            ControllersOverlap,
+            NamespaceNotWatched,
+            ComponentVersionSkew,
+            SchedulerPortBlocked,
+            DataflowUnavailable,
+            EnvoyNotReadyGated,
+            SharedSchedulerNameCollision,
+            ComponentNotRunning,
             RouteMissing,
             RouteOrphaned,
             RouteClusterWithoutEndpoints,
@@ -82,26 +99,9 @@ ALL_CHECKS: tuple[type[Check], ...] = tuple(
             EnvoyXdsStale,
             SchedulerStateDiverged,
             ExperimentMirrorDrift,
-            ControllersOverlap,
-            NamespaceNotWatched,
-            SchedulerPortBlocked,
-            ComponentVersionSkew,
-            DataflowUnavailable,
-            EnvoyNotReadyGated,
-            ComponentNotRunning,
-            ModelServerNotFound,
-            ModelReplicasExceedServer,
-            ModelMemoryExceedsServer,
-            ModelNotReady,
-            ModelStuckTerminating,
             ServingImageMutable,
             CanaryWeightsInvalid,
             InferenceServiceNotReady,
-            ServerNoReadyReplicas,
-            ServerOverAdvertisesCapabilities,
-            ServerCapabilitiesDiverge,
-            ServerContainerNotMerged,
-            SharedSchedulerNameCollision,
             ProbeFailures,
             LatencySloBreached,
             SplitOffWeights,

@@ -1,4 +1,7 @@
-"""Scheduling checks: can each Model be placed on some Server at all?"""
+"""SD102 model-requirements-unsatisfied.
+
+No Server a Model can be placed on offers every capability it requires.
+"""
 
 from __future__ import annotations
 
