@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from seldon_doctor.checks.base import Check
-from seldon_doctor.checks.control_plane.sd513_component_not_running import ComponentNotRunning
-from seldon_doctor.checks.controlplane import (
-    ComponentVersionSkew,
-    ControllersOverlap,
-    DataflowUnavailable,
-    EnvoyNotReadyGated,
-    NamespaceNotWatched,
-    SchedulerPortBlocked,
-)
+from seldon_doctor.checks.controlplane.sd506_controllers_overlap import ControllersOverlap
+from seldon_doctor.checks.controlplane.sd507_namespace_not_watched import NamespaceNotWatched
+from seldon_doctor.checks.controlplane.sd508_component_version_skew import ComponentVersionSkew
+from seldon_doctor.checks.controlplane.sd509_scheduler_port_blocked import SchedulerPortBlocked
+from seldon_doctor.checks.controlplane.sd510_dataflow_unavailable import DataflowUnavailable
+from seldon_doctor.checks.controlplane.sd511_envoy_not_ready_gated import EnvoyNotReadyGated
+from seldon_doctor.checks.controlplane.sd513_component_not_running import ComponentNotRunning
 from seldon_doctor.checks.data_plane.sd608_experiment_mirror_drift import ExperimentMirrorDrift
 from seldon_doctor.checks.dataplane import (
     EnvoyXdsStale,
