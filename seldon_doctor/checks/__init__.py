@@ -10,15 +10,15 @@ from seldon_doctor.checks.controlplane.sd509_scheduler_port_blocked import Sched
 from seldon_doctor.checks.controlplane.sd510_dataflow_unavailable import DataflowUnavailable
 from seldon_doctor.checks.controlplane.sd511_envoy_not_ready_gated import EnvoyNotReadyGated
 from seldon_doctor.checks.controlplane.sd513_component_not_running import ComponentNotRunning
-from seldon_doctor.checks.data_plane.sd608_experiment_mirror_drift import ExperimentMirrorDrift
-from seldon_doctor.checks.dataplane import (
-    EnvoyXdsStale,
-    ExperimentWeightsDrift,
-    ListenerRejected,
+from seldon_doctor.checks.dataplane.sd602_route_orphaned import RouteOrphaned
+from seldon_doctor.checks.dataplane.sd603_route_cluster_without_endpoints import (
     RouteClusterWithoutEndpoints,
-    RouteOrphaned,
-    SchedulerStateDiverged,
 )
+from seldon_doctor.checks.dataplane.sd604_experiment_weights_drift import ExperimentWeightsDrift
+from seldon_doctor.checks.dataplane.sd605_listener_rejected import ListenerRejected
+from seldon_doctor.checks.dataplane.sd606_envoy_xds_stale import EnvoyXdsStale
+from seldon_doctor.checks.dataplane.sd607_scheduler_state_diverged import SchedulerStateDiverged
+from seldon_doctor.checks.dataplane.sd608_experiment_mirror_drift import ExperimentMirrorDrift
 from seldon_doctor.checks.experiment.sd402_experiment_invalid import ExperimentInvalid
 from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
