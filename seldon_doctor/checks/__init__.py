@@ -19,8 +19,10 @@ from seldon_doctor.checks.dataplane.sd605_listener_rejected import ListenerRejec
 from seldon_doctor.checks.dataplane.sd606_envoy_xds_stale import EnvoyXdsStale
 from seldon_doctor.checks.dataplane.sd607_scheduler_state_diverged import SchedulerStateDiverged
 from seldon_doctor.checks.dataplane.sd608_experiment_mirror_drift import ExperimentMirrorDrift
+from seldon_doctor.checks.experiment.sd401_experiment_reference_missing import (
+    ExperimentReferenceMissing,
+)
 from seldon_doctor.checks.experiment.sd402_experiment_invalid import ExperimentInvalid
-from seldon_doctor.checks.experiments import ExperimentReferenceMissing
 from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
 from seldon_doctor.checks.model.sd102_model_requirements_unsatisfied import (
     ModelRequirementsUnsatisfied,
