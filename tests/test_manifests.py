@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from seldon_doctor.checks.base import CheckContext
-from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
+from seldon_doctor.checks.input.sd003_manifest_schema_invalid import ManifestSchemaInvalid
+from seldon_doctor.checks.input.sd004_resource_name_invalid import ResourceNameInvalid
 from seldon_doctor.domain.schema import Validator, format_path
 from seldon_doctor.domain.spelling import did_you_mean
 from seldon_doctor.engine import run_checks, select_checks

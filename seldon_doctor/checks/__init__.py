@@ -23,7 +23,8 @@ from seldon_doctor.checks.experiment.sd401_experiment_reference_missing import (
     ExperimentReferenceMissing,
 )
 from seldon_doctor.checks.experiment.sd402_experiment_invalid import ExperimentInvalid
-from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
+from seldon_doctor.checks.input.sd003_manifest_schema_invalid import ManifestSchemaInvalid
+from seldon_doctor.checks.input.sd004_resource_name_invalid import ResourceNameInvalid
 from seldon_doctor.checks.model.sd102_model_requirements_unsatisfied import (
     ModelRequirementsUnsatisfied,
 )
