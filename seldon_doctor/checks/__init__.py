@@ -28,12 +28,10 @@ from seldon_doctor.checks.input.sd004_resource_name_invalid import ResourceNameI
 from seldon_doctor.checks.model.sd102_model_requirements_unsatisfied import (
     ModelRequirementsUnsatisfied,
 )
-from seldon_doctor.checks.probes import (
-    LatencySloBreached,
-    ProbeFailures,
-    SplitOffWeights,
-    VersionUnexpected,
-)
+from seldon_doctor.checks.probe.sd801_probe_failures import ProbeFailures
+from seldon_doctor.checks.probe.sd802_latency_slo_breached import LatencySloBreached
+from seldon_doctor.checks.probe.sd803_split_off_weights import SplitOffWeights
+from seldon_doctor.checks.probe.sd804_version_unexpected import VersionUnexpected
 from seldon_doctor.checks.routes import RouteMissing
 from seldon_doctor.checks.scheduling import (
     ModelMemoryExceedsServer,
