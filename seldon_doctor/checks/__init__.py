@@ -10,6 +10,7 @@ from seldon_doctor.checks.controlplane.sd509_scheduler_port_blocked import Sched
 from seldon_doctor.checks.controlplane.sd510_dataflow_unavailable import DataflowUnavailable
 from seldon_doctor.checks.controlplane.sd511_envoy_not_ready_gated import EnvoyNotReadyGated
 from seldon_doctor.checks.controlplane.sd513_component_not_running import ComponentNotRunning
+from seldon_doctor.checks.dataplane.sd601_route_missing import RouteMissing
 from seldon_doctor.checks.dataplane.sd602_route_orphaned import RouteOrphaned
 from seldon_doctor.checks.dataplane.sd603_route_cluster_without_endpoints import (
     RouteClusterWithoutEndpoints,
@@ -32,7 +33,6 @@ from seldon_doctor.checks.probe.sd801_probe_failures import ProbeFailures
 from seldon_doctor.checks.probe.sd802_latency_slo_breached import LatencySloBreached
 from seldon_doctor.checks.probe.sd803_split_off_weights import SplitOffWeights
 from seldon_doctor.checks.probe.sd804_version_unexpected import VersionUnexpected
-from seldon_doctor.checks.routes import RouteMissing
 from seldon_doctor.checks.scheduling import (
     ModelMemoryExceedsServer,
     ModelNotReady,

@@ -1,4 +1,7 @@
-"""Route checks: does the Envoy serving a namespace really route what its CRs say is Ready?"""
+"""SD601 route-missing.
+
+A Model, Experiment or Pipeline is Ready but its Envoy has no route for it.
+"""
 
 from __future__ import annotations
 
