@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from seldon_doctor.checks.base import CheckContext
-from seldon_doctor.checks.scheduling import ModelMemoryExceedsServer
+from seldon_doctor.checks.model.sd104_model_memory_exceeds_server import ModelMemoryExceedsServer
 from seldon_doctor.checks.topology import ServiceWithoutEndpoints
 from seldon_doctor.cli import main
 from seldon_doctor.engine import run_checks

@@ -9,6 +9,9 @@ from seldon_doctor.checks.controlplane.sd508_component_version_skew import Compo
 from seldon_doctor.checks.controlplane.sd509_scheduler_port_blocked import SchedulerPortBlocked
 from seldon_doctor.checks.controlplane.sd510_dataflow_unavailable import DataflowUnavailable
 from seldon_doctor.checks.controlplane.sd511_envoy_not_ready_gated import EnvoyNotReadyGated
+from seldon_doctor.checks.controlplane.sd512_shared_scheduler_name_collision import (
+    SharedSchedulerNameCollision,
+)
 from seldon_doctor.checks.controlplane.sd513_component_not_running import ComponentNotRunning
 from seldon_doctor.checks.dataplane.sd601_route_missing import RouteMissing
 from seldon_doctor.checks.dataplane.sd602_route_orphaned import RouteOrphaned
@@ -26,21 +29,18 @@ from seldon_doctor.checks.experiment.sd401_experiment_reference_missing import (
 from seldon_doctor.checks.experiment.sd402_experiment_invalid import ExperimentInvalid
 from seldon_doctor.checks.input.sd003_manifest_schema_invalid import ManifestSchemaInvalid
 from seldon_doctor.checks.input.sd004_resource_name_invalid import ResourceNameInvalid
+from seldon_doctor.checks.model.sd101_model_server_not_found import ModelServerNotFound
 from seldon_doctor.checks.model.sd102_model_requirements_unsatisfied import (
     ModelRequirementsUnsatisfied,
 )
+from seldon_doctor.checks.model.sd103_model_replicas_exceed_server import ModelReplicasExceedServer
+from seldon_doctor.checks.model.sd104_model_memory_exceeds_server import ModelMemoryExceedsServer
+from seldon_doctor.checks.model.sd105_model_not_ready import ModelNotReady
+from seldon_doctor.checks.model.sd106_model_stuck_terminating import ModelStuckTerminating
 from seldon_doctor.checks.probe.sd801_probe_failures import ProbeFailures
 from seldon_doctor.checks.probe.sd802_latency_slo_breached import LatencySloBreached
 from seldon_doctor.checks.probe.sd803_split_off_weights import SplitOffWeights
 from seldon_doctor.checks.probe.sd804_version_unexpected import VersionUnexpected
-from seldon_doctor.checks.scheduling import (
-    ModelMemoryExceedsServer,
-    ModelNotReady,
-    ModelReplicasExceedServer,
-    ModelServerNotFound,
-    ModelStuckTerminating,
-    SharedSchedulerNameCollision,
-)
 from seldon_doctor.checks.server.sd204_server_container_not_merged import ServerContainerNotMerged
 from seldon_doctor.checks.servers import (
     ServerCapabilitiesDiverge,
