@@ -41,12 +41,12 @@ from seldon_doctor.checks.probe.sd801_probe_failures import ProbeFailures
 from seldon_doctor.checks.probe.sd802_latency_slo_breached import LatencySloBreached
 from seldon_doctor.checks.probe.sd803_split_off_weights import SplitOffWeights
 from seldon_doctor.checks.probe.sd804_version_unexpected import VersionUnexpected
-from seldon_doctor.checks.server.sd204_server_container_not_merged import ServerContainerNotMerged
-from seldon_doctor.checks.servers import (
-    ServerCapabilitiesDiverge,
-    ServerNoReadyReplicas,
+from seldon_doctor.checks.server.sd201_server_no_ready_replicas import ServerNoReadyReplicas
+from seldon_doctor.checks.server.sd202_server_over_advertises_capabilities import (
     ServerOverAdvertisesCapabilities,
 )
+from seldon_doctor.checks.server.sd203_server_capabilities_diverge import ServerCapabilitiesDiverge
+from seldon_doctor.checks.server.sd204_server_container_not_merged import ServerContainerNotMerged
 from seldon_doctor.checks.serving import (
     CanaryWeightsInvalid,
     InferenceServiceNotReady,
