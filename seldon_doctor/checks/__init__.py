@@ -47,11 +47,9 @@ from seldon_doctor.checks.server.sd202_server_over_advertises_capabilities impor
 )
 from seldon_doctor.checks.server.sd203_server_capabilities_diverge import ServerCapabilitiesDiverge
 from seldon_doctor.checks.server.sd204_server_container_not_merged import ServerContainerNotMerged
-from seldon_doctor.checks.serving import (
-    CanaryWeightsInvalid,
-    InferenceServiceNotReady,
-    ServingImageMutable,
-)
+from seldon_doctor.checks.serving.sd701_serving_image_mutable import ServingImageMutable
+from seldon_doctor.checks.serving.sd702_canary_weights_invalid import CanaryWeightsInvalid
+from seldon_doctor.checks.serving.sd703_inferenceservice_not_ready import InferenceServiceNotReady
 from seldon_doctor.checks.topology import (
     ExternalNameAliasDangling,
     SchedulerReplicasAboveOne,
