@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 from seldon_doctor.checks.base import Check
+from seldon_doctor.checks.controlplane.sd501_scheduler_split_brain import SchedulerSplitBrain
+from seldon_doctor.checks.controlplane.sd502_scheduler_replicas_above_one import (
+    SchedulerReplicasAboveOne,
+)
+from seldon_doctor.checks.controlplane.sd503_scheduler_service_missing import (
+    SchedulerServiceMissing,
+)
+from seldon_doctor.checks.controlplane.sd504_service_without_endpoints import (
+    ServiceWithoutEndpoints,
+)
+from seldon_doctor.checks.controlplane.sd505_externalname_alias_dangling import (
+    ExternalNameAliasDangling,
+)
 from seldon_doctor.checks.controlplane.sd506_controllers_overlap import ControllersOverlap
 from seldon_doctor.checks.controlplane.sd507_namespace_not_watched import NamespaceNotWatched
 from seldon_doctor.checks.controlplane.sd508_component_version_skew import ComponentVersionSkew
@@ -50,13 +63,6 @@ from seldon_doctor.checks.server.sd204_server_container_not_merged import Server
 from seldon_doctor.checks.serving.sd701_serving_image_mutable import ServingImageMutable
 from seldon_doctor.checks.serving.sd702_canary_weights_invalid import CanaryWeightsInvalid
 from seldon_doctor.checks.serving.sd703_inferenceservice_not_ready import InferenceServiceNotReady
-from seldon_doctor.checks.topology import (
-    ExternalNameAliasDangling,
-    SchedulerReplicasAboveOne,
-    SchedulerServiceMissing,
-    SchedulerSplitBrain,
-    ServiceWithoutEndpoints,
-)
 
 ALL_CHECKS: tuple[type[Check], ...] = tuple(
     sorted(
