@@ -50,75 +50,84 @@ class NamespaceNotWatched(Check):
             if scope.rejected_flags:
                 yield self._rejected(graph, controller, scope, scopes, cr_namespaces, explained)
                 continue
-            if not scope.ignored_watch_namespaces:
-                continue
-            unwatched = sorted(
-                ns for ns in scope.requested if not any(s.covers(ns) for s in scopes)
-            )
-            explained.update(unwatched)
-            requested = ",".join(scope.requested)
-            why = (
-                f"--watch-namespaces={requested} is ignored because --clusterwide is false: "
-                f"the controller watches only its own namespace {scope.own_namespace}"
-            )
-            if unwatched:
-                message = (
-                    f"{why}. {', '.join(unwatched)} {'is' if len(unwatched) == 1 else 'are'} "
-                    "watched by no controller, so Models, Servers, Pipelines and Experiments "
-                    "there get no status, no finalizer and never reach the scheduler."
-                )
-                severity = None
-            else:
-                message = f"{why}. Other controllers watch the namespaces the list names."
-                severity = Severity.WARNING
-            yield self.finding(
-                controller,
-                message,
-                evidence=[
-                    node_evidence(controller, "watch scope", scope_text(scope)),
-                    *(
-                        Evidence(f"Namespace {ns}", "watched by", "no controller")
-                        for ns in unwatched
-                    ),
-                    *graph.log_evidence(self.id, controller.namespace),
-                ],
-                params={
-                    "controller": controller.name,
-                    "controller_namespace": controller.namespace,
-                    "namespaces": ",".join(unwatched or scope.requested),
-                },
-                severity=severity,
-            )
+            if scope.ignored_watch_namespaces:
+                yield self._ignored(graph, controller, scope, scopes, explained)
         for ns in cr_namespaces:
             if ns in explained or any(s.covers(ns) for s in scopes):
                 continue
-            crs = [n for kind in SELDON_CR_KINDS for n in graph.nodes(kind, ns)]
-            evidence = [
-                node_evidence(c, "watch scope", scope_text(controller_scope(c)))
-                for c in graph.controllers
-            ]
-            evidence.extend(node_evidence(n) for n in crs[:5])
-            evidence.extend(graph.log_evidence(self.id, ns))
-            scopes_text = "; ".join(
-                f"{c.namespace}/{c.name}: {scope_text(controller_scope(c))}"
-                for c in sorted(graph.controllers, key=lambda c: c.id)
+            yield self._unwatched(graph, ns, active)
+
+    def _ignored(
+        self,
+        graph: DeploymentGraph,
+        controller: Node,
+        scope: WatchScope,
+        scopes: list[WatchScope],
+        explained: set[str],
+    ) -> Finding:
+        """--watch-namespaces ignored because --clusterwide is false."""
+        unwatched = sorted(ns for ns in scope.requested if not any(s.covers(ns) for s in scopes))
+        explained.update(unwatched)
+        requested = ",".join(scope.requested)
+        why = (
+            f"--watch-namespaces={requested} is ignored because --clusterwide is false: "
+            f"the controller watches only its own namespace {scope.own_namespace}"
+        )
+        if unwatched:
+            message = (
+                f"{why}. {', '.join(unwatched)} {'is' if len(unwatched) == 1 else 'are'} "
+                "watched by no controller, so Models, Servers, Pipelines and Experiments "
+                "there get no status, no finalizer and never reach the scheduler."
             )
-            nearest = active[0] if active else sorted(graph.controllers, key=lambda c: c.id)[0]
-            yield self.finding(
-                namespace_anchor(graph, ns),
-                f"Namespace {ns} holds {len(crs)} Seldon resource(s) but no running "
-                "controller-manager watches it "
-                f"({scopes_text})"
-                "). Nothing reconciles them: no status, no finalizer, no StatefulSet for "
-                "Servers, nothing sent to the scheduler.",
-                evidence=evidence,
-                params={
-                    "controller": nearest.name,
-                    "controller_namespace": nearest.namespace,
-                    "namespaces": ns,
-                },
-                dedupe_key=f"unwatched:{ns}",
-            )
+            severity = None
+        else:
+            message = f"{why}. Other controllers watch the namespaces the list names."
+            severity = Severity.WARNING
+        return self.finding(
+            controller,
+            message,
+            evidence=[
+                node_evidence(controller, "watch scope", scope_text(scope)),
+                *(Evidence(f"Namespace {ns}", "watched by", "no controller") for ns in unwatched),
+                *graph.log_evidence(self.id, controller.namespace),
+            ],
+            params={
+                "controller": controller.name,
+                "controller_namespace": controller.namespace,
+                "namespaces": ",".join(unwatched or scope.requested),
+            },
+            severity=severity,
+        )
+
+    def _unwatched(self, graph: DeploymentGraph, ns: str, active: list[Node]) -> Finding:
+        """Namespace ``ns`` holds Seldon CRs no running controller watches."""
+        crs = [n for kind in SELDON_CR_KINDS for n in graph.nodes(kind, ns)]
+        evidence = [
+            node_evidence(c, "watch scope", scope_text(controller_scope(c)))
+            for c in graph.controllers
+        ]
+        evidence.extend(node_evidence(n) for n in crs[:5])
+        evidence.extend(graph.log_evidence(self.id, ns))
+        scopes_text = "; ".join(
+            f"{c.namespace}/{c.name}: {scope_text(controller_scope(c))}"
+            for c in sorted(graph.controllers, key=lambda c: c.id)
+        )
+        nearest = active[0] if active else sorted(graph.controllers, key=lambda c: c.id)[0]
+        return self.finding(
+            namespace_anchor(graph, ns),
+            f"Namespace {ns} holds {len(crs)} Seldon resource(s) but no running "
+            "controller-manager watches it "
+            f"({scopes_text})"
+            "). Nothing reconciles them: no status, no finalizer, no StatefulSet for "
+            "Servers, nothing sent to the scheduler.",
+            evidence=evidence,
+            params={
+                "controller": nearest.name,
+                "controller_namespace": nearest.namespace,
+                "namespaces": ns,
+            },
+            dedupe_key=f"unwatched:{ns}",
+        )
 
     def _rejected(
         self,

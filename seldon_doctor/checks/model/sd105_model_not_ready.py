@@ -100,6 +100,22 @@ def _condition_age(reference: datetime | None, cond: JSONDict) -> timedelta | No
     return reference - since
 
 
+def _connectivity_hint(graph: DeploymentGraph, ns: str) -> str:
+    """Where the controller-to-scheduler path leads, when no cause is confirmed."""
+    controller = next((c for c in graph.scheduler_consumers(ns) if c.role == "controller"), None)
+    if controller is not None and controller.resolution.status == ResolutionStatus.OK:
+        return (
+            f" The input shows seldon-scheduler.{ns} resolving to a ready scheduler, so "
+            "the cause is outside what it describes: a NetworkPolicy or mesh "
+            "authorization policy, or the scheduler process itself — see the "
+            "controller's log."
+        )
+    return (
+        f" The input does not show where seldon-scheduler.{ns} leads; check that "
+        "Service and the controller's log."
+    )
+
+
 class ModelNotReady(Check):
     """SD105: the Model's own status says it is not ready; surface why, and which check says so."""
 
@@ -120,6 +136,23 @@ class ModelNotReady(Check):
                 self._finding(graph, model, state, by_scheduler),
                 graph.log_evidence(self.id, model.namespace, model.name),
             )
+
+    def _severity(self, graph: DeploymentGraph, name: str, cond: JSONDict) -> tuple[Severity, str]:
+        """How bad the state is, and what the message adds about where it is heading."""
+        if name in FAILED_STATES:
+            return Severity.ERROR, ""
+        if name == "ModelScaledDown":
+            return Severity.INFO, ""
+        if self._reference is None:
+            found = reference_time(graph)
+            self._reference = (found[0] if found else None,)
+        stuck = _condition_age(self._reference[0], cond)
+        if stuck is not None and stuck >= STUCK_PROGRESSING_AFTER:
+            return Severity.ERROR, (
+                f" It has been {name} for {int(stuck.total_seconds() // 60)} minutes, so it "
+                "is not going to become available by itself."
+            )
+        return Severity.WARNING, " If this persists, the Model never becomes available."
 
     def _finding(
         self,
@@ -144,45 +177,15 @@ class ModelNotReady(Check):
         elif "storage" in suspects:
             pass
         elif connectivity:
-            controller = next(
-                (c for c in graph.scheduler_consumers(ns) if c.role == "controller"), None
-            )
-            if controller is not None and controller.resolution.status == ResolutionStatus.OK:
-                message += (
-                    f" The input shows seldon-scheduler.{ns} resolving to a ready scheduler, so "
-                    "the cause is outside what it describes: a NetworkPolicy or mesh "
-                    "authorization policy, or the scheduler process itself — see the "
-                    "controller's log."
-                )
-            else:
-                message += (
-                    f" The input does not show where seldon-scheduler.{ns} leads; check that "
-                    "Service and the controller's log."
-                )
+            message += _connectivity_hint(graph, ns)
         elif suspects:
             message += (
                 " None of " + ", ".join(suspects) + " could be confirmed from the input; the "
                 "per-server reasons are only in the scheduler's Debug log ('Rejecting server "
                 "for model')."
             )
-        if name in FAILED_STATES:
-            severity = Severity.ERROR
-        elif name == "ModelScaledDown":
-            severity = Severity.INFO
-        else:
-            severity = Severity.WARNING
-            if self._reference is None:
-                found = reference_time(graph)
-                self._reference = (found[0] if found else None,)
-            stuck = _condition_age(self._reference[0], cond)
-            if stuck is not None and stuck >= STUCK_PROGRESSING_AFTER:
-                severity = Severity.ERROR
-                message += (
-                    f" It has been {name} for {int(stuck.total_seconds() // 60)} minutes, so it "
-                    "is not going to become available by itself."
-                )
-            else:
-                message += " If this persists, the Model never becomes available."
+        severity, outlook = self._severity(graph, name, cond)
+        message += outlook
         explained = confirmed_ids[0] if confirmed_ids else (suspects[0] if suspects else "none")
         evidence = [
             node_evidence(model, "status.conditions[ModelReady].message (scheduler state)", name),
