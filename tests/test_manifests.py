@@ -345,7 +345,7 @@ def test_core_kinds_validated_with_kubernetes_validate(tmp_path: Path) -> None:
 def test_core_kinds_without_kubernetes_validate_are_skipped_quietly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from seldon_doctor.checks import manifests
+    from seldon_doctor.checks.input import sd003_manifest_schema_invalid as manifests
 
     monkeypatch.setattr(manifests, "core_schemas", lambda: None)
     path = tmp_path / "svc.yaml"
