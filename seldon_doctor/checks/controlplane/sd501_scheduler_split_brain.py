@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext
 from seldon_doctor.checks.helpers.common import CONSUMER_READS, namespace_anchor
-from seldon_doctor.checks.helpers.topology import consumer_evidence
+from seldon_doctor.checks.helpers.controlplane import consumer_evidence
 from seldon_doctor.findings import Finding
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Consumer, ResolutionStatus

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import CONSUMER_READS
-from seldon_doctor.checks.helpers.topology import SELDON_SERVICE_NAMES, consumer_evidence
+from seldon_doctor.checks.helpers.controlplane import SELDON_SERVICE_NAMES, consumer_evidence
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.model import Node, ResolutionStatus

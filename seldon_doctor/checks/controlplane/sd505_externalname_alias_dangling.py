@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import CONSUMER_READS
-from seldon_doctor.checks.helpers.topology import SELDON_SERVICE_NAMES
+from seldon_doctor.checks.helpers.controlplane import SELDON_SERVICE_NAMES
 from seldon_doctor.domain.spelling import edit_distance
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.build import DeploymentGraph, parse_service_host

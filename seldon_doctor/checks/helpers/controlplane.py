@@ -1,6 +1,6 @@
-"""Helpers shared by several checks that came from ``checks/controlplane.py``.
-
-Control-plane checks: who watches which namespace, on which release, and can it get through?
+"""What several control-plane checks (SD5xx) share: gateway names, controllers' watch scopes
+(SD506, SD507, SD510), the Seldon Service names and how a consumer's dial shows as evidence
+(the scheduler-topology checks SD501, SD503-SD505).
 """
 
 from __future__ import annotations
@@ -8,8 +8,10 @@ from __future__ import annotations
 from seldon_doctor.checks.helpers.common import (
     workload_replicas,
 )
+from seldon_doctor.findings import Evidence
+from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
-from seldon_doctor.graph.model import Node
+from seldon_doctor.graph.model import Consumer, Node
 from seldon_doctor.graph.seldon import WatchScope
 
 PIPELINE_GATEWAY = "seldon-pipelinegateway"
@@ -38,3 +40,15 @@ def controller_scope(controller: Node) -> WatchScope:
     scope = controller.props["watch_scope"]
     assert isinstance(scope, WatchScope)
     return scope
+
+
+SELDON_SERVICE_NAMES = frozenset({seldon.SCHEDULER, seldon.MESH_SERVICE, "seldon-pipelinegateway"})
+
+
+def consumer_evidence(consumer: Consumer) -> Evidence:
+    return Evidence(
+        f"{consumer.role} {consumer.subject}",
+        "dials",
+        f"{consumer.host}:{consumer.port}",
+        f"{consumer.resolution.describe()}; host from {consumer.source}",
+    )

@@ -1,4 +1,4 @@
-"""Helpers shared by several checks that came from ``checks/dataplane.py``.
+"""What several data-plane checks (SD6xx) share.
 
 Data-plane checks: what Envoy and the scheduler really hold, against what the CRs declare.
 

@@ -1,4 +1,4 @@
-"""Helpers shared by several checks that came from ``checks/manifests.py``.
+"""What several input checks (SD003, SD004) share.
 
 Manifest checks: would the API server (and Seldon's controllers) accept what was written?
 

@@ -1,4 +1,4 @@
-"""Helpers shared by several checks that came from ``checks/probes.py``.
+"""What several probe checks (SD8xx) share.
 
 Probe checks (SD8xx): what real inference requests showed, judged against the CRs.
 

@@ -1,4 +1,4 @@
-"""Helpers shared by several checks that came from ``checks/scheduling.py``.
+"""What several scheduling checks (SD101, SD103-SD106) share.
 
 Scheduling checks beyond capabilities: pins, replicas, memory, status and deletion.
 

@@ -1,4 +1,4 @@
-"""Helpers shared by several checks that came from ``checks/serving.py``.
+"""What several serving checks (SD7xx) share.
 
 Model serving beyond Seldon's CRs: plain model-server Deployments, Istio canaries, KServe.
 """
