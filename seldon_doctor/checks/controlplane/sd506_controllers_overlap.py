@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers.common import (
-    pod_spec_containers,
-)
+from seldon_doctor.checks.helpers.common import pod_spec_containers
 from seldon_doctor.checks.helpers.controlplane import (
     active_controllers,
     controller_scope,

@@ -8,9 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers.common import (
-    namespace_anchor,
-)
+from seldon_doctor.checks.helpers.common import namespace_anchor
 from seldon_doctor.checks.helpers.controlplane import (
     active_controllers,
     controller_scope,

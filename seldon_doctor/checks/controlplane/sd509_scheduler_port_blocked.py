@@ -10,10 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers.common import (
-    CONSUMER_READS,
-    workload_replicas,
-)
+from seldon_doctor.checks.helpers.common import CONSUMER_READS, workload_replicas
 from seldon_doctor.checks.helpers.controlplane import MODEL_GATEWAY, PIPELINE_GATEWAY
 from seldon_doctor.domain.istio_policy import mesh_verdict
 from seldon_doctor.domain.network_policy import (

@@ -9,10 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers.common import (
-    pod_spec_containers,
-    uncovered_pods,
-)
+from seldon_doctor.checks.helpers.common import pod_spec_containers, uncovered_pods
 from seldon_doctor.domain.images import image_basename
 from seldon_doctor.findings import Finding
 from seldon_doctor.graph import seldon

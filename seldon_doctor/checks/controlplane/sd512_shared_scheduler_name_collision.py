@@ -9,9 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers.common import (
-    SCHEDULING_READS,
-)
+from seldon_doctor.checks.helpers.common import SCHEDULING_READS
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node, ResolutionStatus

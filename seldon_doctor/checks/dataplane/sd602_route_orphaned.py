@@ -9,10 +9,7 @@ from collections.abc import Iterator
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext
 from seldon_doctor.checks.helpers.common import TOPOLOGY_READS, envoy_label
 from seldon_doctor.checks.helpers.dataplane import dumps
-from seldon_doctor.domain.envoy_routes import (
-    main_routes,
-    route_target,
-)
+from seldon_doctor.domain.envoy_routes import main_routes, route_target
 from seldon_doctor.findings import Evidence, Finding, ResourceRef
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.seldon import route_header

@@ -11,10 +11,7 @@ from typing import Any
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext
 from seldon_doctor.checks.helpers.common import envoy_label
 from seldon_doctor.checks.helpers.dataplane import dumps
-from seldon_doctor.domain.envoy_routes import (
-    main_routes,
-    route_target,
-)
+from seldon_doctor.domain.envoy_routes import main_routes, route_target
 from seldon_doctor.findings import Evidence, Finding, ResourceRef
 from seldon_doctor.graph.model import Node
 

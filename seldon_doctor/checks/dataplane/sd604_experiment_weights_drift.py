@@ -11,11 +11,7 @@ from typing import Any
 
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import TOPOLOGY_READS, envoy_label
-from seldon_doctor.domain.envoy_routes import (
-    MAIN_LISTENER,
-    cluster_target,
-    request_path,
-)
+from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, cluster_target, request_path
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.seldon import is_ready, route_header
 

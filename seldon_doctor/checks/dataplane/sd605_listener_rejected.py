@@ -10,9 +10,7 @@ from collections.abc import Iterator
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext
 from seldon_doctor.checks.helpers.common import envoy_label
 from seldon_doctor.checks.helpers.dataplane import dumps, envoy_subject
-from seldon_doctor.domain.envoy_routes import (
-    MAIN_LISTENER,
-)
+from seldon_doctor.domain.envoy_routes import MAIN_LISTENER
 from seldon_doctor.findings import Evidence, Finding
 
 

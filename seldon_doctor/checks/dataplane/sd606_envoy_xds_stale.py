@@ -7,9 +7,7 @@ from collections.abc import Iterator
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext
 from seldon_doctor.checks.helpers.common import envoy_label
 from seldon_doctor.checks.helpers.dataplane import envoy_subject
-from seldon_doctor.domain.envoy_routes import (
-    MAIN_ROUTE_CONFIG,
-)
+from seldon_doctor.domain.envoy_routes import MAIN_ROUTE_CONFIG
 from seldon_doctor.findings import Evidence, Finding
 
 

@@ -5,9 +5,7 @@
 
 from __future__ import annotations
 
-from seldon_doctor.checks.helpers.common import (
-    workload_replicas,
-)
+from seldon_doctor.checks.helpers.common import workload_replicas
 from seldon_doctor.findings import Evidence
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph

@@ -8,11 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers.common import (
-    SCHEDULING_READS,
-    deleting,
-    models_with_objects,
-)
+from seldon_doctor.checks.helpers.common import SCHEDULING_READS, deleting, models_with_objects
 from seldon_doctor.checks.helpers.scheduling import PinProblem, pin_problem
 from seldon_doctor.findings import Evidence, Finding, Severity
 from seldon_doctor.graph.model import Node

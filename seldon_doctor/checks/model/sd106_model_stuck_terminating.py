@@ -9,11 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers.common import (
-    SCHEDULING_READS,
-    models_with_objects,
-    unreachable,
-)
+from seldon_doctor.checks.helpers.common import SCHEDULING_READS, models_with_objects, unreachable
 from seldon_doctor.checks.helpers.scheduling import model_state, reference_time
 from seldon_doctor.domain.durations import parse_time
 from seldon_doctor.findings import Evidence, Finding

@@ -8,10 +8,7 @@ from collections.abc import Iterator
 from seldon_doctor.checks.base import Check, CheckContext
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.model import Node
-from seldon_doctor.graph.seldon import (
-    Capabilities,
-    compute_capabilities,
-)
+from seldon_doctor.graph.seldon import Capabilities, compute_capabilities
 
 
 def _pod_capabilities(server: Node, pod: Node) -> Capabilities | None:
