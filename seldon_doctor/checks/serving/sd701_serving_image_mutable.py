@@ -8,8 +8,8 @@ from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import pod_spec_containers, uncovered_pods
-from seldon_doctor.checks.helpers.serving import KSERVE_COMPONENTS
 from seldon_doctor.domain.images import image_basename, is_moving_tag, split_image
+from seldon_doctor.domain.kserve import KSERVE_COMPONENTS
 from seldon_doctor.domain.releases import SERVER_IMAGE_MARKERS
 from seldon_doctor.findings import Finding
 from seldon_doctor.graph import seldon

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers.serving import KSERVE_COMPONENTS
+from seldon_doctor.domain.kserve import KSERVE_COMPONENTS
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph import seldon
 
