@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from seldon_doctor.checks.base import CheckContext
-from seldon_doctor.checks.scheduling import ModelMemoryExceedsServer
-from seldon_doctor.checks.topology import ServiceWithoutEndpoints
+from seldon_doctor.checks.controlplane.sd504_service_without_endpoints import (
+    ServiceWithoutEndpoints,
+)
+from seldon_doctor.checks.model.sd104_model_memory_exceeds_server import ModelMemoryExceedsServer
 from seldon_doctor.cli import main
 from seldon_doctor.engine import run_checks
 from seldon_doctor.findings import Severity

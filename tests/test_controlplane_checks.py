@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from seldon_doctor.checks.base import CheckContext
-from seldon_doctor.checks.controlplane import DataflowUnavailable, NamespaceNotWatched
-from seldon_doctor.checks.serving import CanaryWeightsInvalid
+from seldon_doctor.checks.controlplane.sd507_namespace_not_watched import NamespaceNotWatched
+from seldon_doctor.checks.controlplane.sd510_dataflow_unavailable import DataflowUnavailable
+from seldon_doctor.checks.serving.sd702_canary_weights_invalid import CanaryWeightsInvalid
 from seldon_doctor.domain.images import is_moving_tag, split_image
 from seldon_doctor.findings import Severity
 from seldon_doctor.graph.build import build_graph

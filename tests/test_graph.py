@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from seldon_doctor.checks.capabilities import near_miss
+from seldon_doctor.checks.model.sd102_model_requirements_unsatisfied import near_miss
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import build_graph, parse_service_host
 from seldon_doctor.graph.model import ResolutionStatus

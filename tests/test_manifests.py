@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from seldon_doctor.checks.base import CheckContext
-from seldon_doctor.checks.manifests import ManifestSchemaInvalid, ResourceNameInvalid
+from seldon_doctor.checks.input.sd003_manifest_schema_invalid import ManifestSchemaInvalid
+from seldon_doctor.checks.input.sd004_resource_name_invalid import ResourceNameInvalid
 from seldon_doctor.domain.schema import Validator, format_path
 from seldon_doctor.domain.spelling import did_you_mean
 from seldon_doctor.engine import run_checks, select_checks
@@ -344,7 +345,7 @@ def test_core_kinds_validated_with_kubernetes_validate(tmp_path: Path) -> None:
 def test_core_kinds_without_kubernetes_validate_are_skipped_quietly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from seldon_doctor.checks import manifests
+    from seldon_doctor.checks.input import sd003_manifest_schema_invalid as manifests
 
     monkeypatch.setattr(manifests, "core_schemas", lambda: None)
     path = tmp_path / "svc.yaml"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seldon_doctor.checks.controlplane import policies_of
+from seldon_doctor.checks.controlplane.sd509_scheduler_port_blocked import policies_of
 from seldon_doctor.domain.istio_policy import mesh_verdict
 from seldon_doctor.domain.network_policy import PodView, Policies, selector_match, tri_all, tri_any
 from seldon_doctor.graph.build import build_graph

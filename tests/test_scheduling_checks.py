@@ -11,7 +11,9 @@ import pytest
 
 from seldon_doctor.checks import ALL_CHECKS
 from seldon_doctor.checks.base import CheckContext
-from seldon_doctor.checks.scheduling import ModelServerNotFound, ModelStuckTerminating, model_state
+from seldon_doctor.checks.helpers.scheduling import model_state
+from seldon_doctor.checks.model.sd101_model_server_not_found import ModelServerNotFound
+from seldon_doctor.checks.model.sd106_model_stuck_terminating import ModelStuckTerminating
 from seldon_doctor.domain.quantities import parse_quantity
 from seldon_doctor.domain.scheduler_reasons import reason_meaning
 from seldon_doctor.findings import Finding, Severity

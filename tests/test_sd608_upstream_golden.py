@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from seldon_doctor.checks.data_plane.sd608_experiment_mirror_drift import ExperimentMirrorDrift
+from seldon_doctor.checks.dataplane.sd608_experiment_mirror_drift import ExperimentMirrorDrift
 from seldon_doctor.domain import envoy_config as ed
 from seldon_doctor.domain.envoy_config import EnvoyConfig
 from seldon_doctor.domain.envoy_parse import parse_xds_resources

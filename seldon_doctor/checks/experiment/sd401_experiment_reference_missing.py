@@ -1,4 +1,7 @@
-"""Experiment checks: does every name an Experiment routes to exist?"""
+"""SD401 experiment-reference-missing.
+
+An Experiment names a Model or Pipeline that does not exist in its namespace.
+"""
 
 from __future__ import annotations
 

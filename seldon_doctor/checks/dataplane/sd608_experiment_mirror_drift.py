@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import TOPOLOGY_READS, envoy_label
+from seldon_doctor.checks.helpers.common import TOPOLOGY_READS, envoy_label
 from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, cluster_target, request_path
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.model import Node

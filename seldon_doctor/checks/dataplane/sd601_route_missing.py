@@ -1,11 +1,14 @@
-"""Route checks: does the Envoy serving a namespace really route what its CRs say is Ready?"""
+"""SD601 route-missing.
+
+A Model, Experiment or Pipeline is Ready but its Envoy has no route for it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import TOPOLOGY_READS
+from seldon_doctor.checks.helpers.common import TOPOLOGY_READS
 from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, request_path
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.seldon import is_ready, route_header

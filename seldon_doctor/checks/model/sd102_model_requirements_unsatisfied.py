@@ -1,11 +1,14 @@
-"""Scheduling checks: can each Model be placed on some Server at all?"""
+"""SD102 model-requirements-unsatisfied.
+
+No Server a Model can be placed on offers every capability it requires.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers import (
+from seldon_doctor.checks.helpers.common import (
     TOPOLOGY_READS,
     candidate_servers,
     servers_by_scheduler,

@@ -1,0 +1,1 @@
+"""Control-plane checks (SD5xx): watches, releases, reachability."""

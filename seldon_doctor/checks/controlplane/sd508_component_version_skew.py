@@ -1,0 +1,183 @@
+"""SD508 component-version-skew.
+
+Seldon components run different releases, or a moving tag such as latest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from seldon_doctor.checks.base import Check, CheckContext, node_evidence
+from seldon_doctor.checks.helpers.common import (
+    namespace_anchor,
+    pod_spec_containers,
+    uncovered_pods,
+)
+from seldon_doctor.checks.helpers.controlplane import controller_scope
+from seldon_doctor.domain.images import image_basename, image_version, is_moving_tag
+from seldon_doctor.findings import Finding
+from seldon_doctor.graph import seldon
+from seldon_doctor.graph.build import DeploymentGraph
+from seldon_doctor.graph.model import Node
+
+# Image repository basenames of Seldon Core v2 components (one release tag for all of them).
+COMPONENT_IMAGES: dict[str, str] = {
+    "seldonv2-controller": "controller",
+    "seldon-scheduler": "scheduler",
+    "seldon-envoy": "envoy",
+    "seldon-agent": "agent",
+    "seldon-rclone": "rclone",
+    "seldon-modelgateway": "model gateway",
+    "seldon-pipelinegateway": "pipeline gateway",
+    "seldon-dataflow-engine": "dataflow engine",
+    "seldon-hodometer": "hodometer",
+}
+
+
+# ---------------------------------------------------------------------------- versions
+@dataclass(frozen=True, slots=True)
+class ComponentImage:
+    node: Node
+    namespace: str
+    component: str
+    container: str
+    image: str
+    where: str  # field path
+
+    @property
+    def version(self) -> tuple[int, int, int] | None:
+        return image_version(self.image)
+
+
+def _containers_with_paths(node: Node) -> Iterable[tuple[str, dict[str, Any]]]:
+    if node.obj is None:
+        return
+    if node.kind in ("Deployment", "StatefulSet", "Pod"):
+        prefix = "spec.containers" if node.kind == "Pod" else "spec.template.spec.containers"
+        for container in pod_spec_containers(node):
+            yield f"{prefix}[{container.get('name')}].image", container
+    elif node.kind == "SeldonConfig":
+        for component in node.spec.get("components") or []:
+            if isinstance(component, dict):
+                for container in seldon.containers(component.get("podSpec")):
+                    path = f"spec.components[{component.get('name')}].podSpec"
+                    yield f"{path}.containers[{container.get('name')}].image", container
+    elif node.kind in ("ServerConfig", "Server"):
+        for container in seldon.containers(node.spec.get("podSpec")):
+            yield f"spec.podSpec.containers[{container.get('name')}].image", container
+
+
+def component_images(graph: DeploymentGraph, kinds: Iterable[str]) -> list[ComponentImage]:
+    out = []
+    for kind in kinds:
+        for node in graph.nodes(kind):
+            for path, container in _containers_with_paths(node):
+                image = str(container.get("image") or "")
+                component = COMPONENT_IMAGES.get(image_basename(image)) if image else None
+                if component:
+                    out.append(
+                        ComponentImage(
+                            node,
+                            node.namespace,
+                            component,
+                            str(container.get("name")),
+                            image,
+                            path,
+                        )
+                    )
+    return out
+
+
+def _version_text(version: tuple[int, int, int] | None) -> str:
+    return ".".join(map(str, version)) if version else "?"
+
+
+class ComponentVersionSkew(Check):
+    """SD508: Seldon components on different releases, or on a moving tag."""
+
+    id = "SD508"
+    reads = frozenset(
+        {"Deployment", "StatefulSet", "Pod", "SeldonConfig", "ServerConfig", "Server"}
+        | {"SeldonRuntime"}
+    )
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        graph = ctx.graph
+        images = component_images(
+            graph, ("Deployment", "StatefulSet", "SeldonConfig", "ServerConfig", "Server")
+        )
+        lone_pods = {p.id for p in uncovered_pods(graph)}
+        pod_images = component_images(graph, ("Pod",))
+        known = [i.version for i in images + pod_images if i.version is not None]
+        newest_known = _version_text(max(known)) if known else "<release>"
+        # Moving tags: one finding per object (Pods only when their workload is not in the input).
+        by_node: dict[str, list[ComponentImage]] = defaultdict(list)
+        for item in images + [i for i in pod_images if i.node.id in lone_pods]:
+            if is_moving_tag(item.image):
+                by_node[item.node.id].append(item)
+        for items in by_node.values():
+            node = items[0].node
+            listed = ", ".join(f"{i.container}={i.image}" for i in items)
+            yield self.finding(
+                node,
+                f"{node.kind} {node.namespace}/{node.name} runs Seldon component image(s) on a "
+                f"moving tag ({listed}). Each restart may pull a different build, so controller, "
+                "scheduler, Envoy and agents drift apart (gRPC UNIMPLEMENTED, rejected xDS "
+                "listeners); pin every component to one release tag.",
+                evidence=[node_evidence(node, i.where, i.image) for i in items],
+                params={
+                    "images": listed,
+                    "component": items[0].component,
+                    "versions": "latest",
+                    "target_version": newest_known,
+                },
+                dedupe_key=f"moving:{node.id}",
+            )
+        # Skew: within one namespace, plus the controllers that reconcile it.
+        everything = images + pod_images
+        namespaces = sorted({i.namespace for i in everything if i.namespace})
+        controllers = {c.id: controller_scope(c) for c in graph.controllers}
+        # Indexed by namespace (a scan per namespace over every image was quadratic).
+        in_namespace: dict[str, list[int]] = defaultdict(list)
+        of_controllers: list[int] = []
+        for index, i in enumerate(everything):
+            in_namespace[i.namespace].append(index)
+            if i.node.id in controllers:
+                of_controllers.append(index)
+        for ns in namespaces:
+            chosen = set(in_namespace.get(ns, ()))
+            chosen.update(
+                index
+                for index in of_controllers
+                if controllers[everything[index].node.id].covers(ns)
+            )
+            group = [everything[index] for index in sorted(chosen)]
+            versions = {i.version for i in group if i.version is not None}
+            if len(versions) <= 1:
+                continue
+            seen: set[tuple[str, str]] = set()
+            evidence = []
+            parts = []
+            for item in sorted(group, key=lambda i: (i.version or (0, 0, 0), i.component)):
+                if item.version is None or (item.component, item.image) in seen:
+                    continue
+                seen.add((item.component, item.image))
+                evidence.append(node_evidence(item.node, item.where, item.image))
+                parts.append(f"{item.component} {_version_text(item.version)}")
+            newest = max(versions)
+            yield self.finding(
+                namespace_anchor(graph, ns),
+                f"Seldon components serving namespace {ns} run different releases "
+                f"({', '.join(dict.fromkeys(parts))}). Components talk versioned gRPC and xDS to "
+                "each other (ServerNotifyRequest became batched in 2.8.4, scheduler "
+                "state and Envoy builds move together); run one release everywhere.",
+                evidence=evidence,
+                params={
+                    "versions": ", ".join(_version_text(v) for v in sorted(versions)),
+                    "target_version": _version_text(newest),
+                },
+                dedupe_key=f"skew:{ns}",
+            )

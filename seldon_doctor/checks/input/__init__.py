@@ -1,0 +1,1 @@
+"""Input checks (SD0xx): the manifests themselves, before any Seldon semantics."""

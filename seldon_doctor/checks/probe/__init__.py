@@ -1,0 +1,1 @@
+"""Probe checks (SD8xx): what inference probes observed."""

@@ -1,0 +1,1 @@
+"""Serving checks (SD7xx): images, canaries, InferenceServices, shared schedulers."""
