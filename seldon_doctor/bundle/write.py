@@ -10,7 +10,7 @@ import re
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -124,85 +124,11 @@ def _write_section(
         # Live Envoy/scheduler origins name a pod, not a cluster: they go with the snapshot's.
         return dirs[cluster] if cluster is not None and cluster in dirs else home
 
-    # objects/<cluster>/<Kind>.json
-    grouped: dict[tuple[str | None, str], list[tuple[int, KubeObject]]] = {}
-    for order, obj in enumerate(snapshot.objects):
-        grouped.setdefault((obj.origin.cluster, obj.kind), []).append((order, obj))
-    object_entries = []
-    for (cluster, kind), items in sorted(grouped.items(), key=lambda kv: _none_first(kv[0])):
-        items.sort(key=lambda it: (it[1].namespace, it[1].name, it[0]))
-        rel = names.unique(f"objects/{dir_of(cluster)}/{_safe(kind or 'Unknown')}", ".json")
-        rel += ".json"
-        files[rel] = _dump_list(
-            [redact_object(obj.body) for _, obj in items],
-            [{"order": order, **_origin_dict(obj.origin)} for order, obj in items],
-        )
-        object_entries.append({"path": rel, "cluster": cluster, "kind": kind, "count": len(items)})
-
-    # envoy/<cluster>/<namespace>/<pod>.config_dump.json + .meta.json
-    envoy_entries = []
-    for i, envoy in enumerate(snapshot.envoys):
-        stem = names.unique(
-            f"envoy/{dir_of(envoy.origin.cluster)}/{_safe(envoy.namespace)}/"
-            f"{_safe(envoy.pod) if envoy.pod else str(i)}",
-            ".config_dump.json",
-        )
-        dump_rel, meta_rel = f"{stem}.config_dump.json", f"{stem}.meta.json"
-        files[dump_rel] = _dump(redact_value(envoy.raw))
-        files[meta_rel] = _dump(
-            {
-                "namespace": envoy.namespace,
-                "pod": envoy.pod,
-                "ready": envoy.ready,
-                "counters": envoy.counters,
-                "origin": _origin_dict(envoy.origin),
-            },
-            pretty=True,
-        )
-        envoy_entries.append({"config_dump": dump_rel, "meta": meta_rel})
-
-    # schedulers/... and xds/...
-    observed: dict[str, list[str]] = {"schedulers": [], "xds": []}
-    pairs: list[tuple[str, Sequence[SchedulerObservation | XdsObservation]]] = [
-        ("schedulers", snapshot.schedulers),
-        ("xds", snapshot.xds),
-    ]
-    for folder, observations in pairs:
-        for i, obs in enumerate(observations):
-            inner = obs.state if isinstance(obs, SchedulerObservation) else obs.snapshot
-            stem = f"{folder}/{dir_of(obs.origin.cluster)}/{_safe(obs.namespace)}/{i}"
-            rel = names.unique(stem, ".json") + ".json"
-            files[rel] = _dump(
-                {
-                    "namespace": obs.namespace,
-                    "target": obs.target,
-                    "origin": _origin_dict(obs.origin),
-                    "state": inner.to_dict(),
-                }
-            )
-            observed[folder].append(rel)
-
-    # probes.json
-    probes = None
-    if snapshot.probes:
-        from seldon_doctor.snapshot import observation_dict
-
-        probes = names.unique("probes", ".json") + ".json"
-        files[probes] = _dump(
-            [
-                {"observation": observation_dict(p), "origin": _origin_dict(p.origin)}
-                for p in snapshot.probes
-            ]
-        )
-
-    # logs/<cluster>/<namespace>/<pod>/<container>.log
-    log_entries = []
-    for key, lines in snapshot.logs.items():
-        parts = [p for p in key.split("/") if p]
-        where = "/".join(_safe(p) for p in parts) if parts else "log"
-        rel = names.unique(f"logs/{home}/{where}", ".log") + ".log"
-        files[rel] = "".join(line + "\n" for line in redact_lines(lines)).encode("utf-8")
-        log_entries.append({"key": key, "path": rel, "lines": len(lines)})
+    object_entries = _write_objects(snapshot, files, names, dir_of)
+    envoy_entries = _write_envoys(snapshot, files, names, dir_of)
+    observed = _write_observed(snapshot, files, names, dir_of)
+    probes = _write_probes(snapshot, files, names)
+    log_entries = _write_logs(snapshot, files, names, home)
 
     entry: JSONDict = {
         "cluster": section,
@@ -227,6 +153,109 @@ def _write_section(
         # derives it from live, listed_namespaces and gaps (docs/completeness.md).
         entry["complete"] = snapshot.completeness.as_list()
     return entry
+
+
+def _write_objects(
+    snapshot: Snapshot, files: dict[str, bytes], names: _Names, dir_of: Callable[[str | None], str]
+) -> list[JSONDict]:
+    # objects/<cluster>/<Kind>.json
+    grouped: dict[tuple[str | None, str], list[tuple[int, KubeObject]]] = {}
+    for order, obj in enumerate(snapshot.objects):
+        grouped.setdefault((obj.origin.cluster, obj.kind), []).append((order, obj))
+    object_entries: list[JSONDict] = []
+    for (cluster, kind), items in sorted(grouped.items(), key=lambda kv: _none_first(kv[0])):
+        items.sort(key=lambda it: (it[1].namespace, it[1].name, it[0]))
+        rel = names.unique(f"objects/{dir_of(cluster)}/{_safe(kind or 'Unknown')}", ".json")
+        rel += ".json"
+        files[rel] = _dump_list(
+            [redact_object(obj.body) for _, obj in items],
+            [{"order": order, **_origin_dict(obj.origin)} for order, obj in items],
+        )
+        object_entries.append({"path": rel, "cluster": cluster, "kind": kind, "count": len(items)})
+    return object_entries
+
+
+def _write_envoys(
+    snapshot: Snapshot, files: dict[str, bytes], names: _Names, dir_of: Callable[[str | None], str]
+) -> list[JSONDict]:
+    # envoy/<cluster>/<namespace>/<pod>.config_dump.json + .meta.json
+    envoy_entries: list[JSONDict] = []
+    for i, envoy in enumerate(snapshot.envoys):
+        stem = names.unique(
+            f"envoy/{dir_of(envoy.origin.cluster)}/{_safe(envoy.namespace)}/"
+            f"{_safe(envoy.pod) if envoy.pod else str(i)}",
+            ".config_dump.json",
+        )
+        dump_rel, meta_rel = f"{stem}.config_dump.json", f"{stem}.meta.json"
+        files[dump_rel] = _dump(redact_value(envoy.raw))
+        files[meta_rel] = _dump(
+            {
+                "namespace": envoy.namespace,
+                "pod": envoy.pod,
+                "ready": envoy.ready,
+                "counters": envoy.counters,
+                "origin": _origin_dict(envoy.origin),
+            },
+            pretty=True,
+        )
+        envoy_entries.append({"config_dump": dump_rel, "meta": meta_rel})
+    return envoy_entries
+
+
+def _write_observed(
+    snapshot: Snapshot, files: dict[str, bytes], names: _Names, dir_of: Callable[[str | None], str]
+) -> dict[str, list[str]]:
+    # schedulers/... and xds/...
+    observed: dict[str, list[str]] = {"schedulers": [], "xds": []}
+    pairs: list[tuple[str, Sequence[SchedulerObservation | XdsObservation]]] = [
+        ("schedulers", snapshot.schedulers),
+        ("xds", snapshot.xds),
+    ]
+    for folder, observations in pairs:
+        for i, obs in enumerate(observations):
+            inner = obs.state if isinstance(obs, SchedulerObservation) else obs.snapshot
+            stem = f"{folder}/{dir_of(obs.origin.cluster)}/{_safe(obs.namespace)}/{i}"
+            rel = names.unique(stem, ".json") + ".json"
+            files[rel] = _dump(
+                {
+                    "namespace": obs.namespace,
+                    "target": obs.target,
+                    "origin": _origin_dict(obs.origin),
+                    "state": inner.to_dict(),
+                }
+            )
+            observed[folder].append(rel)
+    return observed
+
+
+def _write_probes(snapshot: Snapshot, files: dict[str, bytes], names: _Names) -> str | None:
+    # probes.json
+    probes: str | None = None
+    if snapshot.probes:
+        from seldon_doctor.snapshot import observation_dict
+
+        probes = names.unique("probes", ".json") + ".json"
+        files[probes] = _dump(
+            [
+                {"observation": observation_dict(p), "origin": _origin_dict(p.origin)}
+                for p in snapshot.probes
+            ]
+        )
+    return probes
+
+
+def _write_logs(
+    snapshot: Snapshot, files: dict[str, bytes], names: _Names, home: str
+) -> list[JSONDict]:
+    # logs/<cluster>/<namespace>/<pod>/<container>.log
+    log_entries: list[JSONDict] = []
+    for key, lines in snapshot.logs.items():
+        parts = [p for p in key.split("/") if p]
+        where = "/".join(_safe(p) for p in parts) if parts else "log"
+        rel = names.unique(f"logs/{home}/{where}", ".log") + ".log"
+        files[rel] = "".join(line + "\n" for line in redact_lines(lines)).encode("utf-8")
+        log_entries.append({"key": key, "path": rel, "lines": len(lines)})
+    return log_entries
 
 
 def _cluster_names(
