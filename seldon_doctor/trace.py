@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from seldon_doctor.domain.envoy_config import EnvoyConfig, EnvoyRoute
 from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, request_path
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import ResolutionStatus
@@ -287,6 +288,19 @@ def _envoy_hop(
             else "; it has no weighted clusters"
         )
         return envoy
+    _cluster_hops(graph, route_hop, route, config, namespace, obs.namespace)
+    return envoy
+
+
+def _cluster_hops(
+    graph: DeploymentGraph,
+    route_hop: Hop,
+    route: EnvoyRoute,
+    config: EnvoyConfig,
+    namespace: str,
+    envoy_namespace: str,
+) -> None:
+    """One child of ``route_hop`` per weighted cluster of the route, with its endpoints."""
     total = sum(max(c.weight, 0) for c in route.clusters) or 1
     for wc in route.clusters:
         share = f"{round(100 * max(wc.weight, 0) / total)}%"
@@ -311,8 +325,7 @@ def _envoy_hop(
         chop = Hop("cluster", label, OK, f"{cluster.type or 'cluster'}, {cluster.state}")
         route_hop.children.append(chop)
         for host, port in cluster.endpoints:
-            chop.children.append(_endpoint_hop(graph, namespace, obs.namespace, host, port))
-    return envoy
+            chop.children.append(_endpoint_hop(graph, namespace, envoy_namespace, host, port))
 
 
 def _endpoint_hop(

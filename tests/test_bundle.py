@@ -287,7 +287,7 @@ def test_hostile_tarballs_are_refused(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(bundle, "MAX_MEMBER_BYTES", 4096)
+    monkeypatch.setattr(bundle.tar, "MAX_MEMBER_BYTES", 4096)
     path = _tarball(tmp_path / "hostile.tar.gz", members)
     with pytest.raises(InputError, match=message) as info:
         read_bundle(path)
@@ -295,7 +295,7 @@ def test_hostile_tarballs_are_refused(
 
 
 def test_total_size_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bundle, "MAX_TOTAL_BYTES", 10_000)
+    monkeypatch.setattr(bundle.tar, "MAX_TOTAL_BYTES", 10_000)
     members: list[tarfile.TarInfo | tuple[str, bytes]] = [("manifest.json", MANIFEST)]
     members += [(f"f{i}.json", b"x" * 3000) for i in range(5)]
     with pytest.raises(InputError, match="over 10000 bytes"):
@@ -411,7 +411,8 @@ def test_objects_files_are_scannable_lists(tmp_path: Path) -> None:
     assert sorted(o.ref() for o in loaded.objects) == sorted(o.ref() for o in snapshot.objects)
 
 
-# Every Snapshot field the bundle writes; a new field must be added to bundle.py and here.
+# Every Snapshot field the bundle writes; a new field must be added to bundle/write.py,
+# bundle/read.py and here.
 ROUND_TRIPPED = {
     "objects",
     "envoys",

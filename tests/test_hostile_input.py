@@ -227,7 +227,7 @@ def test_objects_need_apiversion_and_kind_and_are_counted(
     )
     with pytest.raises(InputError, match="item 0 has no apiVersion and kind"):
         read_bundle(root)
-    monkeypatch.setattr(bundle, "MAX_OBJECTS", 10)
+    monkeypatch.setattr(bundle.read, "MAX_OBJECTS", 10)
     (root / "objects/a.json").write_text(json.dumps({"items": [SERVICE] * 11}))
     with pytest.raises(InputError, match="over 10 objects"):
         read_bundle(root)

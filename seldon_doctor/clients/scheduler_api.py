@@ -188,10 +188,7 @@ def fetch_scheduler_state(
     """
     import grpc
 
-    from seldon_doctor.clients.proto import scheduler_pb2 as pb
-
     start = time.monotonic()
-    deadline = start + timeout
     state = SchedulerState(target=target)
     channel = grpc.insecure_channel(
         target,
@@ -200,81 +197,118 @@ def fetch_scheduler_state(
             ("grpc.enable_retries", 0),
         ],
     )
-
-    def left() -> float:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise DataplaneUnavailable(
-                f"scheduler {target} did not answer within {timeout:g}s", target=target
-            )
-        return remaining
-
-    def stream(rpc: str, request: Any, response_cls: Any) -> Iterable[Any]:
-        method = channel.unary_stream(
-            f"/{SERVICE}/{rpc}",
-            request_serializer=type(request).SerializeToString,
-            response_deserializer=response_cls.FromString,
-        )
-        responses: Iterable[Any] = method(request, timeout=left())
-        return responses
-
-    def collect(rpc: str, run: Callable[[], None]) -> None:
-        try:
-            run()
-        except grpc.RpcError as err:
-            reason = _reason(err, target, rpc, timeout)
-            if _fatal(err.code()):
-                raise DataplaneUnavailable(reason, target=target) from None
-            state.errors[rpc] = reason
-
+    calls = _StatusCalls(channel, state, start + timeout, timeout, subscriber, all_versions)
     try:
         try:
-            grpc.channel_ready_future(channel).result(timeout=left())
+            grpc.channel_ready_future(channel).result(timeout=calls.left())
         except grpc.FutureTimeoutError:
             raise DataplaneUnavailable(
                 f"scheduler {target} is unreachable (no connection within {timeout:g}s)",
                 target=target,
             ) from None
-
-        def scheduler_status() -> None:
-            method = channel.unary_unary(
-                f"/{SERVICE}/SchedulerStatus",
-                request_serializer=pb.SchedulerStatusRequest.SerializeToString,
-                response_deserializer=pb.SchedulerStatusResponse.FromString,
-            )
-            reply = method(pb.SchedulerStatusRequest(subscriberName=subscriber), timeout=left())
-            state.application_version = reply.applicationVersion
-
-        def servers() -> None:
-            request = pb.ServerStatusRequest(subscriberName=subscriber)
-            for response in stream("ServerStatus", request, pb.ServerStatusResponse):
-                server = _server(pb, response)
-                state.servers[server.name] = server
-
-        def models() -> None:
-            request = pb.ModelStatusRequest(subscriberName=subscriber, allVersions=all_versions)
-            for response in stream("ModelStatus", request, pb.ModelStatusResponse):
-                model = _model(pb, response)
-                state.models[model.name] = model
-
-        def experiments() -> None:
-            request = pb.ExperimentStatusRequest(subscriberName=subscriber)
-            for response in stream("ExperimentStatus", request, pb.ExperimentStatusResponse):
-                experiment = _experiment(response)
-                state.experiments[experiment.name] = experiment
-
-        def pipelines() -> None:
-            request = pb.PipelineStatusRequest(subscriberName=subscriber, allVersions=all_versions)
-            for response in stream("PipelineStatus", request, pb.PipelineStatusResponse):
-                pipeline = _pipeline(pb, response)
-                state.pipelines[pipeline.name] = pipeline
-
-        collect("SchedulerStatus", scheduler_status)
-        collect("ServerStatus", servers)
-        collect("ModelStatus", models)
-        collect("ExperimentStatus", experiments)
-        collect("PipelineStatus", pipelines)
+        calls.collect("SchedulerStatus", calls.scheduler_status)
+        calls.collect("ServerStatus", calls.servers)
+        calls.collect("ModelStatus", calls.models)
+        calls.collect("ExperimentStatus", calls.experiments)
+        calls.collect("PipelineStatus", calls.pipelines)
     finally:
         channel.close()
     state.elapsed = time.monotonic() - start
     return state
+
+
+class _StatusCalls:
+    """The status RPCs of one :func:`fetch_scheduler_state`, sharing its channel and deadline."""
+
+    def __init__(
+        self,
+        channel: Any,
+        state: SchedulerState,
+        deadline: float,
+        timeout: float,
+        subscriber: str,
+        all_versions: bool,
+    ) -> None:
+        from seldon_doctor.clients.proto import scheduler_pb2 as pb
+
+        self.pb: Any = pb
+        self.channel = channel
+        self.state = state
+        self.target = state.target
+        self.deadline = deadline
+        self.timeout = timeout
+        self.subscriber = subscriber
+        self.all_versions = all_versions
+
+    def left(self) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise DataplaneUnavailable(
+                f"scheduler {self.target} did not answer within {self.timeout:g}s",
+                target=self.target,
+            )
+        return remaining
+
+    def stream(self, rpc: str, request: Any, response_cls: Any) -> Iterable[Any]:
+        method = self.channel.unary_stream(
+            f"/{SERVICE}/{rpc}",
+            request_serializer=type(request).SerializeToString,
+            response_deserializer=response_cls.FromString,
+        )
+        responses: Iterable[Any] = method(request, timeout=self.left())
+        return responses
+
+    def collect(self, rpc: str, run: Callable[[], None]) -> None:
+        import grpc
+
+        try:
+            run()
+        except grpc.RpcError as err:
+            reason = _reason(err, self.target, rpc, self.timeout)
+            if _fatal(err.code()):
+                raise DataplaneUnavailable(reason, target=self.target) from None
+            self.state.errors[rpc] = reason
+
+    def scheduler_status(self) -> None:
+        pb = self.pb
+        method = self.channel.unary_unary(
+            f"/{SERVICE}/SchedulerStatus",
+            request_serializer=pb.SchedulerStatusRequest.SerializeToString,
+            response_deserializer=pb.SchedulerStatusResponse.FromString,
+        )
+        reply = method(
+            pb.SchedulerStatusRequest(subscriberName=self.subscriber), timeout=self.left()
+        )
+        self.state.application_version = reply.applicationVersion
+
+    def servers(self) -> None:
+        pb = self.pb
+        request = pb.ServerStatusRequest(subscriberName=self.subscriber)
+        for response in self.stream("ServerStatus", request, pb.ServerStatusResponse):
+            server = _server(pb, response)
+            self.state.servers[server.name] = server
+
+    def models(self) -> None:
+        pb = self.pb
+        request = pb.ModelStatusRequest(
+            subscriberName=self.subscriber, allVersions=self.all_versions
+        )
+        for response in self.stream("ModelStatus", request, pb.ModelStatusResponse):
+            model = _model(pb, response)
+            self.state.models[model.name] = model
+
+    def experiments(self) -> None:
+        pb = self.pb
+        request = pb.ExperimentStatusRequest(subscriberName=self.subscriber)
+        for response in self.stream("ExperimentStatus", request, pb.ExperimentStatusResponse):
+            experiment = _experiment(response)
+            self.state.experiments[experiment.name] = experiment
+
+    def pipelines(self) -> None:
+        pb = self.pb
+        request = pb.PipelineStatusRequest(
+            subscriberName=self.subscriber, allVersions=self.all_versions
+        )
+        for response in self.stream("PipelineStatus", request, pb.PipelineStatusResponse):
+            pipeline = _pipeline(pb, response)
+            self.state.pipelines[pipeline.name] = pipeline

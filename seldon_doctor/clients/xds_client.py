@@ -146,10 +146,6 @@ def fetch_xds(
 
     _quiet_imports()
     from envoy_data_plane.envoy.config.core.v3 import Node
-    from envoy_data_plane.envoy.service.discovery.v3 import (
-        DeltaDiscoveryRequest,
-        DeltaDiscoveryResponse,
-    )
 
     start = time.monotonic()
     deadline = start + timeout
@@ -181,67 +177,16 @@ def fetch_xds(
     call: Any = None
     reader: threading.Thread | None = None
     try:
-        try:
-            grpc.channel_ready_future(channel).result(timeout=max(deadline - time.monotonic(), 0))
-        except grpc.FutureTimeoutError:
-            raise DataplaneUnavailable(
-                f"xDS server {target} is unreachable (no connection within {timeout:g}s)",
-                target=target,
-            ) from None
-        for index, (type_url, names) in enumerate(subscriptions):
-            request = DeltaDiscoveryRequest(type_url=type_url, resource_names_subscribe=names)
-            if index == 0:
-                request.node = node
-            outgoing.put(bytes(request))
+        _wait_ready(channel, target, deadline, timeout)
+        _subscribe(outgoing, subscriptions, node)
         method = channel.stream_stream(DELTA_ADS_METHOD)
         call = method(request_stream(), timeout=max(deadline - time.monotonic(), 0.001))
-
-        def read() -> None:
-            try:
-                for raw in call:
-                    incoming.put(raw)
-            except Exception as err:  # grpc.RpcError or anything else: the caller reports it
-                incoming.put(err)
-            finally:
-                incoming.put(end_of_stream)
-
-        reader = threading.Thread(target=read, name="xds-reader", daemon=True)
-        reader.start()
+        reader = _start_reader(call, incoming, end_of_stream)
 
         wanted = {type_url for type_url, _ in subscriptions}
-        grace = min(2.0, timeout / 2)
-        last_message: float | None = None
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                break
-            wait = deadline - now
-            if last_message is not None:
-                settled = wanted <= snapshot.answered or now - start >= grace
-                quiet_left = last_message + quiet - now
-                if settled and quiet_left <= 0:
-                    snapshot.complete = True
-                    break
-                wait = min(wait, max(quiet_left, 0.02))
-            try:
-                item = incoming.get(timeout=wait)
-            except queue.Empty:
-                continue
-            if item is end_of_stream:
-                snapshot.complete = last_message is not None
-                break
-            if isinstance(item, BaseException):
-                if last_message is None:
-                    raise DataplaneUnavailable(
-                        _grpc_reason(item, target, timeout), target=target
-                    ) from None
-                break  # the stream failed after we had data: return what we have
-            assert isinstance(item, bytes)
-            response = DeltaDiscoveryResponse.parse(item)
-            last_message = time.monotonic()
-            _apply(snapshot, response)
-            ack = DeltaDiscoveryRequest(type_url=response.type_url, response_nonce=response.nonce)
-            outgoing.put(bytes(ack))
+        last_message = _receive(
+            snapshot, incoming, outgoing, end_of_stream, wanted, start, deadline, timeout, quiet
+        )
         if last_message is None:
             raise DataplaneUnavailable(
                 f"xDS server {target} sent nothing to node {node_id!r} within {timeout:g}s",
@@ -256,6 +201,107 @@ def fetch_xds(
             reader.join(timeout=1.0)
     snapshot.elapsed = time.monotonic() - start
     return snapshot
+
+
+def _wait_ready(channel: Any, target: str, deadline: float, timeout: float) -> None:
+    """Wait for the channel to connect; DataplaneUnavailable when it does not by the deadline."""
+    import grpc
+
+    try:
+        grpc.channel_ready_future(channel).result(timeout=max(deadline - time.monotonic(), 0))
+    except grpc.FutureTimeoutError:
+        raise DataplaneUnavailable(
+            f"xDS server {target} is unreachable (no connection within {timeout:g}s)",
+            target=target,
+        ) from None
+
+
+def _subscribe(
+    outgoing: queue.Queue[bytes | None], subscriptions: list[tuple[str, list[str]]], node: Any
+) -> None:
+    """Queue one subscribe request per type; the first one names the node."""
+    from envoy_data_plane.envoy.service.discovery.v3 import DeltaDiscoveryRequest
+
+    for index, (type_url, names) in enumerate(subscriptions):
+        request = DeltaDiscoveryRequest(type_url=type_url, resource_names_subscribe=names)
+        if index == 0:
+            request.node = node
+        outgoing.put(bytes(request))
+
+
+def _start_reader(
+    call: Any, incoming: queue.Queue[object], end_of_stream: object
+) -> threading.Thread:
+    """A daemon thread moving the stream's responses (or its error, then ``end_of_stream``)
+    onto ``incoming``."""
+
+    def read() -> None:
+        try:
+            for raw in call:
+                incoming.put(raw)
+        except Exception as err:  # grpc.RpcError or anything else: the caller reports it
+            incoming.put(err)
+        finally:
+            incoming.put(end_of_stream)
+
+    reader = threading.Thread(target=read, name="xds-reader", daemon=True)
+    reader.start()
+    return reader
+
+
+def _receive(
+    snapshot: XdsSnapshot,
+    incoming: queue.Queue[object],
+    outgoing: queue.Queue[bytes | None],
+    end_of_stream: object,
+    wanted: set[str],
+    start: float,
+    deadline: float,
+    timeout: float,
+    quiet: float,
+) -> float | None:
+    """Fold responses into ``snapshot`` (ACKing each) until the stream settles, ends or the
+    deadline passes; the time of the last response, None when none came."""
+    from envoy_data_plane.envoy.service.discovery.v3 import (
+        DeltaDiscoveryRequest,
+        DeltaDiscoveryResponse,
+    )
+
+    target = snapshot.target
+    grace = min(2.0, timeout / 2)
+    last_message: float | None = None
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            break
+        wait = deadline - now
+        if last_message is not None:
+            settled = wanted <= snapshot.answered or now - start >= grace
+            quiet_left = last_message + quiet - now
+            if settled and quiet_left <= 0:
+                snapshot.complete = True
+                break
+            wait = min(wait, max(quiet_left, 0.02))
+        try:
+            item = incoming.get(timeout=wait)
+        except queue.Empty:
+            continue
+        if item is end_of_stream:
+            snapshot.complete = last_message is not None
+            break
+        if isinstance(item, BaseException):
+            if last_message is None:
+                raise DataplaneUnavailable(
+                    _grpc_reason(item, target, timeout), target=target
+                ) from None
+            break  # the stream failed after we had data: return what we have
+        assert isinstance(item, bytes)
+        response = DeltaDiscoveryResponse.parse(item)
+        last_message = time.monotonic()
+        _apply(snapshot, response)
+        ack = DeltaDiscoveryRequest(type_url=response.type_url, response_nonce=response.nonce)
+        outgoing.put(bytes(ack))
+    return last_message
 
 
 def _apply(snapshot: XdsSnapshot, response: Any) -> None:

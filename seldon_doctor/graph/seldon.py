@@ -298,21 +298,9 @@ def compute_capabilities(
     agent env, overlaid by the Server's podSpec, then ``spec.capabilities`` replaces or
     ``spec.extraCapabilities`` appends (``updateCapabilities``).
     """
-    for pod in pods:
-        for container in containers(pod.spec):
-            env = env_of(container, pod.namespace)
-            args = [str(a) for a in container.get("args") or []]
-            flag = flag_value(args, "--capabilities")
-            if flag is not None:
-                return Capabilities(
-                    split_capabilities(flag), f"Pod {pod.namespace}/{pod.name} agent --capabilities"
-                )
-            if CAPABILITIES_ENV in env:
-                return Capabilities(
-                    split_capabilities(env[CAPABILITIES_ENV]),
-                    f"Pod {pod.namespace}/{pod.name} container {container.get('name')} "
-                    f"env {CAPABILITIES_ENV}",
-                )
+    observed = _observed_capabilities(pods)
+    if observed is not None:
+        return observed
     config_name = str(server.spec.get("serverConfig") or "")
     base: list[JSONDict] = []
     if server_config is not None:
@@ -370,6 +358,26 @@ def compute_capabilities(
             f"{source} + Server spec.extraCapabilities",
         )
     return Capabilities(values, source)
+
+
+def _observed_capabilities(pods: list[KubeObject]) -> Capabilities | None:
+    """What a running agent was given (``--capabilities`` or the env var), if a pod says."""
+    for pod in pods:
+        for container in containers(pod.spec):
+            env = env_of(container, pod.namespace)
+            args = [str(a) for a in container.get("args") or []]
+            flag = flag_value(args, "--capabilities")
+            if flag is not None:
+                return Capabilities(
+                    split_capabilities(flag), f"Pod {pod.namespace}/{pod.name} agent --capabilities"
+                )
+            if CAPABILITIES_ENV in env:
+                return Capabilities(
+                    split_capabilities(env[CAPABILITIES_ENV]),
+                    f"Pod {pod.namespace}/{pod.name} container {container.get('name')} "
+                    f"env {CAPABILITIES_ENV}",
+                )
+    return None
 
 
 def spec_list(spec: JSONDict, key: str) -> list[str]:

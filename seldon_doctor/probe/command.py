@@ -141,12 +141,7 @@ def probe_command(
         configured = parse_weights(weights) if weights else None
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    body = None
-    if payload:
-        from seldon_doctor.safeio import MAX_PAYLOAD_BYTES, load_json, read_bounded
-
-        body = read_bounded(payload, MAX_PAYLOAD_BYTES, f"--payload {payload}")
-        load_json(body, f"--payload {payload}")
+    body = _read_payload(payload)
     snapshot = None
     if files:
         from seldon_doctor.sources.collect import ScanInputs, collect_files
@@ -181,6 +176,25 @@ def probe_command(
         return 3
     obs = observation(run, configured_weights=configured, expected_version=expect_version)
     findings = judge([obs], snapshot)
+    _print_probe(output, run, obs, findings)
+    return 1 if any(f.severity.value == "error" for f in findings) else 0
+
+
+def _read_payload(payload: str | None) -> bytes | None:
+    """The --payload file's bytes (bounded, checked to be JSON), or None without one."""
+    body = None
+    if payload:
+        from seldon_doctor.safeio import MAX_PAYLOAD_BYTES, load_json, read_bounded
+
+        body = read_bounded(payload, MAX_PAYLOAD_BYTES, f"--payload {payload}")
+        load_json(body, f"--payload {payload}")
+    return body
+
+
+def _print_probe(
+    output: str, run: ProbeRun, obs: ProbeObservation, findings: list[Finding]
+) -> None:
+    """Print one probe's report as ``output`` (json, prometheus or text)."""
     from seldon_doctor.render import probe_report
 
     if output == "json":
@@ -191,7 +205,6 @@ def probe_command(
         sys.stdout.write("\n".join(probe_report.metric_lines([obs])) + "\n")
     else:
         sys.stdout.write(probe_report.render_text(run, obs, findings))
-    return 1 if any(f.severity.value == "error" for f in findings) else 0
 
 
 def scan_probes(

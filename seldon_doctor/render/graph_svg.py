@@ -254,6 +254,14 @@ def to_svg(
             f'<text x="{LEFT}" y="{top + 16:.0f}" font-size="12" font-weight="bold" '
             f'fill="#3b4252">{CLUSTER_LANE}</text></g>'
         )
+    out += _edges_svg(graph, by_id, involved_edges)  # red edges drawn last, on top
+    out += [_box_svg(box, links) for box in boxes]
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _edges_svg(graph: Any, by_id: Mapping[str, Box], involved_edges: set[EdgeKey]) -> list[str]:
+    """The edges between drawn boxes, broken ones (red) last so they are drawn on top."""
     edges = sorted(graph.g.edges(data=True), key=lambda e: (e[0], e[1], str(e[2].get("type", ""))))
     normal: list[str] = []
     red: list[str] = []
@@ -281,37 +289,38 @@ def to_svg(
                 f'stroke="{EDGE}" stroke-width="1.2" stroke-opacity="0.8" '
                 f'marker-end="url(#arrow)">{title}</path>'
             )
-    out += normal + red  # red edges drawn last, on top
-    for box in boxes:
-        if box.broken:
-            stroke, fill, width_px, dash = BROKEN, "#fde8ea", 3.0, ""
-        elif box.missing:
-            stroke, fill, width_px, dash = BROKEN, "#ffffff", 1.5, ' stroke-dasharray="5,3"'
-        elif box.involved:
-            stroke, fill, width_px, dash = INVOLVED, "#fff6e5", 2.2, ""
-        elif box.implied:
-            stroke, fill, width_px, dash = "#7b8496", "#ffffff", 1.2, ' stroke-dasharray="4,3"'
-        else:
-            stroke, fill, width_px, dash = "#4c566a", "#ffffff", 1.2, ""
-        classes = "node" + (" broken" if box.broken else "") + (" missing" if box.missing else "")
-        classes += " implied" if box.implied else ""
-        classes += " involved" if box.involved and not box.broken else ""
-        suffix = " (missing)" if box.missing else " (implied)" if box.implied else ""
-        group = (
-            f'<g class="{classes}" data-id="{escape(box.node)}">'
-            f"<title>{escape(box.node)}{suffix}</title>"
-            f'<rect x="{box.x:.0f}" y="{box.y:.0f}" width="{NODE_W}" height="{NODE_H}" rx="5" '
-            f'fill="{fill}" stroke="{stroke}" stroke-width="{width_px}"{dash}/>'
-            f'<text x="{box.x + 8:.0f}" y="{box.y + 14:.0f}" font-size="10" '
-            f'fill="{BROKEN if box.broken else "#6b7385"}">{escape(box.kind)}{suffix}</text>'
-            f'<text x="{box.x + 8:.0f}" y="{box.y + 30:.0f}" font-size="12.5" '
-            f'font-weight="{"bold" if box.broken else "normal"}" '
-            f'fill="{BROKEN if box.broken else "#1f2430"}">{escape(_short(box.name))}</text>'
-            "</g>"
-        )
-        anchor = (links or {}).get(box.node)
-        if anchor:
-            group = f'<a href="{escape(anchor)}">{group}</a>'
-        out.append(group)
-    out.append("</svg>")
-    return "\n".join(out)
+    return normal + red
+
+
+def _box_svg(box: Box, links: Mapping[str, str] | None) -> str:
+    """One node's box, linked to its finding when ``links`` names one."""
+    if box.broken:
+        stroke, fill, width_px, dash = BROKEN, "#fde8ea", 3.0, ""
+    elif box.missing:
+        stroke, fill, width_px, dash = BROKEN, "#ffffff", 1.5, ' stroke-dasharray="5,3"'
+    elif box.involved:
+        stroke, fill, width_px, dash = INVOLVED, "#fff6e5", 2.2, ""
+    elif box.implied:
+        stroke, fill, width_px, dash = "#7b8496", "#ffffff", 1.2, ' stroke-dasharray="4,3"'
+    else:
+        stroke, fill, width_px, dash = "#4c566a", "#ffffff", 1.2, ""
+    classes = "node" + (" broken" if box.broken else "") + (" missing" if box.missing else "")
+    classes += " implied" if box.implied else ""
+    classes += " involved" if box.involved and not box.broken else ""
+    suffix = " (missing)" if box.missing else " (implied)" if box.implied else ""
+    group = (
+        f'<g class="{classes}" data-id="{escape(box.node)}">'
+        f"<title>{escape(box.node)}{suffix}</title>"
+        f'<rect x="{box.x:.0f}" y="{box.y:.0f}" width="{NODE_W}" height="{NODE_H}" rx="5" '
+        f'fill="{fill}" stroke="{stroke}" stroke-width="{width_px}"{dash}/>'
+        f'<text x="{box.x + 8:.0f}" y="{box.y + 14:.0f}" font-size="10" '
+        f'fill="{BROKEN if box.broken else "#6b7385"}">{escape(box.kind)}{suffix}</text>'
+        f'<text x="{box.x + 8:.0f}" y="{box.y + 30:.0f}" font-size="12.5" '
+        f'font-weight="{"bold" if box.broken else "normal"}" '
+        f'fill="{BROKEN if box.broken else "#1f2430"}">{escape(_short(box.name))}</text>'
+        "</g>"
+    )
+    anchor = (links or {}).get(box.node)
+    if anchor:
+        group = f'<a href="{escape(anchor)}">{group}</a>'
+    return group

@@ -235,33 +235,8 @@ def _coverage(report: Report) -> str:
 
 
 def render_html(report: Report, options: RenderOptions) -> str:
-    anchors: dict[str, str] = {}
-    by_finding: dict[int, str] = {}  # id(finding) -> its anchor
-    causes: dict[str, str] = {}  # finding key -> its anchor
-    for index, finding in enumerate(report.findings, 1):
-        anchor = f"f-{index}"
-        by_finding[id(finding)] = anchor
-        causes.setdefault(finding.key, f"#{anchor}")
-        ref = finding.resource
-        node = (
-            f"{ref.kind}/{ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind}/{ref.name}"
-        )
-        anchors.setdefault(node, f"#{anchor}")
-        if ref.kind == "Namespace":
-            anchors.setdefault(f"Namespace/{ref.name}", f"#{anchor}")
-    # Each root, then the findings it causes, indented under "1 problem, N consequences".
-    articles = []
-    for group in causal_groups(report.findings):
-        articles.append(_finding(group.root, by_finding[id(group.root)], causes=causes))
-        if group.consequences:
-            count = len(group.consequences)
-            articles.append(
-                f'<div class="consequences" data-root="{escape(group.root.key)}">'
-                f'<p class="dim">1 problem, {count} consequence{"s" if count > 1 else ""} '
-                f"(they resolve when <code>{escape(group.root.key)}</code> is fixed):</p>"
-            )
-            articles += [_finding(c, by_finding[id(c)], causes=causes) for c in group.consequences]
-            articles.append("</div>")
+    anchors, by_finding, causes = _anchors(report)
+    articles = _articles(report, by_finding, causes)
     roots, consequences = causal_counts(report.findings)
     suppressed = []
     for index, item in enumerate(report.suppressed, 1):
@@ -269,25 +244,7 @@ def render_html(report: Report, options: RenderOptions) -> str:
         if item.expires:
             note += f" (until {item.expires})"
         suppressed.append(_finding(item.finding, f"s-{index}", note))
-    meta = [
-        f"{report.object_count} objects in {len(report.namespaces)} namespace(s)",
-        f"{report.mode} mode",
-        f"checks run: {', '.join(report.checks_run) or 'none'}",
-        f"exit code {options.exit_code}",
-    ]
-    if options.duration is not None:
-        meta.append(f"scan took {options.duration:.2f}s")
-    if options.timestamp is not None:
-        when = dt.datetime.fromtimestamp(options.timestamp, tz=dt.UTC)
-        meta.append(f"generated {when.strftime('%Y-%m-%d %H:%M:%S UTC')}")
-    notes = []
-    if report.baselined:
-        notes.append(f"{report.baselined} finding(s) already in the baseline are not listed.")
-    if report.hidden:
-        notes.append(f"{report.hidden} finding(s) below --min-severity are not listed.")
-    if options.config is not None:
-        by_config = sum(1 for s in report.suppressed if s.kind == "config")
-        notes.append(options.config.describe(by_config) + ".")
+    meta, notes = _meta_and_notes(report, options)
     body = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -333,6 +290,66 @@ def render_html(report: Report, options: RenderOptions) -> str:
         "</main></body></html>",
     ]
     return "\n".join(body) + "\n"
+
+
+def _anchors(report: Report) -> tuple[dict[str, str], dict[int, str], dict[str, str]]:
+    """In-page anchors: graph node -> its first finding, id(finding) -> its own, key -> its own."""
+    anchors: dict[str, str] = {}
+    by_finding: dict[int, str] = {}  # id(finding) -> its anchor
+    causes: dict[str, str] = {}  # finding key -> its anchor
+    for index, finding in enumerate(report.findings, 1):
+        anchor = f"f-{index}"
+        by_finding[id(finding)] = anchor
+        causes.setdefault(finding.key, f"#{anchor}")
+        ref = finding.resource
+        node = (
+            f"{ref.kind}/{ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind}/{ref.name}"
+        )
+        anchors.setdefault(node, f"#{anchor}")
+        if ref.kind == "Namespace":
+            anchors.setdefault(f"Namespace/{ref.name}", f"#{anchor}")
+    return anchors, by_finding, causes
+
+
+def _articles(report: Report, by_finding: dict[int, str], causes: dict[str, str]) -> list[str]:
+    # Each root, then the findings it causes, indented under "1 problem, N consequences".
+    articles = []
+    for group in causal_groups(report.findings):
+        articles.append(_finding(group.root, by_finding[id(group.root)], causes=causes))
+        if group.consequences:
+            count = len(group.consequences)
+            articles.append(
+                f'<div class="consequences" data-root="{escape(group.root.key)}">'
+                f'<p class="dim">1 problem, {count} consequence{"s" if count > 1 else ""} '
+                f"(they resolve when <code>{escape(group.root.key)}</code> is fixed):</p>"
+            )
+            articles += [_finding(c, by_finding[id(c)], causes=causes) for c in group.consequences]
+            articles.append("</div>")
+    return articles
+
+
+def _meta_and_notes(report: Report, options: RenderOptions) -> tuple[list[str], list[str]]:
+    """The header's one-line facts, and its notes on what is not listed."""
+    meta = [
+        f"{report.object_count} objects in {len(report.namespaces)} namespace(s)",
+        f"{report.mode} mode",
+        f"checks run: {', '.join(report.checks_run) or 'none'}",
+        f"exit code {options.exit_code}",
+    ]
+    if options.duration is not None:
+        meta.append(f"scan took {options.duration:.2f}s")
+    if options.timestamp is not None:
+        when = dt.datetime.fromtimestamp(options.timestamp, tz=dt.UTC)
+        meta.append(f"generated {when.strftime('%Y-%m-%d %H:%M:%S UTC')}")
+    notes = []
+    if report.baselined:
+        notes.append(f"{report.baselined} finding(s) already in the baseline are not listed.")
+    if report.hidden:
+        notes.append(f"{report.hidden} finding(s) below --min-severity are not listed.")
+    if options.config is not None:
+        by_config = sum(1 for s in report.suppressed if s.kind == "config")
+        notes.append(options.config.describe(by_config) + ".")
+    return meta, notes
 
 
 def render(report: Report, options: RenderOptions) -> str:

@@ -81,6 +81,16 @@ def _config_line(report: Report, options: RenderOptions) -> str:
 
 
 def render_markdown(report: Report, options: RenderOptions) -> str:
+    out = _summary(report, options)
+    _findings(out, report)
+    _suppressed_and_coverage(out, report)
+    _plan(out, report)
+    out.append("<sub>seldon-doctor · `seldon-doctor explain ID` for any check</sub>")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _summary(report: Report, options: RenderOptions) -> list[str]:
+    """The headline, the counts table and what the counts leave out."""
     counts = report.counts()
     out = [_headline(report, options), ""]
     out += [
@@ -109,6 +119,11 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
     if options.config is not None:
         out.append(f"{escape(_config_line(report, options))}.")
     out.append("")
+    return out
+
+
+def _findings(out: list[str], report: Report) -> None:
+    """The findings table (roots first, their consequences under them), or that there are none."""
     if report.findings:
         out += [
             "### Findings",
@@ -133,6 +148,9 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
         out.append("")
     else:
         out += ["No problems found by the checks that ran.", ""]
+
+
+def _suppressed_and_coverage(out: list[str], report: Report) -> None:
     if report.suppressed:
         out += [
             f"<details><summary>Suppressed ({len(report.suppressed)})</summary>",
@@ -153,6 +171,10 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
             where = f" ({escape(gap.namespace)})" if gap.namespace else ""
             out.append(f"- not read: {escape(gap.what)}{where}: {escape(gap.reason)}")
         out += ["", "</details>", ""]
+
+
+def _plan(out: list[str], report: Report) -> None:
+    """The remediation plan, cut where the comment would grow over MAX_CHARS."""
     plan = build_plan(report.findings)
     if plan:
         out += ["### Remediation plan", ""]
@@ -190,8 +212,6 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
             out.append(f"   - **risk:** {escape(entry.plan.risk)}")
             out.append(f"   - **rollback:** {escape(entry.plan.rollback)}")
             out.append("")
-    out.append("<sub>seldon-doctor · `seldon-doctor explain ID` for any check</sub>")
-    return "\n".join(out).rstrip() + "\n"
 
 
 def render(report: Report, options: RenderOptions) -> str:

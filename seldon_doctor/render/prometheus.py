@@ -40,43 +40,8 @@ def _family(
 
 
 def render_metrics(report: Report, options: RenderOptions) -> str:
-    findings = Counter(
-        (f.check_id, f.severity.value, f.resource.namespace, f.resource.cluster or "")
-        for f in report.findings
-    )
-    suppressed = Counter((s.finding.check_id, s.kind) for s in report.suppressed)
     not_evaluated = Counter(dict(f.params).get("check", f.check_id) for f in report.not_evaluated)
-    counts = report.counts()
-    lines: list[str] = []
-    lines += _family(
-        "seldon_doctor_findings",
-        "Findings of the last scan by check, severity and namespace, and by cluster in a "
-        "live scan (suppressed, baselined and hidden findings excluded).",
-        [
-            # cluster only when the scan read clusters: several contexts share one text file.
-            (
-                (
-                    ("check", c),
-                    ("severity", s),
-                    ("namespace", n),
-                    *((("cluster", k),) if k else ()),
-                ),
-                value,
-            )
-            for (c, s, n, k), value in sorted(findings.items())
-        ],
-    )
-    lines += _family(
-        "seldon_doctor_findings_by_severity",
-        "Findings of the last scan by severity, zero included.",
-        [((("severity", s),), counts[s]) for s in ("error", "warning", "info")],
-    )
-    lines += _family(
-        "seldon_doctor_suppressed_findings",
-        "Findings silenced by .seldon-doctor.yaml (kind=config) or a seldon-doctor.io/ignore "
-        "annotation (kind=annotation).",
-        [((("check", c), ("kind", k)), value) for (c, k), value in sorted(suppressed.items())],
-    )
+    lines = _finding_families(report)
     lines += _family(
         "seldon_doctor_baselined_findings",
         "Findings left out because the --baseline report already had them.",
@@ -125,6 +90,47 @@ def render_metrics(report: Report, options: RenderOptions) -> str:
             [((), round(float(options.timestamp), 3))],
         )
     return "\n".join(lines) + "\n"
+
+
+def _finding_families(report: Report) -> list[str]:
+    """The findings families: by check/severity/namespace(/cluster), by severity, suppressed."""
+    findings = Counter(
+        (f.check_id, f.severity.value, f.resource.namespace, f.resource.cluster or "")
+        for f in report.findings
+    )
+    suppressed = Counter((s.finding.check_id, s.kind) for s in report.suppressed)
+    counts = report.counts()
+    lines: list[str] = []
+    lines += _family(
+        "seldon_doctor_findings",
+        "Findings of the last scan by check, severity and namespace, and by cluster in a "
+        "live scan (suppressed, baselined and hidden findings excluded).",
+        [
+            # cluster only when the scan read clusters: several contexts share one text file.
+            (
+                (
+                    ("check", c),
+                    ("severity", s),
+                    ("namespace", n),
+                    *((("cluster", k),) if k else ()),
+                ),
+                value,
+            )
+            for (c, s, n, k), value in sorted(findings.items())
+        ],
+    )
+    lines += _family(
+        "seldon_doctor_findings_by_severity",
+        "Findings of the last scan by severity, zero included.",
+        [((("severity", s),), counts[s]) for s in ("error", "warning", "info")],
+    )
+    lines += _family(
+        "seldon_doctor_suppressed_findings",
+        "Findings silenced by .seldon-doctor.yaml (kind=config) or a seldon-doctor.io/ignore "
+        "annotation (kind=annotation).",
+        [((("check", c), ("kind", k)), value) for (c, k), value in sorted(suppressed.items())],
+    )
+    return lines
 
 
 def render(report: Report, options: RenderOptions) -> str:

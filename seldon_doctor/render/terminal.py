@@ -107,7 +107,38 @@ def render_report(
 ) -> None:
     """Print the whole report: each root cause with its consequences under it (and the footer
     line naming the applied config, if any)."""
-    counts = report.counts()
+    _print_findings(report, console)
+    if report.whatif is not None:
+        _render_fixed(report, console)
+    if report.not_evaluated:
+        console.print(Rule(Text(f"not evaluated ({len(report.not_evaluated)})", style="dim")))
+        for finding in report.not_evaluated:
+            console.print(Text(f"• {safe_text(finding.message)}", style="dim"))
+    other_gaps = [gap for gap in report.gaps if gap not in report.unread_clusters]
+    if other_gaps:
+        console.print(Rule(Text(f"not read ({len(other_gaps)})", style="yellow")))
+        for gap in other_gaps:
+            where = f" [{gap.namespace}]" if gap.namespace else ""
+            text = safe_text(f"• {gap.what}{where}: {gap.reason}")
+            console.print(Text(text, style="yellow"))
+    if report.warnings:
+        console.print(Rule(Text(f"warnings ({len(report.warnings)})", style="dim")))
+        for warning in report.warnings:
+            console.print(Text(f"• {safe_text(warning)}", style="dim"))
+    if show_plan and report.findings:
+        render_plan(build_plan(report.findings), console)
+    summary = _summary(report)
+    console.print(Rule())
+    console.print(summary)
+    if config is not None:
+        suppressed = sum(1 for s in report.suppressed if s.kind == "config")
+        console.print(Text(safe_text(config.describe(suppressed)), style="dim"))
+    if report.findings and not show_plan:
+        console.print(Text("Run with --plan for the step-by-step remediation plan.", style="dim"))
+
+
+def _print_findings(report: Report, console: Console) -> None:
+    """Each root cause by severity with its consequences, or why there are none."""
     if report.findings:
         groups = causal_groups(report.findings)
         for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
@@ -139,25 +170,11 @@ def render_report(
         )
     else:
         console.print(Text("✔ No problems found by the checks that ran.", style="bold green"))
-    if report.whatif is not None:
-        _render_fixed(report, console)
-    if report.not_evaluated:
-        console.print(Rule(Text(f"not evaluated ({len(report.not_evaluated)})", style="dim")))
-        for finding in report.not_evaluated:
-            console.print(Text(f"• {safe_text(finding.message)}", style="dim"))
-    other_gaps = [gap for gap in report.gaps if gap not in report.unread_clusters]
-    if other_gaps:
-        console.print(Rule(Text(f"not read ({len(other_gaps)})", style="yellow")))
-        for gap in other_gaps:
-            where = f" [{gap.namespace}]" if gap.namespace else ""
-            text = safe_text(f"• {gap.what}{where}: {gap.reason}")
-            console.print(Text(text, style="yellow"))
-    if report.warnings:
-        console.print(Rule(Text(f"warnings ({len(report.warnings)})", style="dim")))
-        for warning in report.warnings:
-            console.print(Text(f"• {safe_text(warning)}", style="dim"))
-    if show_plan and report.findings:
-        render_plan(build_plan(report.findings), console)
+
+
+def _summary(report: Report) -> Text:
+    """The one-line summary of counts under the report."""
+    counts = report.counts()
     summary = Text()
     summary.append(
         f"{counts['error']} error(s)", style=_STYLE[Severity.ERROR] if counts["error"] else ""
@@ -182,13 +199,7 @@ def render_report(
         f"{report.mode} mode",
         style="dim",
     )
-    console.print(Rule())
-    console.print(summary)
-    if config is not None:
-        suppressed = sum(1 for s in report.suppressed if s.kind == "config")
-        console.print(Text(safe_text(config.describe(suppressed)), style="dim"))
-    if report.findings and not show_plan:
-        console.print(Text("Run with --plan for the step-by-step remediation plan.", style="dim"))
+    return summary
 
 
 def _render_fixed(report: Report, console: Console) -> None:

@@ -25,9 +25,6 @@ Read-only by construction: the only verb this module sends is GET (discovery, LI
 
 from __future__ import annotations
 
-import json
-import random
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -37,33 +34,43 @@ from typing import Any
 from seldon_doctor.errors import InputError
 from seldon_doctor.kinds import KINDS, KindInfo
 from seldon_doctor.snapshot import Gap, KubeObject, Origin, Snapshot
+from seldon_doctor.sources.kubeconfig import Target, _one_line, read_kubeconfig
+from seldon_doctor.sources.live_http import ApiReader, DeadlineExceeded, ReadFailed
+
+# Kubeconfig reading lives in sources/kubeconfig.py, the HTTP reader in sources/live_http.py;
+# their public names stay importable from here.
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "DEFAULT_TAIL_LINES",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_WORKERS",
+    "DISCOVERY_TIMEOUT",
+    "ApiReader",
+    "ClusterInfo",
+    "ClusterScan",
+    "DeadlineExceeded",
+    "LiveOptions",
+    "LiveScan",
+    "ProgressCallback",
+    "ReadFailed",
+    "Target",
+    "api_client_for",
+    "collect_live",
+    "list_path",
+    "read_kubeconfig",
+    "resolve_targets",
+]
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_WORKERS = 12
 DEFAULT_TAIL_LINES = 500
-MAX_ATTEMPTS = 4
 # GET /version answers at once from any healthy API server; a server that accepts connections
 # and never answers must not cost the whole --timeout before the scan can say so.
 DISCOVERY_TIMEOUT = 5.0
-MAX_BACKOFF = 4.0
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 # (cluster, kind, objects so far, state) where state is "reading", "done" or "failed".
 ProgressCallback = Callable[[str, str, int, str], None]
-
-
-class ReadFailed(Exception):
-    """One request (after its retries) failed; ``status`` is the HTTP status, 0 for transport."""
-
-    def __init__(self, reason: str, status: int = 0) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
-class DeadlineExceeded(ReadFailed):
-    """The scan's --timeout ran out before this request could finish."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +117,6 @@ class LiveScan:
 
 
 # --------------------------------------------------------------------------- configuration
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One cluster to read: the context name (or ``in-cluster``) and a client configuration."""
-
-    name: str
-    configuration: Any
 
 
 def resolve_targets(options: LiveOptions) -> list[Target]:
@@ -188,320 +187,6 @@ def resolve_targets(options: LiveOptions) -> list[Target]:
             raise InputError(f"kubeconfig {path}, context {name}: {_one_line(exc)}") from None
         targets.append(Target(name, configuration))
     return targets
-
-
-# Fields of a kubeconfig that name a file the client would read, and what replaces them.
-_KUBECONFIG_FILES = {
-    "clusters": ("cluster", {"certificate-authority": "certificate-authority-data"}),
-    "users": (
-        "user",
-        {
-            "client-certificate": "client-certificate-data",
-            "client-key": "client-key-data",
-            "tokenFile": "token",
-        },
-    ),
-}
-
-
-def read_kubeconfig(spec: str) -> tuple[dict[str, Any], str | None]:
-    """The kubeconfig(s) of ``spec`` (``KUBECONFIG`` may list several files) as one dict, and
-    the folder of the first one (for exec plugins' relative paths).
-
-    The ``kubernetes`` client would read each file whole with ``yaml.safe_load`` (no bound on
-    size or alias expansion) and open ``tokenFile`` and certificate files whole too. Here every
-    file is read with :func:`~seldon_doctor.safeio.read_bounded` and parsed by the one bounded
-    YAML loader, and the files it names are read (bounded) and inlined as their ``-data``/
-    ``token`` fields, relative to their kubeconfig. Merging follows the client's
-    ``KubeConfigMerger``: the first file's settings, named entries first-wins, and
-    ``current-context`` from the last file that sets one.
-    """
-    import copy
-    import os
-
-    from seldon_doctor.safeio import MAX_KUBECONFIG_BYTES, read_text_bounded
-    from seldon_doctor.safeyaml import load_one
-
-    merged: dict[str, Any] | None = None
-    base: str | None = None
-    for part in spec.split(os.pathsep):
-        if not part:
-            continue
-        path = os.path.expanduser(part)
-        if not os.path.exists(path):
-            continue
-        what = f"kubeconfig {path}"
-        data = load_one(read_text_bounded(path, MAX_KUBECONFIG_BYTES, what), what)
-        if data is None:
-            raise InputError(f"{what}: empty file")
-        if not isinstance(data, dict):
-            raise InputError(f"{what}: expected a mapping (apiVersion: v1, kind: Config)")
-        folder = os.path.dirname(os.path.abspath(path))
-        _inline_files(data, folder, what)
-        if merged is None:
-            merged = copy.deepcopy(data)
-            for item in _KUBECONFIG_FILES.keys() | {"contexts"}:
-                merged[item] = []
-            base = folder
-        for item in ("clusters", "contexts", "users"):
-            entries = data.get(item) or []
-            if not isinstance(entries, list):
-                raise InputError(f"{what}: {item} must be a list")
-            names = {e.get("name") for e in merged[item] if isinstance(e, dict)}
-            merged[item].extend(
-                e for e in entries if not isinstance(e, dict) or e.get("name") not in names
-            )
-        if "current-context" in data:
-            merged["current-context"] = data["current-context"]
-    if merged is None:
-        raise InputError(f"no kubeconfig at {spec}")
-    return merged, base
-
-
-def _inline_files(data: dict[str, Any], folder: str, what: str) -> None:
-    """Replace file references by their (bounded) content; an unreadable file stays a reference
-    (the client reports it if that entry is used, as before)."""
-    import base64
-    import os
-
-    from seldon_doctor.safeio import MAX_CREDENTIAL_FILE_BYTES, read_bounded
-
-    for item, (inner, fields) in _KUBECONFIG_FILES.items():
-        entries = data.get(item)
-        if not isinstance(entries, list):
-            continue
-        for entry in entries:
-            body = entry.get(inner) if isinstance(entry, dict) else None
-            if not isinstance(body, dict):
-                continue
-            for field_name, data_field in fields.items():
-                ref = body.get(field_name)
-                if not isinstance(ref, str) or not ref:
-                    continue
-                path = os.path.join(folder, os.path.expanduser(ref))
-                if not os.path.exists(path):
-                    continue
-                content = read_bounded(
-                    path, MAX_CREDENTIAL_FILE_BYTES, f"{what}: {field_name} {ref}"
-                )
-                del body[field_name]
-                if data_field == "token":
-                    body[data_field] = content.decode("utf-8", "replace").strip()
-                else:
-                    body[data_field] = base64.standard_b64encode(content).decode("ascii")
-
-
-def _one_line(exc: BaseException) -> str:
-    """The whole message on one line (a YAML error's first line alone says little)."""
-    text = " ".join(str(exc).split())
-    return (text[:300] + "…" if len(text) > 300 else text) or type(exc).__name__
-
-
-# --------------------------------------------------------------------------- requests
-
-
-class ApiReader:
-    """GETs against one API server, with retries, backoff and the scan's deadline."""
-
-    def __init__(self, target: Target, deadline: float, workers: int) -> None:
-        from kubernetes import client
-
-        configuration = target.configuration
-        # Retries are ours (status-aware, deadline-bound); urllib3's own would multiply
-        # timeouts against a hung server.
-        configuration.retries = 0
-        configuration.connection_pool_maxsize = max(workers, 1)
-        self.api = client.ApiClient(configuration)
-        self.api.user_agent = "seldon-doctor (read-only)"
-        self.target = target
-        self.deadline = deadline
-        self.requests = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-
-    def close(self) -> None:
-        self._stop.set()
-        self.api.rest_client.close()
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def get_json(
-        self, path: str, query: Sequence[tuple[str, str]] = (), *, within: float | None = None
-    ) -> dict[str, Any]:
-        """GET ``path`` and return its JSON object; ReadFailed after the retries.
-
-        ``within`` bounds this request (retries included) below the scan's deadline.
-        """
-        data = self._get(path, query, accept="application/json", parse=_json_object, within=within)
-        assert isinstance(data, dict)
-        return data
-
-    def get_text(self, path: str, query: Sequence[tuple[str, str]] = ()) -> str:
-        text = self._get(path, query, accept="text/plain", parse=_text)
-        assert isinstance(text, str)
-        return text
-
-    def _get(
-        self,
-        path: str,
-        query: Sequence[tuple[str, str]],
-        *,
-        accept: str,
-        parse: Callable[[bytes], object],
-        within: float | None = None,
-    ) -> object:
-        """One GET with bounded retries: on 429/5xx, transport errors and unparsable bodies
-        (a connection cut mid-list), with backoff (or Retry-After), never past the deadline."""
-        deadline = self.deadline
-        if within is not None:
-            deadline = min(deadline, time.monotonic() + within)
-        last = ReadFailed(f"GET {path}: not attempted")
-        for attempt in range(MAX_ATTEMPTS):
-            left = deadline - time.monotonic()
-            if left <= 0 or self._stop.is_set():
-                if within is not None and attempt:
-                    raise last
-                raise DeadlineExceeded(f"GET {path}: not finished before the deadline")
-            retry_after = None
-            try:
-                status, headers, body = self._once(path, query, accept, left)
-            except ReadFailed as exc:  # transport: reset, refused, timed out
-                last = exc
-            else:
-                if 200 <= status < 300:
-                    try:
-                        return parse(body)
-                    except ValueError as exc:
-                        last = ReadFailed(f"GET {path}: {exc}")
-                else:
-                    last = ReadFailed(f"GET {path}: {_status_reason(status, body)}", status)
-                    if status not in RETRYABLE_STATUSES:
-                        raise last
-                    retry_after = _retry_after(headers)
-            if attempt + 1 < MAX_ATTEMPTS:
-                pause = retry_after if retry_after is not None else _backoff(attempt)
-                if pause >= deadline - time.monotonic():
-                    break
-                self._stop.wait(pause)
-        raise last
-
-    def _once(
-        self, path: str, query: Sequence[tuple[str, str]], accept: str, left: float
-    ) -> tuple[int, dict[str, str], bytes]:
-        import urllib3
-
-        with self._lock:
-            self.requests += 1
-        method, url, headers, body, post = self.api.param_serialize(
-            method="GET",
-            resource_path=path,
-            query_params=list(query),
-            header_params={"Accept": accept},
-            auth_settings=["BearerToken"],
-        )
-        try:
-            response = self.api.call_api(
-                method,
-                url,
-                header_params=headers,
-                body=body,
-                post_params=post,
-                _request_timeout=max(0.05, left),
-            )
-            raw = response.response
-            try:
-                data = raw.read(decode_content=True)
-            finally:
-                raw.release_conn()
-        except urllib3.exceptions.HTTPError as exc:
-            raise ReadFailed(f"GET {path}: {_transport_reason(exc)}") from None
-        except OSError as exc:
-            raise ReadFailed(f"GET {path}: {type(exc).__name__}: {exc}") from None
-        return int(response.status), {k.lower(): v for k, v in raw.headers.items()}, data
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise ValueError("the response is not valid JSON (cut short?)") from None
-    if not isinstance(data, dict):
-        raise ValueError("the response is not a JSON object")
-    return data
-
-
-def _text(body: bytes) -> str:
-    return body.decode("utf-8", errors="replace")
-
-
-def _transport_reason(exc: BaseException) -> str:
-    import urllib3
-
-    cause: BaseException = exc
-    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
-        cause = exc.reason
-    # urllib3 2.x makes NewConnectionError a subclass of ConnectTimeoutError (a TimeoutError):
-    # test it first, or a refused connection reads as a timeout.
-    if isinstance(cause, urllib3.exceptions.NewConnectionError):
-        return _connection_failure(cause)
-    if isinstance(cause, urllib3.exceptions.ConnectTimeoutError):
-        return "timed out connecting"
-    if isinstance(cause, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.TimeoutError)):
-        return "timed out"
-    if isinstance(cause, urllib3.exceptions.ProtocolError):
-        return "connection reset (protocol error)"
-    if isinstance(cause, urllib3.exceptions.IncompleteRead):
-        return "response cut short"
-    return _one_line(cause)
-
-
-def _connection_failure(exc: BaseException) -> str:
-    """'connection refused', 'no route to host', a DNS failure… from the socket's own errno."""
-    import errno
-
-    error = exc.__cause__ or exc.__context__
-    while error is not None and not isinstance(error, OSError):
-        error = error.__cause__ or error.__context__
-    if isinstance(error, ConnectionRefusedError) or (
-        isinstance(error, OSError) and error.errno == errno.ECONNREFUSED
-    ):
-        return "connection refused"
-    text = str(exc)
-    if "Connection refused" in text or "Errno 111" in text:
-        return "connection refused"
-    if "Name or service not known" in text or "nodename nor servname" in text:
-        return "host name not found"
-    if isinstance(error, OSError) and error.strerror:
-        return f"could not connect ({error.strerror.lower()})"
-    return "could not connect"
-
-
-def _status_reason(status: int, body: bytes) -> str:
-    message = ""
-    try:
-        data = json.loads(body)
-        if isinstance(data, dict):
-            message = str(data.get("message") or data.get("reason") or "")
-    except ValueError:
-        message = body[:200].decode("utf-8", errors="replace").strip()
-    text = f"HTTP {status}"
-    return f"{text}: {message}" if message else text
-
-
-def _retry_after(headers: dict[str, str]) -> float | None:
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return min(max(float(value), 0.0), MAX_BACKOFF)
-    except ValueError:
-        return None
-
-
-def _backoff(attempt: int) -> float:
-    base = min(0.1 * (2.0**attempt), MAX_BACKOFF)
-    return base * (0.5 + random.random() / 2)  # jitter: clients retrying together spread out
 
 
 # --------------------------------------------------------------------------- listing
