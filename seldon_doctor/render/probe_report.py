@@ -27,6 +27,33 @@ def _counts(counts: dict[str, int]) -> str:
     return "  ".join(f"{k} ×{v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+def _latency_lines(obs: ProbeObservation, run: ProbeRun) -> list[str]:
+    """Latency of the successful requests, the SLO verdict and a histogram."""
+    out: list[str] = []
+    lat = obs.latency_ms
+    if not lat and obs.slo_p95_ms is not None:
+        out.append(
+            f"  latency    SLO p95 ≤ {obs.slo_p95_ms:g} ms: not measured (no successful request)"
+        )
+    if lat:
+        slo = ""
+        if obs.slo_p95_ms is not None:
+            state = "met" if lat["p95"] <= obs.slo_p95_ms else "BREACHED"
+            slo = f"   SLO p95 ≤ {obs.slo_p95_ms:g} ms: {state}"
+        out.append(
+            "  latency    "
+            + "  ".join(f"{k} {lat[k]:.1f}" for k in ("min", "p50", "p95", "p99", "max"))
+            + " ms"
+            + slo
+        )
+        buckets = histogram(run.latencies_ms(only_ok=True))
+        top = max(count for _, _, count in buckets) or 1
+        for low, high, count in buckets:
+            bar = "#" * max(1 if count else 0, round(BAR * count / top))
+            out.append(f"  {low:9.1f} – {high:8.1f} ms | {bar:<{BAR}} {count}")
+    return out
+
+
 def render_text(run: ProbeRun, obs: ProbeObservation, findings: Sequence[Finding] = ()) -> str:
     settings = run.settings
     lines: list[str] = []
@@ -55,27 +82,7 @@ def render_text(run: ProbeRun, obs: ProbeObservation, findings: Sequence[Finding
             details[sample.verdict] = sample.detail
     for verdict, detail in sorted(details.items()):
         lines.append(f"             {verdict}: {detail}")
-    lat = obs.latency_ms
-    if not lat and obs.slo_p95_ms is not None:
-        lines.append(
-            f"  latency    SLO p95 ≤ {obs.slo_p95_ms:g} ms: not measured (no successful request)"
-        )
-    if lat:
-        slo = ""
-        if obs.slo_p95_ms is not None:
-            state = "met" if lat["p95"] <= obs.slo_p95_ms else "BREACHED"
-            slo = f"   SLO p95 ≤ {obs.slo_p95_ms:g} ms: {state}"
-        lines.append(
-            "  latency    "
-            + "  ".join(f"{k} {lat[k]:.1f}" for k in ("min", "p50", "p95", "p99", "max"))
-            + " ms"
-            + slo
-        )
-        buckets = histogram(run.latencies_ms(only_ok=True))
-        top = max(count for _, _, count in buckets) or 1
-        for low, high, count in buckets:
-            bar = "#" * max(1 if count else 0, round(BAR * count / top))
-            lines.append(f"  {low:9.1f} – {high:8.1f} ms | {bar:<{BAR}} {count}")
+    lines.extend(_latency_lines(obs, run))
     split = split_of(obs)
     if split is not None:
         level = f"{split.confidence * 100:g} %"
