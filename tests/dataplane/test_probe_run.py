@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -159,35 +156,6 @@ def test_duration_bound_stops_a_long_run(ab_route: EnvoyHandle) -> None:
     assert 0 < len(run.samples) < 10_000
     # No request starts after max_duration; one in flight ends within the delay.
     assert elapsed < settings.max_duration + SLOW_DELAY_MS / 1000 + 1.0, elapsed
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A loopback socket that accepts connections and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield int(server.getsockname()[1])
-    finally:
-        stop.set()
-        thread.join(timeout=2)
-        for conn in accepted:
-            conn.close()
-        server.close()
 
 
 def test_a_hung_endpoint_times_out_within_the_bounds(silent_server: int) -> None:
