@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from seldon_doctor.clients.errors import DataplaneUnavailable
+from seldon_doctor.clients.errors import DataplaneUnavailable, grpc_reason
 from seldon_doctor.domain.scheduler_state import (
     ExperimentState,
     ModelState,
@@ -162,19 +162,6 @@ def _fatal(code: Any) -> bool:
     return code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
-def _reason(err: Any, target: str, rpc: str, timeout: float) -> str:
-    import grpc
-
-    code = err.code() if hasattr(err, "code") else None
-    details = " ".join(str(err.details() if hasattr(err, "details") else err).split())
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return f"scheduler {target} did not answer {rpc} within {timeout:g}s"
-    if code == grpc.StatusCode.UNAVAILABLE:
-        return f"scheduler {target} is unreachable: {details or 'unavailable'}"
-    name = code.name if code is not None else type(err).__name__
-    return f"scheduler {target} {rpc} failed: {name}: {details}"
-
-
 def fetch_scheduler_state(
     target: str,
     timeout: float = DEFAULT_TIMEOUT,
@@ -264,7 +251,7 @@ class _StatusCalls:
         try:
             run()
         except grpc.RpcError as err:
-            reason = _reason(err, self.target, rpc, self.timeout)
+            reason = grpc_reason(err, f"scheduler {self.target}", self.timeout, rpc=rpc)
             if _fatal(err.code()):
                 raise DataplaneUnavailable(reason, target=self.target) from None
             self.state.errors[rpc] = reason

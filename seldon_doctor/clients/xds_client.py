@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from seldon_doctor.clients.errors import DataplaneUnavailable
+from seldon_doctor.clients.errors import DataplaneUnavailable, grpc_reason
 from seldon_doctor.domain.xds_state import CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE, XdsSnapshot
 
 DELTA_ADS_METHOD = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
@@ -108,21 +108,6 @@ def decode_resource(type_url: str, value: bytes) -> dict[str, Any]:
                 raise ValueError(f"unknown embedded type {missing}") from None
             tried.add(missing)
     raise ValueError(f"too many embedded types in {class_name}")  # pragma: no cover
-
-
-def _grpc_reason(err: Any, target: str, timeout: float) -> str:
-    import grpc
-
-    code = err.code() if hasattr(err, "code") else None
-    details = " ".join(str(err.details() if hasattr(err, "details") else err).split())
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return f"xDS server {target} did not answer within {timeout:g}s"
-    if code == grpc.StatusCode.UNIMPLEMENTED:
-        return f"xDS server {target} does not serve Delta ADS (DeltaAggregatedResources)"
-    if code == grpc.StatusCode.UNAVAILABLE:
-        return f"xDS server {target} is unreachable: {details or 'unavailable'}"
-    name = code.name if code is not None else type(err).__name__
-    return f"xDS server {target} failed: {name}: {details}"
 
 
 def fetch_xds(
@@ -292,7 +277,13 @@ def _receive(
         if isinstance(item, BaseException):
             if last_message is None:
                 raise DataplaneUnavailable(
-                    _grpc_reason(item, target, timeout), target=target
+                    grpc_reason(
+                        item,
+                        f"xDS server {target}",
+                        timeout,
+                        unimplemented="does not serve Delta ADS (DeltaAggregatedResources)",
+                    ),
+                    target=target,
                 ) from None
             break  # the stream failed after we had data: return what we have
         assert isinstance(item, bytes)
