@@ -6,8 +6,8 @@ rule is ``get`` + ``list``: the doctor issues LISTs (and GETs for discovery), ne
 never a write verb, never Secrets, never a wildcard. Two grants are opt-in: ``pods/log``
 (``scan --logs``) and ``pods/portforward`` (``scan --dataplane``).
 
-The files in ``deploy/`` are this module's output (``python -m seldon_doctor.rbac deploy/``
-rewrites them; a test fails when they drift). Heavy modules are imported lazily.
+The RBAC files in ``deploy/base/`` are this module's output (``python -m seldon_doctor.rbac
+deploy/base/`` rewrites them; a test fails when they drift). Heavy modules are imported lazily.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 READ_VERBS = ("get", "list")
 DEFAULT_NAME = "seldon-doctor"
 DEFAULT_NAMESPACE = "seldon-doctor"
-# The namespace of the example Role in deploy/role-namespaced.yaml.
+# The namespace of the example Role in deploy/base/role-namespaced.yaml.
 EXAMPLE_NAMESPACE = "seldon-mesh"
-REGENERATE = "python -m seldon_doctor.rbac deploy/"
+REGENERATE = "python -m seldon_doctor.rbac deploy/base/"
 
 Checks = Iterable["Check | type[Check]"] | None
 
@@ -230,7 +230,7 @@ def generate(
 
 
 def deploy_files() -> dict[str, str]:
-    """The generated files of ``deploy/`` by name (the rest of the folder is hand-written)."""
+    """The generated files of ``deploy/base/`` by name (the rest of the folder is hand-written)."""
     regenerate = [f"Regenerate with: {REGENERATE}"]
     return {
         "serviceaccount.yaml": render_yaml([service_account()], comments=regenerate),
@@ -390,6 +390,6 @@ def rbac_command(
     )
 
 
-if __name__ == "__main__":  # python -m seldon_doctor.rbac deploy/
-    for written in write_deploy(sys.argv[1] if len(sys.argv) > 1 else "deploy"):
+if __name__ == "__main__":  # python -m seldon_doctor.rbac deploy/base/
+    for written in write_deploy(sys.argv[1] if len(sys.argv) > 1 else "deploy/base"):
         print(written)

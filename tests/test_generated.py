@@ -1,4 +1,5 @@
-"""Generated artefacts (deploy/ RBAC, the README and deploy/README tables) are current.
+"""Generated artefacts (deploy/ RBAC and PrometheusRules, the README and deploy/README tables)
+are current.
 
 ``scripts/generate.py --check`` is what CI runs before pytest; this runs the same so a local
 ``pytest`` fails too, and proves the check notices a stale file.
@@ -39,15 +40,17 @@ def test_check_mode_exits_zero_when_current() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_covers_the_rbac_files_and_both_tables() -> None:
+def test_covers_the_rbac_files_the_prometheus_rules_and_the_tables() -> None:
     names = {p.relative_to(ROOT).as_posix() for p in _load().artefacts()}
     assert names == {
         "README.md",
         "deploy/README.md",
-        "deploy/clusterrole.yaml",
-        "deploy/clusterrolebinding.yaml",
-        "deploy/role-namespaced.yaml",
-        "deploy/serviceaccount.yaml",
+        "deploy/base/clusterrole.yaml",
+        "deploy/base/clusterrolebinding.yaml",
+        "deploy/base/role-namespaced.yaml",
+        "deploy/base/serviceaccount.yaml",
+        "deploy/exporter/prometheusrule.yaml",
+        "deploy/cronjob/prometheusrule.yaml",
     }
 
 
@@ -86,3 +89,25 @@ def _title(check_id: str) -> str:
     from seldon_doctor.catalog import load_docs
 
     return load_docs()[check_id].title
+
+
+def test_an_edited_rule_file_makes_both_prometheus_rules_and_the_alert_table_stale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    generate = _load()
+    real = Path.read_text
+    rules = ROOT / "deploy" / "monitoring" / "findings.rules.yml"
+
+    def doctored(self: Path, *args: object, **kwargs: object) -> str:
+        text = real(self, *args, **kwargs)  # type: ignore[arg-type]
+        return text.replace("for: 10m", "for: 20m") if self == rules else text
+
+    monkeypatch.setattr(Path, "read_text", doctored)
+    stale = {path.relative_to(ROOT).as_posix(): wanted for path, _, wanted in generate.stale()}
+    assert set(stale) == {
+        "deploy/README.md",
+        "deploy/exporter/prometheusrule.yaml",
+        "deploy/cronjob/prometheusrule.yaml",
+    }
+    assert "| critical | 20m |" in stale["deploy/README.md"]
+    assert "for: 20m" in stale["deploy/cronjob/prometheusrule.yaml"]

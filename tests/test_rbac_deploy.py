@@ -25,6 +25,7 @@ from seldon_doctor.rbac import (
 )
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+BASE = DEPLOY / "base"
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "watch", "*"}
 
 
@@ -176,10 +177,10 @@ def test_rbac_module_imports_nothing_heavy() -> None:
 
 @pytest.mark.parametrize("name", sorted(deploy_files()))
 def test_deploy_rbac_files_are_the_generators_output(name: str) -> None:
-    path = DEPLOY / name
-    assert path.is_file(), f"deploy/{name} is missing; regenerate with: {REGENERATE}"
+    path = BASE / name
+    assert path.is_file(), f"deploy/base/{name} is missing; regenerate with: {REGENERATE}"
     assert path.read_text(encoding="utf-8") == deploy_files()[name], (
-        f"deploy/{name} drifted from the checks' declared reads; run python scripts/generate.py"
+        f"deploy/base/{name} drifted from the checks' declared reads; run python scripts/generate.py"
     )
 
 
@@ -191,9 +192,9 @@ def test_deploy_clusterrole_is_the_rbac_command_output() -> None:
         ("clusterrole.yaml", "ClusterRole"),
         ("clusterrolebinding.yaml", "ClusterRoleBinding"),
     ):
-        assert yaml.safe_load((DEPLOY / name).read_text()) == by_kind[kind], name
+        assert yaml.safe_load((BASE / name).read_text()) == by_kind[kind], name
     _, docs = _run("--namespace", "seldon-mesh")
-    assert list(yaml.safe_load_all((DEPLOY / "role-namespaced.yaml").read_text())) == docs[1:]
+    assert list(yaml.safe_load_all((BASE / "role-namespaced.yaml").read_text())) == docs[1:]
 
 
 def test_deploy_readme_has_the_generated_reads_table() -> None:
@@ -209,59 +210,48 @@ def test_deploy_readme_has_the_generated_reads_table() -> None:
 
 
 def _manifests() -> list[Path]:
-    return sorted(p for p in DEPLOY.glob("*.yaml") if p.name != "kustomization.yaml")
+    return sorted(
+        p
+        for p in DEPLOY.glob("*/*.yaml")
+        if p.name != "kustomization.yaml" and p.parent.name != "monitoring"
+    )
 
 
-def test_kustomization_lists_the_install() -> None:
-    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+def test_base_kustomization_lists_the_shared_install() -> None:
+    kustomization = yaml.safe_load((BASE / "kustomization.yaml").read_text())
     resources = kustomization["resources"]
-    assert all((DEPLOY / r).is_file() for r in resources)
+    assert all((BASE / r).is_file() for r in resources)
     # everything except the namespaced alternative to the ClusterRole
-    assert set(resources) == {p.name for p in _manifests()} - {"role-namespaced.yaml"}
+    assert set(resources) == {p.name for p in BASE.glob("*.yaml")} - {
+        "kustomization.yaml",
+        "role-namespaced.yaml",
+    }
 
 
-@pytest.mark.parametrize("path", _manifests(), ids=lambda p: p.name)
+# CRDs of the Prometheus Operator: kubernetes_validate has no schema for them (tested as
+# PrometheusRule/ServiceMonitor in tests/test_monitoring.py).
+OPERATOR_KINDS = {"PrometheusRule", "ServiceMonitor"}
+
+
+@pytest.mark.parametrize("path", _manifests(), ids=lambda p: p.relative_to(DEPLOY).as_posix())
 def test_deploy_manifests_validate_against_kubernetes_schemas(path: Path) -> None:
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
     version = kubernetes_validate.latest_version()
     docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
     assert docs
     for doc in docs:
+        if doc["kind"] in OPERATOR_KINDS:
+            assert doc["apiVersion"] == "monitoring.coreos.com/v1"
+            continue
         kubernetes_validate.validate(doc, version, strict=True)
 
 
 def test_kubernetes_validate_catches_a_broken_manifest() -> None:
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
-    doc = yaml.safe_load((DEPLOY / "cronjob.yaml").read_text())
+    doc = yaml.safe_load((DEPLOY / "cronjob" / "cronjob.yaml").read_text())
     doc["spec"]["concurrencyPolicyy"] = "Forbid"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
-
-
-def test_cronjob_runs_a_hardened_scan_into_the_pvc() -> None:
-    cron = yaml.safe_load((DEPLOY / "cronjob.yaml").read_text())
-    spec = cron["spec"]
-    assert spec["schedule"] == "*/15 * * * *" and spec["concurrencyPolicy"] == "Forbid"
-    job = spec["jobTemplate"]["spec"]
-    assert job["activeDeadlineSeconds"] > 120
-    pod = job["template"]["spec"]
-    assert pod["serviceAccountName"] == "seldon-doctor"
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    (container,) = pod["containers"]
-    sc = container["securityContext"]
-    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
-    assert sc["capabilities"]["drop"] == ["ALL"]
-    assert container["resources"]["limits"] and container["resources"]["requests"]
-    args = container["args"]
-    assert args[0] == "scan" and "--quiet" in args
-    assert args[args.index("--timeout") + 1] == "120"
-    assert "json=/reports/report.json" in args and "prometheus=/reports/metrics.prom" in args
-    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-    assert mounts["reports"] == "/reports"
-    claim = next(v for v in pod["volumes"] if v["name"] == "reports")["persistentVolumeClaim"]
-    pvc = yaml.safe_load((DEPLOY / "pvc.yaml").read_text())
-    assert claim["claimName"] == pvc["metadata"]["name"] == "seldon-doctor-reports"
-    assert pvc["metadata"]["namespace"] == cron["metadata"]["namespace"] == "seldon-doctor"
 
 
 def test_dockerfile_sanity() -> None:
