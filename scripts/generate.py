@@ -164,9 +164,8 @@ def artefacts() -> dict[Path, Callable[[str | None], str]]:
     for name, text in deploy_files().items():
         out[ROOT / "deploy" / "base" / name] = lambda _old, text=text: text
     for form in RULE_FILES:
-        out[ROOT / "deploy" / form / "prometheusrule.yaml"] = lambda _old, f=form: (
-            prometheus_rule(f)
-        )
+        rule = prometheus_rule(form)
+        out[ROOT / "deploy" / form / "prometheusrule.yaml"] = lambda _old, rule=rule: rule
     out[ROOT / "deploy" / "README.md"] = lambda old: deploy_readme(old or "")
     out[ROOT / "README.md"] = lambda old: readme(old or "")
     return out

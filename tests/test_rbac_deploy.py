@@ -180,7 +180,8 @@ def test_deploy_rbac_files_are_the_generators_output(name: str) -> None:
     path = BASE / name
     assert path.is_file(), f"deploy/base/{name} is missing; regenerate with: {REGENERATE}"
     assert path.read_text(encoding="utf-8") == deploy_files()[name], (
-        f"deploy/base/{name} drifted from the checks' declared reads; run python scripts/generate.py"
+        f"deploy/base/{name} drifted from the checks' declared reads; "
+        "run python scripts/generate.py"
     )
 
 
