@@ -12,7 +12,9 @@ python -m pip install --quiet --disable-pip-version-check --upgrade pip
 python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 bash scripts/setup-dataplane.sh
 bash scripts/setup-report-tools.sh
-# Generated artefacts (deploy/ RBAC, README and deploy/README tables) must be current: fail
+bash scripts/setup-monitoring.sh
+# Generated artefacts (deploy/ RBAC and PrometheusRules, README and deploy/README tables) must
+# be current: fail
 # fast with a diff instead of deep inside pytest.
 python scripts/generate.py --check
 if [ "$#" -eq 0 ]; then
