@@ -107,6 +107,12 @@ def _pushed(result: ScanResult, options: RenderOptions, url: str, job: str, labe
     from seldon_doctor.serve.push import PushError, push_families
 
     families = report_families(result.report, ScanFacts.of(options, cluster=label))
+    if options.multi_cluster:  # a bundle of several clusters
+        err(
+            "error: metrics not pushed: a Pushgateway group holds one cluster; this scan read "
+            f"{len(result.clusters)}"
+        )
+        return False
     try:
         push_families(url, job, label, families)
     except PushError as exc:

@@ -222,6 +222,9 @@ def scan(
 
     started = time.monotonic()
     targets = parse_outputs(outputs)
+    if push_gateway and (flags["all_contexts"] or len(flags["contexts"]) > 1):
+        # A Pushgateway group has one cluster label; a finding of another would be refused.
+        raise click.UsageError("--push-gateway pushes one cluster: scan one --context per push")
     files = (*flags.pop("files"), *paths)
     request = ScanRequest(files=files, on_note=err, **flags)
     with usage_errors():

@@ -42,12 +42,12 @@ class ScanJob:
         except Exception as exc:  # a bug must not end the exporter: count it, keep serving
             self._failed(number, started, "internal", f"{type(exc).__name__}: {exc}")
             return
-        self._log_new_notes(result.notes)
         unread = result.report.unread_clusters
-        if unread:
+        if unread:  # its notes say the same as the failure line
             detail = "; ".join(f"{gap.what.split(':', 1)[1]}: {gap.reason}" for gap in unread)
             self._failed(number, started, "unreachable", f"could not read {detail}")
             return
+        self._log_new_notes(result.notes)
         self._succeeded(number, started, result)
 
     def _succeeded(self, number: int, started: float, result: ScanResult) -> None:
