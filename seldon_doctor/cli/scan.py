@@ -72,7 +72,7 @@ CLUSTER = click.option(
     "--cluster",
     metavar="NAME",
     help="The cluster label of the metrics (default: the kube context, in-cluster, demo or "
-    "files; docs/metrics.md). With -o prometheus it is added only when given.",
+    "files; -o prometheus adds it only when given; docs/metrics.md).",
 )
 
 

@@ -109,6 +109,8 @@ def serve(
 
     files = (*flags.pop("files"), *paths)
     request = ScanRequest(files=files, **flags)
+    if "-" in files:
+        raise click.UsageError("serve reads its input again every scan: -f - (stdin) cannot be")
     with usage_errors():
         seconds = _interval_seconds(interval)
         check_sources(request)

@@ -130,6 +130,7 @@ def test_usage_errors_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]
             ("--demo", "--interval", "500ms"): "is less than 1s",
             ("--demo", "--interval", "soon"): "is not a duration",
             ("--demo", "--kubeconfig", "k"): "do not combine them",
+            ("-f", "-"): "stdin) cannot be",
             ("--demo", "--host", "127.0.0.1", "--port", port): f"cannot listen on 127.0.0.1:{port}",
         }
         for args, message in cases.items():
