@@ -128,10 +128,13 @@ ALLOWED: dict[str, frozenset[str]] = {
         | {"kinds", "live_kinds", "probe", "scope", "settle", "snapshot", "sources", "suppress"}
         | {"trace", "whatif"}
     ),
+    # serve/: the exporter (scan loop, state, HTTP endpoints, prometheus_client families) and
+    # the Pushgateway push; it runs scans through the app layer and shows them with renderers.
+    "serve": frozenset({"app", "engine", "errors", "render"}),
     # Commands parse flags into an app request and render its result.
     "cli": frozenset(
         {"seldon_doctor", "app", "atomic", "bundle", "catalog", "checks", "engine", "errors"}
-        | {"probe", "rbac", "render"}
+        | {"probe", "rbac", "render", "serve"}
     ),
     # The what-if gate: overlays one snapshot on another and compares two reports.
     "whatif": frozenset({"engine", "findings", "snapshot"}),
@@ -141,7 +144,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 
 #: What the table must never allow (guards the table against a convenient edit).
 CLIENTS = frozenset({"sources", "clients", "probe", "bundle"})
-ENTRY_POINTS = frozenset({"cli", "probe", "rbac", "__main__"})
+ENTRY_POINTS = frozenset({"cli", "probe", "rbac", "serve", "__main__"})
 NEVER: dict[str, frozenset[str]] = {
     "domain": frozenset(ALLOWED) - {"domain"},
     "render": CLIENTS | ENTRY_POINTS,

@@ -68,13 +68,16 @@ class ScanRequest:
 @dataclass(slots=True)
 class ScanResult:
     """What a scan found: the report as shown (after --min-severity), the graph of a single
-    cluster (None for several), the exit code, the applied config and the notes."""
+    cluster (None for several), the exit code, the applied config, the notes and the
+    clusters read."""
 
     report: Report
     graph: Any
     exit_code: ExitCode
     applied: Any = None
     notes: list[str] = field(default_factory=list)
+    # The clusters read, by name (live contexts, a bundle's clusters; empty for files/demo).
+    clusters: tuple[str, ...] = ()
 
 
 class Notes:

@@ -8,6 +8,7 @@ handed to ``on_note`` as they happen, so a front end can show them live).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from seldon_doctor.app.request import Notes, ScanRequest, ScanResult
@@ -18,7 +19,15 @@ if TYPE_CHECKING:
     from seldon_doctor.engine import Report
     from seldon_doctor.snapshot import Snapshot
 
-__all__ = ["Notes", "ScanRequest", "ScanResult", "run_scan"]
+__all__ = [
+    "Notes",
+    "ScanRequest",
+    "ScanResult",
+    "check_sources",
+    "cluster_label",
+    "live_cluster_names",
+    "run_scan",
+]
 
 
 def run_scan(request: ScanRequest) -> ScanResult:
@@ -35,22 +44,25 @@ def run_scan(request: ScanRequest) -> ScanResult:
         debug=request.debug,
         note=notes,
     )
+    clusters: list[str] = []
     if request.against_cluster or request.against_snapshot:
         from seldon_doctor.app.whatif import run_whatif
 
         graph, report = run_whatif(request, judge, notes)
     else:
-        graph, report = _scan(request, judge, notes)
+        graph, report = _scan(request, judge, notes, clusters)
     code = exit_code_for(report, request.fail_on)
     if request.min_severity != "info":
         from seldon_doctor.suppress import filter_min_severity
 
         report = filter_min_severity(report, request.min_severity)
-    return ScanResult(report, graph, code, judge.applied, notes.lines)
+    return ScanResult(report, graph, code, judge.applied, notes.lines, tuple(clusters))
 
 
-def _scan(request: ScanRequest, judge: Judge, notes: Notes) -> tuple[Any, Report]:
-    _check_sources(request)
+def _scan(
+    request: ScanRequest, judge: Judge, notes: Notes, clusters: list[str]
+) -> tuple[Any, Report]:
+    check_sources(request)
     from seldon_doctor.app.wait import wait_seconds
 
     seconds = wait_seconds(request.wait_for) if request.wait_for else 0.0
@@ -64,6 +76,7 @@ def _scan(request: ScanRequest, judge: Judge, notes: Notes) -> tuple[Any, Report
         from seldon_doctor.app.wait import wait_until_settled
 
         snapshots = wait_until_settled(snapshots, read, seconds, notes)
+    clusters.extend(name for name in snapshots if name)
     for cluster, snapshot in snapshots.items():
         _observe(request, snapshot, live_targets.get(cluster), notes)
     graph, report = _judge_all(request, judge, snapshots)
@@ -77,7 +90,36 @@ def _scan(request: ScanRequest, judge: Judge, notes: Notes) -> tuple[Any, Report
     return graph, report
 
 
-def _check_sources(request: ScanRequest) -> None:
+def cluster_label(request: ScanRequest, explicit: str | None, clusters: Sequence[str]) -> str:
+    """The ``cluster`` label of a scan's metrics (docs/metrics.md): ``--cluster``, else ``demo``,
+    ``files`` (-f, --snapshot), else the clusters read (a context name, ``in-cluster``; several
+    joined by commas: their findings carry their own)."""
+    if explicit:
+        return explicit
+    if request.demo:
+        return "demo"
+    if request.offline:
+        return "files"
+    return ",".join(clusters) or "unknown"
+
+
+def live_cluster_names(request: ScanRequest) -> list[str]:
+    """The clusters a live ``request`` will read, from the kubeconfig alone (no request is sent;
+    an unusable kubeconfig raises InputError), so a long-running exporter can label its series
+    before its first scan finishes."""
+    from seldon_doctor.app.live import live_request
+    from seldon_doctor.sources.live import resolve_targets
+
+    live = live_request(
+        kubeconfig=request.kubeconfig,
+        contexts=request.contexts,
+        all_contexts=request.all_contexts,
+        read_kinds=False,
+    )
+    return [target.name for target in resolve_targets(live.options())]
+
+
+def check_sources(request: ScanRequest) -> None:
     """Refuse inputs that do not combine (files, the demo, a bundle, a live cluster)."""
     live_flags = (
         request.kubeconfig

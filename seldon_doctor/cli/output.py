@@ -75,8 +75,12 @@ def finish_scan(
     show_plan: bool,
     no_color: bool,
     started: float,
+    cluster: str | None = None,
+    push: tuple[str, str, str] | None = None,
 ) -> NoReturn:
-    """Every output asked for (naming the applied config), then the scan's exit code."""
+    """Every output asked for (naming the applied config), the push (URL, job, cluster label)
+    if asked for, then the scan's exit code: a failed push makes 0 a 3 (the report was made but
+    not delivered) and leaves 1 and 3 as they are (findings outrank it, as they outrank gaps)."""
     options = RenderOptions(
         exit_code=int(result.exit_code),
         show_plan=show_plan,
@@ -85,10 +89,36 @@ def finish_scan(
         timestamp=time.time(),
         fail_on=fail_on,
         config=result.applied,
+        cluster=cluster,
+        multi_cluster=len(result.clusters) > 1,
     )
     for fmt, path in targets:
         emit(fmt, path, result.report, options, no_color)
-    raise SystemExit(int(result.exit_code))
+    code = int(result.exit_code)
+    if push is not None and not _pushed(result, options, *push):
+        code = code or int(ExitCode.INCOMPLETE)
+    raise SystemExit(code)
+
+
+def _pushed(result: ScanResult, options: RenderOptions, url: str, job: str, label: str) -> bool:
+    """``scan --push-gateway``: the report's families, labelled ``label``; False (and one line
+    on stderr) when the push failed."""
+    from seldon_doctor.render.metric_families import ScanFacts, report_families
+    from seldon_doctor.serve.push import PushError, push_families
+
+    families = report_families(result.report, ScanFacts.of(options, cluster=label))
+    if options.multi_cluster:  # a bundle of several clusters
+        err(
+            "error: metrics not pushed: a Pushgateway group holds one cluster; this scan read "
+            f"{len(result.clusters)}"
+        )
+        return False
+    try:
+        push_families(url, job, label, families)
+    except PushError as exc:
+        err(f"error: metrics not pushed: {exc}")
+        return False
+    return True
 
 
 def emit(

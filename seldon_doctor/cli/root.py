@@ -10,6 +10,7 @@ from seldon_doctor.cli.completion import completion
 from seldon_doctor.cli.graph import graph
 from seldon_doctor.cli.probe import probe
 from seldon_doctor.cli.scan import scan
+from seldon_doctor.cli.serve import serve
 from seldon_doctor.cli.snapshot import snapshot_command
 from seldon_doctor.cli.trace import trace_command
 from seldon_doctor.rbac import rbac_command
@@ -35,7 +36,7 @@ def cli(ctx: click.Context) -> None:
         ctx.exit(0)
 
 
-for command in (scan, list_checks, explain, graph, probe, trace_command, snapshot_command):
+for command in (scan, serve, list_checks, explain, graph, probe, trace_command, snapshot_command):
     cli.add_command(command)
 # `seldon-doctor rbac`: the minimal read-only RBAC from the checks' declared reads (rbac.py
 # imports only click at import time).

@@ -28,6 +28,10 @@ class RenderOptions:
     fail_on: str = "error"
     # The .seldon-doctor.yaml (or --config) the scan applied, and what it removed; None: none.
     config: AppliedConfig | None = None
+    # Metrics: the cluster label of every series (--cluster; None: only findings of a live
+    # scan name theirs), and whether the scan read several clusters (findings keep their own).
+    cluster: str | None = None
+    multi_cluster: bool = False
 
 
 Renderer = Callable[["Report", RenderOptions], str]
