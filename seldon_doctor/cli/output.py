@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from seldon_doctor.errors import ExitCode, RequestError
+from seldon_doctor.errors import ExitCode, InputError, NoKubeconfigError, RequestError
 from seldon_doctor.render import RenderOptions, get_renderer
 
 if TYPE_CHECKING:
@@ -65,6 +65,15 @@ def usage_errors() -> Iterator[None]:
         yield
     except RequestError as exc:
         raise click.UsageError(exc.message) from None
+
+
+@contextlib.contextmanager
+def without_cluster(alternatives: str) -> Iterator[None]:
+    """No kubeconfig: name what else this command can read (only options it accepts)."""
+    try:
+        yield
+    except NoKubeconfigError as exc:
+        raise InputError(f"{exc.message}; or {alternatives}") from None
 
 
 def finish_scan(

@@ -16,7 +16,7 @@ from seldon_doctor.cli.options import (
     live_options,
     parse_outputs,
 )
-from seldon_doctor.cli.output import err, finish_scan, usage_errors
+from seldon_doctor.cli.output import err, finish_scan, usage_errors, without_cluster
 
 
 def read_options(func: Any) -> Any:
@@ -181,7 +181,13 @@ def scan(
     targets = parse_outputs(outputs)
     files = (*flags.pop("files"), *paths)
     request = ScanRequest(files=files, on_note=err, **flags)
-    with usage_errors():
+    alternatives = (
+        "judge the change against a bundle with --against-snapshot PATH"
+        if request.against_cluster
+        else "scan files with -f PATH, a bundle with --snapshot PATH, or the bundled demo with "
+        "--demo"
+    )
+    with usage_errors(), without_cluster(alternatives):
         result = run_scan(request)
     finish_scan(
         result,

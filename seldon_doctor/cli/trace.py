@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from seldon_doctor.cli.options import dataplane_options
-from seldon_doctor.cli.output import console, usage_errors
+from seldon_doctor.cli.output import console, usage_errors, without_cluster
 
 LIVE_PROBE = "live"  # app.trace.LIVE_PROBE (not imported: --help stays light)
 
@@ -77,7 +77,11 @@ def trace_command(fmt: str, no_color: bool, **flags: Any) -> None:
     """
     from seldon_doctor.app.trace import TraceRequest, run_trace
 
-    with usage_errors():
+    offline = (
+        "trace files with -f PATH (and --envoy-config-dump PATH), or Envoy's admin with "
+        "--envoy-admin URL"
+    )
+    with usage_errors(), without_cluster(offline):
         result = run_trace(TraceRequest(**flags))
     if fmt == "json":
         import json
