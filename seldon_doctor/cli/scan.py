@@ -11,6 +11,8 @@ from seldon_doctor.cli.options import (
     FAIL_ON,
     MIN_SEVERITY,
     apply_options,
+    complete_checks,
+    complete_outputs,
     dataplane_options,
     input_options,
     live_options,
@@ -70,6 +72,7 @@ def report_options(func: Any) -> Any:
             "outputs",
             multiple=True,
             metavar="FORMAT[=PATH]",
+            shell_complete=complete_outputs,
             help="table (default), json, sarif, junit, markdown, prometheus or html; with =PATH "
             "the "
             "format is written to a file (replaced whole, atomically; a symlink is refused). "
@@ -132,8 +135,20 @@ def run_options(func: Any) -> Any:
             "(SD801-804).",
         ),
         click.option("--probe-endpoint", metavar="URL", help="seldon-mesh base URL for --probe."),
-        click.option("--select", multiple=True, metavar="ID|SLUG", help="Run only these checks."),
-        click.option("--ignore", multiple=True, metavar="ID|SLUG", help="Skip these checks."),
+        click.option(
+            "--select",
+            multiple=True,
+            metavar="ID|SLUG[,...]",
+            shell_complete=complete_checks,
+            help="Run only these checks (ids or slugs). Repeatable, or comma-separated.",
+        ),
+        click.option(
+            "--ignore",
+            multiple=True,
+            metavar="ID|SLUG[,...]",
+            shell_complete=complete_checks,
+            help="Skip these checks (ids or slugs). Repeatable, or comma-separated.",
+        ),
         click.option("--debug", is_flag=True, help="Include tracebacks of failed checks (SD001)."),
         click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too)."),
         click.option("-q", "--quiet", is_flag=True, help="No notes or progress on stderr."),

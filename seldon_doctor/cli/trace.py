@@ -15,7 +15,15 @@ LIVE_PROBE = "live"  # app.trace.LIVE_PROBE (not imported: --help stays light)
 
 @click.command("trace", short_help="One request's path, hop by hop, to the first break.")
 @click.argument("name")
-@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option(
+    "-n",
+    "--namespace",
+    default="default",
+    show_default=True,
+    metavar="NS",
+    help="The namespace NAME is in (and whose seldon-mesh the request goes through); with -f, "
+    "also the namespace of objects that name none.",
+)
 @click.option(
     "--kind",
     type=click.Choice(("model", "experiment", "pipeline")),
