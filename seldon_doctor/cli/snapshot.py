@@ -11,6 +11,7 @@ import click
 from seldon_doctor.cli.options import live_options
 from seldon_doctor.cli.output import err, usage_errors, without_cluster
 from seldon_doctor.errors import ExitCode
+from seldon_doctor.findings import counted
 
 
 @click.command("snapshot", short_help="Capture a live read into a bundle to scan offline.")
@@ -106,7 +107,7 @@ def snapshot_command(
     gaps = sum(len(s.gaps) for s in sections)
     objects = sum(len(s.objects) for s in sections)
     if not quiet:
-        partial = f"; {gaps} input(s) could not be read (partial)" if gaps else ""
-        where = f"{len(sections)} cluster(s)" if isinstance(snapshots, dict) else "files"
-        err(f"wrote {written}: {where}, {objects} objects{partial}")
+        partial = f"; {counted(gaps, 'input')} could not be read (partial)" if gaps else ""
+        where = counted(len(sections), "cluster") if isinstance(snapshots, dict) else "files"
+        err(f"wrote {written}: {where}, {counted(objects, 'object')}{partial}")
     raise SystemExit(int(ExitCode.INCOMPLETE if gaps else ExitCode.OK))

@@ -12,7 +12,7 @@ from html import escape as _html_escape
 
 from seldon_doctor import __version__
 from seldon_doctor.engine import Report
-from seldon_doctor.findings import Finding, Severity, causal_counts, causal_groups
+from seldon_doctor.findings import Finding, Severity, causal_counts, causal_groups, counted
 from seldon_doctor.plan import build_plan, plan_for
 from seldon_doctor.render import RenderOptions
 from seldon_doctor.render.safe import safe_text
@@ -263,7 +263,10 @@ def render_html(report: Report, options: RenderOptions) -> str:
         "</section>",
         f'<section id="findings"><h2>Findings ({len(report.findings)})</h2>',
         *(
-            [f'<p class="dim">{roots} problem(s), {consequences} consequence(s)</p>']
+            [
+                f'<p class="dim">{counted(roots, "problem")}, '
+                f"{counted(consequences, 'consequence')}</p>"
+            ]
             if consequences
             else []
         ),
@@ -320,7 +323,7 @@ def _articles(report: Report, by_finding: dict[int, str], causes: dict[str, str]
             count = len(group.consequences)
             articles.append(
                 f'<div class="consequences" data-root="{escape(group.root.key)}">'
-                f'<p class="dim">1 problem, {count} consequence{"s" if count > 1 else ""} '
+                f'<p class="dim">1 problem, {counted(count, "consequence")} '
                 f"(they resolve when <code>{escape(group.root.key)}</code> is fixed):</p>"
             )
             articles += [_finding(c, by_finding[id(c)], causes=causes) for c in group.consequences]
@@ -331,7 +334,8 @@ def _articles(report: Report, by_finding: dict[int, str], causes: dict[str, str]
 def _meta_and_notes(report: Report, options: RenderOptions) -> tuple[list[str], list[str]]:
     """The header's one-line facts, and its notes on what is not listed."""
     meta = [
-        f"{report.object_count} objects in {len(report.namespaces)} namespace(s)",
+        f"{counted(report.object_count, 'object')} in "
+        f"{counted(len(report.namespaces), 'namespace')}",
         f"{report.mode} mode",
         f"checks run: {', '.join(report.checks_run) or 'none'}",
         f"exit code {options.exit_code}",
@@ -343,9 +347,15 @@ def _meta_and_notes(report: Report, options: RenderOptions) -> tuple[list[str], 
         meta.append(f"generated {when.strftime('%Y-%m-%d %H:%M:%S UTC')}")
     notes = []
     if report.baselined:
-        notes.append(f"{report.baselined} finding(s) already in the baseline are not listed.")
+        notes.append(
+            f"{counted(report.baselined, 'finding')} already in the baseline "
+            f"{'is' if report.baselined == 1 else 'are'} not listed."
+        )
     if report.hidden:
-        notes.append(f"{report.hidden} finding(s) below --min-severity are not listed.")
+        notes.append(
+            f"{counted(report.hidden, 'finding')} below --min-severity "
+            f"{'is' if report.hidden == 1 else 'are'} not listed."
+        )
     if options.config is not None:
         by_config = sum(1 for s in report.suppressed if s.kind == "config")
         notes.append(options.config.describe(by_config) + ".")
