@@ -105,3 +105,23 @@ def test_snapshot_from_files_refuses_live_flags(tmp_path: Path) -> None:
     assert result.returncode == 2 and "do not combine them with -f or --demo" in result.stderr
     result = _run("snapshot", "--envoy-config-dump", DUMP, "-o", str(tmp_path / "y.tgz"))
     assert result.returncode == 2 and "go with -f" in result.stderr
+
+
+def test_envoy_dumps_found_by_the_directory_walk_are_not_noted_as_skipped(tmp_path: Path) -> None:
+    """A dump given with --envoy-config-dump is not "no Kubernetes objects" when -f DIR walks
+    over it; other non-manifests are, in a section named input notes, not "warnings"."""
+    outputs = {fmt: tmp_path / f"r.{fmt}" for fmt in ("json", "markdown", "html")}
+    args = [f"-o{fmt}={path}" for fmt, path in outputs.items()]
+    result = _run("scan", "-f", str(CASE), "--envoy-config-dump", DUMP, "-o", "table", *args)
+    assert result.returncode == 1, result.stderr
+    assert "recsys.config_dump.json" not in result.stderr
+    report = json.loads(outputs["json"].read_text())
+    assert report["input_notes"] == report["warnings"]
+    assert [n for n in report["input_notes"] if "skipped" in n] == [
+        f"{CASE / 'scenario.yaml'}: no Kubernetes objects, skipped"
+    ]
+    assert "input notes (1)" in result.stdout and "warnings (" not in result.stdout
+    assert "<summary>Input notes (1)</summary>" in outputs["markdown"].read_text()
+    html = outputs["html"].read_text()
+    assert '<section id="input-notes"><h2>Input notes (1)</h2>' in html
+    assert "recsys.config_dump.json: no Kubernetes" not in html

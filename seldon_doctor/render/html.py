@@ -220,15 +220,11 @@ def _plan(report: Report) -> str:
 
 
 def _coverage(report: Report) -> str:
-    rows = (
-        [f"<li>Not evaluated: {escape(f.message)}</li>" for f in report.not_evaluated]
-        + [
-            f"<li>Not read: {escape(g.what)}{' in ' + escape(g.namespace) if g.namespace else ''}: "
-            f"{escape(g.reason)}</li>"
-            for g in report.gaps
-        ]
-        + [f"<li>Warning: {escape(w)}</li>" for w in report.warnings]
-    )
+    rows = [f"<li>Not evaluated: {escape(f.message)}</li>" for f in report.not_evaluated] + [
+        f"<li>Not read: {escape(g.what)}{' in ' + escape(g.namespace) if g.namespace else ''}: "
+        f"{escape(g.reason)}</li>"
+        for g in report.gaps
+    ]
     if not rows:
         return '<p class="dim">Every check that was selected ran on complete input.</p>'
     return "<ul>" + "".join(rows) + "</ul>"
@@ -288,6 +284,15 @@ def render_html(report: Report, options: RenderOptions) -> str:
         '<section id="coverage"><h2>Coverage</h2>',
         _coverage(report),
         "</section>",
+        *(
+            [
+                f'<section id="input-notes"><h2>Input notes ({len(report.warnings)})</h2><ul>',
+                *(f"<li>{escape(note)}</li>" for note in report.warnings),
+                "</ul></section>",
+            ]
+            if report.warnings
+            else []
+        ),
         f"<footer>seldon-doctor {escape(__version__)} · read-only: it never changes a "
         "cluster</footer>",
         "</main></body></html>",

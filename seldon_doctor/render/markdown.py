@@ -176,6 +176,10 @@ def _suppressed_and_coverage(out: list[str], report: Report) -> None:
             where = f" ({escape(gap.namespace)})" if gap.namespace else ""
             out.append(f"- not read: {escape(gap.what)}{where}: {escape(gap.reason)}")
         out += ["", "</details>", ""]
+    if report.warnings:
+        out += [f"<details><summary>Input notes ({len(report.warnings)})</summary>", ""]
+        out += [f"- {escape(note)}" for note in report.warnings[:MAX_ROWS]]
+        out += ["", "</details>", ""]
 
 
 def _plan(out: list[str], report: Report) -> None:

@@ -178,7 +178,10 @@ def render_report(
             text = safe_text(f"• {gap.what}{where}: {gap.reason}")
             console.print(Text(text, style="yellow"))
     if report.warnings:
-        console.print(rule(console, Text(f"warnings ({len(report.warnings)})", style="dim"), "dim"))
+        # Notes about the input (files skipped, duplicates, unknown apiVersions), not findings:
+        # named apart from the findings' "warnings" section.
+        title = Text(f"input notes ({len(report.warnings)})", style="dim")
+        console.print(rule(console, title, "dim"))
         for warning in report.warnings:
             console.print(Text(f"• {safe_text(warning)}", style="dim"))
     if show_plan and report.findings:
