@@ -23,6 +23,12 @@ class InputError(Exception):
         self.message = message
 
 
+class NoKubeconfigError(InputError):
+    """No kubeconfig to read a live cluster with. The source does not know which command asked,
+    so the message names only the kubeconfig; each command adds its own alternatives (options
+    it accepts), so a hint never names an option the command would refuse."""
+
+
 class RequestError(Exception):
     """A request that cannot run as given (flags that do not combine, nothing to scan): exit 2.
 

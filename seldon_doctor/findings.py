@@ -8,6 +8,11 @@ from enum import StrEnum
 from typing import Any
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 namespace``, ``2 namespaces``: the counts every report and note prints."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 class Severity(StrEnum):
     """Three levels, as istio and SARIF use them."""
 

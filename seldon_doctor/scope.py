@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from seldon_doctor.engine import Report
-from seldon_doctor.findings import Finding
+from seldon_doctor.findings import Finding, counted
 from seldon_doctor.graph.build import DeploymentGraph
 
 
@@ -64,7 +64,10 @@ def filter_scope(report: Report, graph: DeploymentGraph, namespaces: Iterable[st
         f" with its dependencies {', '.join(deps)}" if deps else ""
     )
     if left:
-        warnings.append(f"{note}: {left} finding(s) about other namespaces are not reported")
+        warnings.append(
+            f"{note}: {counted(left, 'finding')} about other namespaces "
+            f"{'is' if left == 1 else 'are'} not reported"
+        )
     return replace(
         report,
         findings=findings,

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from seldon_doctor.engine import Report, SuppressedFinding
 from seldon_doctor.errors import InputError
-from seldon_doctor.findings import Evidence, Finding, ResourceRef
+from seldon_doctor.findings import Evidence, Finding, ResourceRef, counted
 
 if TYPE_CHECKING:
     from seldon_doctor.graph.build import DeploymentGraph
@@ -143,11 +143,13 @@ class AppliedConfig:
         """One line: the file, and what it removed (``Config …`` : it starts a sentence)."""
         parts = [f"Config {self.path} applied"]
         if self.removed:
-            parts.append(f"removed {len(self.removed)} check(s): {', '.join(self.removed)}")
+            parts.append(
+                f"removed {counted(len(self.removed), 'check')}: {', '.join(self.removed)}"
+            )
         else:
             parts.append("removed no checks")
         if suppressed is not None:
-            parts.append(f"suppressed {suppressed} finding(s)")
+            parts.append(f"suppressed {counted(suppressed, 'finding')}")
         return "; ".join(parts)
 
 

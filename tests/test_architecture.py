@@ -134,7 +134,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # Commands parse flags into an app request and render its result.
     "cli": frozenset(
         {"seldon_doctor", "app", "atomic", "bundle", "catalog", "checks", "engine", "errors"}
-        | {"probe", "rbac", "render", "serve"}
+        | {"findings", "probe", "rbac", "render", "serve"}
     ),
     # The what-if gate: overlays one snapshot on another and compares two reports.
     "whatif": frozenset({"engine", "findings", "snapshot"}),

@@ -129,7 +129,7 @@ def test_links_appear_in_every_format() -> None:
     text = _render(report, "table")
     assert f"1 problem, 3 consequences (they resolve when {root} is fixed)" in text
     assert f"caused by: {root}" in text
-    assert "(3 root cause(s), 6 consequence(s))" in text
+    assert "(3 root causes, 6 consequences)" in text
 
     html = _render(report, "html")
     assert f'data-root="{root}"' in html and "1 problem, 3 consequences" in html

@@ -242,7 +242,7 @@ def test_baseline_reports_only_new_findings(
     assert code == 0
     report = json.loads(out)
     assert report["findings"] == [] and report["summary"]["baselined"] == 4
-    assert "4 finding(s) already in" in err
+    assert "4 findings already in" in err
     # New problems elsewhere: only those are reported and gate.
     code, out, _ = run(
         capsys,
@@ -328,7 +328,7 @@ def test_table_summary_counts_suppressed_and_baselined(
     _, out, _ = run(
         capsys, "scan", "--complete", "-f", SD102, "-f", ANNOTATED, "--baseline", str(baseline)
     )
-    summary = [line for line in out.splitlines() if "error(s)" in line][-1]
+    summary = [line for line in out.splitlines() if " errors, " in line or " error, " in line][-1]
     assert "2 suppressed" in summary and "4 baselined" in summary
 
 

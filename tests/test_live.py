@@ -437,7 +437,7 @@ def test_wait_rereads_until_transient_states_settle(kubeconfig: Any) -> None:
     finally:
         stop.set()
         thread.join()
-    assert "waiting: 1 object(s) settling" in err or err == "", err
+    assert "waiting: 1 object settling" in err or err == "", err
     assert code == 0, report["findings"]
     assert report["findings"] == []
     lists = [r for r in double.requests if r.resource == "models"]

@@ -70,3 +70,30 @@ def observe_dataplane(
         timeout=timeout,
     )
     return collect_dataplane(snapshot, inputs)
+
+
+def offline_capture(
+    files: Sequence[str],
+    envoy_dumps: Sequence[str],
+    crds: Sequence[str],
+    demo: bool,
+    *,
+    namespaces: Sequence[str],
+    kubeconfig: str | None,
+    contexts: Sequence[str],
+    all_contexts: bool,
+    logs: bool,
+    dataplane: bool,
+    **_live: object,
+) -> Snapshot:
+    """``snapshot -f``/``--demo``: the snapshot ``scan -f``/``--demo`` judges, for a bundle
+    (live-only flags are refused, as scan refuses them with files)."""
+    if kubeconfig or contexts or all_contexts or logs or dataplane:
+        raise RequestError(
+            "--kubeconfig/--context/--all-contexts/--logs/--dataplane read a live cluster; "
+            "do not combine them with -f or --demo"
+        )
+    namespace = one_namespace(
+        namespaces, "with files, -n names one namespace (for objects that name none)"
+    )
+    return file_snapshot(files, envoy_dumps, namespace, demo, crds)

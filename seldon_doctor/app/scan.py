@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from seldon_doctor.app.request import Notes, ScanRequest, ScanResult
 from seldon_doctor.errors import RequestError
+from seldon_doctor.findings import counted
 
 if TYPE_CHECKING:
     from seldon_doctor.app.judge import Judge
@@ -81,12 +82,18 @@ def _scan(
         _observe(request, snapshot, live_targets.get(cluster), notes)
     graph, report = _judge_all(request, judge, snapshots)
     if request.baseline is not None:
-        notes(f"note: {report.baselined} finding(s) already in {request.baseline} are not reported")
+        were = "is" if report.baselined == 1 else "are"
+        notes(
+            f"note: {counted(report.baselined, 'finding')} already in {request.baseline} "
+            f"{were} not reported"
+        )
     if report.gaps and not request.offline:
         for gap in report.unread_clusters:
             notes(f"note: cluster {gap.what.split(':', 1)[1]} could not be read: {gap.reason}")
         if len(report.gaps) > len(report.unread_clusters):
-            notes(f"note: the scan is partial: {len(report.gaps)} input(s) could not be read")
+            notes(
+                f"note: the scan is partial: {counted(len(report.gaps), 'input')} could not be read"
+            )
     return graph, report
 
 

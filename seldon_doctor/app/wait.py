@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from seldon_doctor.findings import counted
+
 if TYPE_CHECKING:
     from seldon_doctor.snapshot import Snapshot
 
@@ -47,7 +49,7 @@ def wait_until_settled(
             return snapshots
         if left <= 0:
             message = (
-                f"--wait ended after {seconds:g} s with {len(settling)} object(s) still "
+                f"--wait ended after {seconds:g} s with {counted(len(settling), 'object')} still "
                 f"settling (e.g. {settling[0]}); judged as they were"
             )
             for snapshot in snapshots.values():  # reaches every report's warnings (JSON too)
@@ -55,6 +57,6 @@ def wait_until_settled(
                     snapshot.warnings.append(message)
             note(f"note: {message}")
             return snapshots
-        note(f"waiting: {len(settling)} object(s) settling, e.g. {settling[0]}")
+        note(f"waiting: {counted(len(settling), 'object')} settling, e.g. {settling[0]}")
         time.sleep(min(interval, left))
         snapshots = read()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from seldon_doctor.errors import InputError, RequestError
+from seldon_doctor.findings import counted
 
 if TYPE_CHECKING:
     from seldon_doctor.app.judge import Judge
@@ -37,7 +38,10 @@ def run_whatif(request: ScanRequest, judge: Judge, notes: Notes) -> tuple[Any, R
     for warning in change.warnings:
         notes(f"note: {warning}")
     if base.gaps:
-        notes(f"note: the cluster read is partial: {len(base.gaps)} input(s) could not be read")
+        notes(
+            f"note: the cluster read is partial: {counted(len(base.gaps), 'input')} could not be "
+            "read"
+        )
     graph, report = judge_change(base, change, judge.analyse, against)
     if cluster:
         from seldon_doctor.engine import tag_cluster

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from seldon_doctor.cli.options import complete_checks
 from seldon_doctor.cli.output import console
 from seldon_doctor.errors import InputError
 
@@ -36,7 +37,7 @@ def list_checks(fmt: str) -> None:
 
 
 @click.command(short_help="A check's documentation and playbook (by id or slug).")
-@click.argument("check")
+@click.argument("check", shell_complete=complete_checks)
 def explain(check: str) -> None:
     """Show a check's documentation and remediation playbook (by id or slug)."""
     from seldon_doctor.catalog import load_playbooks, lookup

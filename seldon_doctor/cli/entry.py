@@ -13,12 +13,24 @@ from seldon_doctor.cli.root import cli
 from seldon_doctor.errors import ExitCode, InputError, RequestError
 
 
+def prog_name(argv0: str) -> str:
+    """The name usage lines show: kubectl runs the ``kubectl-seldon_doctor`` script for
+    ``kubectl seldon-doctor`` (its plugin naming maps ``_`` to ``-``), so say that."""
+    base = os.path.basename(argv0)
+    if base.startswith("kubectl-"):
+        return "kubectl " + base.removeprefix("kubectl-").replace("_", "-")
+    return "seldon-doctor"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: one line on stderr and a distinct exit code for every failure."""
     try:
         cli.main(
             args=list(argv) if argv is not None else None,
-            prog_name="seldon-doctor",
+            prog_name=prog_name(sys.argv[0]),
+            # The completion script (`completion bash`) asks with this variable whatever the
+            # program is called.
+            complete_var="_SELDON_DOCTOR_COMPLETE",
             standalone_mode=False,
         )
     except SystemExit as exc:

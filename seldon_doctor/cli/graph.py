@@ -7,13 +7,13 @@ from typing import Any
 
 import click
 
-from seldon_doctor.cli.options import GRAPH_FORMATS, input_options
+from seldon_doctor.cli.options import GRAPH_FORMATS, file_input_options
 from seldon_doctor.cli.output import usage_errors
 from seldon_doctor.errors import InputError
 
 
 @click.command(short_help="The deployment graph as DOT, Mermaid, JSON or SVG.")
-@input_options
+@file_input_options
 @click.option(
     "-o", "--output", "fmt", type=click.Choice(GRAPH_FORMATS), default="dot", show_default=True
 )
@@ -27,7 +27,8 @@ def graph(
 ) -> None:
     """Print the deployment graph (broken nodes highlighted) as DOT, Mermaid, JSON or SVG.
 
-    SVG needs Graphviz's dot on PATH.
+    It reads manifests or captured state (-f) or the demo (--demo), never a cluster: capture
+    one first with kubectl get ... -o yaml (see README). SVG needs Graphviz's dot on PATH.
     """
     from seldon_doctor.app.graph import judged_graph
     from seldon_doctor.render import graph_export

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from seldon_doctor.render import FORMATS
 
@@ -68,8 +69,27 @@ def live_options(func: Any) -> Any:
     return apply_options(func, options)
 
 
+NAMESPACE_OF_FILES = (
+    "The namespace of objects that name none (as kubectl apply -n; default 'default')."
+)
+
+
 def input_options(func: Any) -> Any:
-    """Offline inputs (``scan`` and ``graph``): files, Envoy dumps, -n, the demo, CRDs."""
+    """Offline inputs of ``scan``: files, Envoy dumps, -n (files and live), the demo, CRDs."""
+    return _input_options(
+        "Files: the namespace of objects that name none (as kubectl apply -n; default "
+        "'default'). Live: report only these namespaces and what they depend on (their "
+        "controller, scheduler and Envoy namespaces; repeatable; default all).",
+        "Scan the bundled demo cluster instead.",
+    )(func)
+
+
+def file_input_options(func: Any) -> Any:
+    """The inputs of ``graph``, which reads files or the demo only (never a cluster)."""
+    return _input_options(NAMESPACE_OF_FILES, "Draw the bundled demo cluster instead.")(func)
+
+
+def _input_options(namespace_help: str, demo_help: str) -> Callable[[Any], Any]:
     options = [
         click.option(
             "-f",
@@ -92,11 +112,9 @@ def input_options(func: Any) -> Any:
             "namespaces",
             multiple=True,
             metavar="NS",
-            help="Files: the namespace of objects that name none (as kubectl apply -n; default "
-            "'default'). Live: report only these namespaces and what they depend on (their "
-            "controller, scheduler and Envoy namespaces; repeatable; default all).",
+            help=namespace_help,
         ),
-        click.option("--demo", is_flag=True, help="Scan the bundled demo cluster instead."),
+        click.option("--demo", is_flag=True, help=demo_help),
         click.option(
             "--crds",
             multiple=True,
@@ -104,7 +122,7 @@ def input_options(func: Any) -> Any:
             help="CustomResourceDefinitions (file or folder) to validate manifests against.",
         ),
     ]
-    return apply_options(func, options)
+    return lambda func: apply_options(func, options)
 
 
 def dataplane_options(func: Any) -> Any:
@@ -164,3 +182,46 @@ def parse_outputs(values: Sequence[str]) -> list[tuple[str, str | None]]:
             "to a file (-o FORMAT=PATH)"
         )
     return outputs
+
+
+# ------------------------------------------------------------------ shell completion
+
+
+def _complete_list(
+    incomplete: str, items: Sequence[tuple[str, str | None]]
+) -> list[CompletionItem]:
+    """Complete the last item of a comma-separated value (``SD501,SD6`` -> ``SD501,SD601``)."""
+    head, _, last = incomplete.rpartition(",")
+    prefix = f"{head}," if head else ""
+    return [
+        CompletionItem(prefix + value, help=about)
+        for value, about in items
+        if value.lower().startswith(last.lower())
+    ]
+
+
+def complete_checks(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Check ids and slugs, with their titles (``--select``, ``--ignore``, ``explain``)."""
+    from seldon_doctor.catalog import load_docs
+
+    docs = sorted(load_docs().values(), key=lambda d: d.id)
+    items = [(d.id, d.title) for d in docs] + [(d.slug, d.id) for d in docs]
+    if param.param_type_name == "argument":  # explain takes one check, no list
+        return [
+            CompletionItem(v, help=h) for v, h in items if v.lower().startswith(incomplete.lower())
+        ]
+    return _complete_list(incomplete, items)
+
+
+def complete_outputs(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """``-o FORMAT[=PATH]``: format names, and ``FORMAT=`` to name a file."""
+    if "=" in incomplete.rpartition(",")[2]:
+        return [CompletionItem(incomplete.rpartition("=")[2], type="file")]
+    items: list[tuple[str, str | None]] = []
+    for fmt in FORMATS:
+        items += [(fmt, "to standard output"), (f"{fmt}=", "to a file: FORMAT=PATH")]
+    return _complete_list(incomplete, items)

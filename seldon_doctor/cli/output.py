@@ -8,11 +8,11 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
-from seldon_doctor.errors import ExitCode, RequestError
+from seldon_doctor.errors import ExitCode, InputError, NoKubeconfigError, RequestError
 from seldon_doctor.render import RenderOptions, get_renderer
 
 if TYPE_CHECKING:
@@ -34,15 +34,19 @@ def console(file: Any = None, *, no_color: bool = False) -> Console:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
 
+    from seldon_doctor.render.terminal import PIPE_WIDTH, StripTrailing
+
     stream = file or sys.stdout
+    tty = stream.isatty()
     return _PipeTolerantConsole(
-        file=stream,
+        file=stream if tty else cast(Any, StripTrailing(stream)),
         no_color=no_color or bool(os.environ.get("NO_COLOR")),
         # --no-color / NO_COLOR mean plain text: no bold or underline escapes either.
         color_system=None if no_color or os.environ.get("NO_COLOR") else "auto",
         highlight=False,
         soft_wrap=False,
-        width=None if stream.isatty() else int(os.environ.get("COLUMNS", "100")),
+        # A pipe is not hard-wrapped (render.terminal.PIPE_WIDTH says why).
+        width=None if tty else PIPE_WIDTH,
     )
 
 
@@ -65,6 +69,15 @@ def usage_errors() -> Iterator[None]:
         yield
     except RequestError as exc:
         raise click.UsageError(exc.message) from None
+
+
+@contextlib.contextmanager
+def without_cluster(alternatives: str) -> Iterator[None]:
+    """No kubeconfig: name what else this command can read (only options it accepts)."""
+    try:
+        yield
+    except NoKubeconfigError as exc:
+        raise InputError(f"{exc.message}; or {alternatives}") from None
 
 
 def finish_scan(

@@ -9,7 +9,15 @@ import click
 
 @click.command(short_help="Send real inference requests through Envoy.")
 @click.argument("name")
-@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option(
+    "-n",
+    "--namespace",
+    default="default",
+    show_default=True,
+    metavar="NS",
+    help="The namespace NAME is in (and whose seldon-mesh the request goes through); with -f, "
+    "also the namespace of objects that name none.",
+)
 @click.option(
     "--kind",
     type=click.Choice(("model", "experiment", "pipeline")),

@@ -11,12 +11,14 @@ from seldon_doctor.cli.options import (
     FAIL_ON,
     MIN_SEVERITY,
     apply_options,
+    complete_checks,
+    complete_outputs,
     dataplane_options,
     input_options,
     live_options,
     parse_outputs,
 )
-from seldon_doctor.cli.output import err, finish_scan, usage_errors
+from seldon_doctor.cli.output import err, finish_scan, usage_errors, without_cluster
 
 # Options serve shares with scan (click option decorators can be applied to several commands).
 SNAPSHOT = click.option(
@@ -64,8 +66,20 @@ SCOPE = click.option(
     help="Report only findings about NS and what it depends on: its controller's, "
     "scheduler's and Envoy's namespaces (repeatable; any input; live -n implies it).",
 )
-SELECT = click.option("--select", multiple=True, metavar="ID|SLUG", help="Run only these checks.")
-IGNORE = click.option("--ignore", multiple=True, metavar="ID|SLUG", help="Skip these checks.")
+SELECT = click.option(
+    "--select",
+    multiple=True,
+    metavar="ID|SLUG[,...]",
+    shell_complete=complete_checks,
+    help="Run only these checks (ids or slugs). Repeatable, or comma-separated.",
+)
+IGNORE = click.option(
+    "--ignore",
+    multiple=True,
+    metavar="ID|SLUG[,...]",
+    shell_complete=complete_checks,
+    help="Skip these checks (ids or slugs). Repeatable, or comma-separated.",
+)
 DEBUG = click.option("--debug", is_flag=True, help="Include tracebacks of failed checks (SD001).")
 QUIET = click.option("-q", "--quiet", is_flag=True, help="No notes or progress on stderr.")
 CLUSTER = click.option(
@@ -137,6 +151,7 @@ def report_options(func: Any) -> Any:
             "outputs",
             multiple=True,
             metavar="FORMAT[=PATH]",
+            shell_complete=complete_outputs,
             help="table (default), json, sarif, junit, markdown, prometheus or html; with =PATH "
             "the "
             "format is written to a file (replaced whole, atomically; a symlink is refused). "
@@ -227,7 +242,13 @@ def scan(
         raise click.UsageError("--push-gateway pushes one cluster: scan one --context per push")
     files = (*flags.pop("files"), *paths)
     request = ScanRequest(files=files, on_note=err, **flags)
-    with usage_errors():
+    alternatives = (
+        "judge the change against a bundle with --against-snapshot PATH"
+        if request.against_cluster
+        else "scan files with -f PATH, a bundle with --snapshot PATH, or the bundled demo with "
+        "--demo"
+    )
+    with usage_errors(), without_cluster(alternatives):
         result = run_scan(request)
     push = None
     if push_gateway:

@@ -8,14 +8,22 @@ from typing import Any
 import click
 
 from seldon_doctor.cli.options import dataplane_options
-from seldon_doctor.cli.output import console, usage_errors
+from seldon_doctor.cli.output import console, usage_errors, without_cluster
 
 LIVE_PROBE = "live"  # app.trace.LIVE_PROBE (not imported: --help stays light)
 
 
 @click.command("trace", short_help="One request's path, hop by hop, to the first break.")
 @click.argument("name")
-@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option(
+    "-n",
+    "--namespace",
+    default="default",
+    show_default=True,
+    metavar="NS",
+    help="The namespace NAME is in (and whose seldon-mesh the request goes through); with -f, "
+    "also the namespace of objects that name none.",
+)
 @click.option(
     "--kind",
     type=click.Choice(("model", "experiment", "pipeline")),
@@ -77,7 +85,11 @@ def trace_command(fmt: str, no_color: bool, **flags: Any) -> None:
     """
     from seldon_doctor.app.trace import TraceRequest, run_trace
 
-    with usage_errors():
+    offline = (
+        "trace files with -f PATH (and --envoy-config-dump PATH), or Envoy's admin with "
+        "--envoy-admin URL"
+    )
+    with usage_errors(), without_cluster(offline):
         result = run_trace(TraceRequest(**flags))
     if fmt == "json":
         import json

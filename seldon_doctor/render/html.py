@@ -12,7 +12,7 @@ from html import escape as _html_escape
 
 from seldon_doctor import __version__
 from seldon_doctor.engine import Report
-from seldon_doctor.findings import Finding, Severity, causal_counts, causal_groups
+from seldon_doctor.findings import Finding, Severity, causal_counts, causal_groups, counted
 from seldon_doctor.plan import build_plan, plan_for
 from seldon_doctor.render import RenderOptions
 from seldon_doctor.render.safe import safe_text
@@ -220,15 +220,11 @@ def _plan(report: Report) -> str:
 
 
 def _coverage(report: Report) -> str:
-    rows = (
-        [f"<li>Not evaluated: {escape(f.message)}</li>" for f in report.not_evaluated]
-        + [
-            f"<li>Not read: {escape(g.what)}{' in ' + escape(g.namespace) if g.namespace else ''}: "
-            f"{escape(g.reason)}</li>"
-            for g in report.gaps
-        ]
-        + [f"<li>Warning: {escape(w)}</li>" for w in report.warnings]
-    )
+    rows = [f"<li>Not evaluated: {escape(f.message)}</li>" for f in report.not_evaluated] + [
+        f"<li>Not read: {escape(g.what)}{' in ' + escape(g.namespace) if g.namespace else ''}: "
+        f"{escape(g.reason)}</li>"
+        for g in report.gaps
+    ]
     if not rows:
         return '<p class="dim">Every check that was selected ran on complete input.</p>'
     return "<ul>" + "".join(rows) + "</ul>"
@@ -263,7 +259,10 @@ def render_html(report: Report, options: RenderOptions) -> str:
         "</section>",
         f'<section id="findings"><h2>Findings ({len(report.findings)})</h2>',
         *(
-            [f'<p class="dim">{roots} problem(s), {consequences} consequence(s)</p>']
+            [
+                f'<p class="dim">{counted(roots, "problem")}, '
+                f"{counted(consequences, 'consequence')}</p>"
+            ]
             if consequences
             else []
         ),
@@ -285,6 +284,15 @@ def render_html(report: Report, options: RenderOptions) -> str:
         '<section id="coverage"><h2>Coverage</h2>',
         _coverage(report),
         "</section>",
+        *(
+            [
+                f'<section id="input-notes"><h2>Input notes ({len(report.warnings)})</h2><ul>',
+                *(f"<li>{escape(note)}</li>" for note in report.warnings),
+                "</ul></section>",
+            ]
+            if report.warnings
+            else []
+        ),
         f"<footer>seldon-doctor {escape(__version__)} · read-only: it never changes a "
         "cluster</footer>",
         "</main></body></html>",
@@ -320,7 +328,7 @@ def _articles(report: Report, by_finding: dict[int, str], causes: dict[str, str]
             count = len(group.consequences)
             articles.append(
                 f'<div class="consequences" data-root="{escape(group.root.key)}">'
-                f'<p class="dim">1 problem, {count} consequence{"s" if count > 1 else ""} '
+                f'<p class="dim">1 problem, {counted(count, "consequence")} '
                 f"(they resolve when <code>{escape(group.root.key)}</code> is fixed):</p>"
             )
             articles += [_finding(c, by_finding[id(c)], causes=causes) for c in group.consequences]
@@ -331,7 +339,8 @@ def _articles(report: Report, by_finding: dict[int, str], causes: dict[str, str]
 def _meta_and_notes(report: Report, options: RenderOptions) -> tuple[list[str], list[str]]:
     """The header's one-line facts, and its notes on what is not listed."""
     meta = [
-        f"{report.object_count} objects in {len(report.namespaces)} namespace(s)",
+        f"{counted(report.object_count, 'object')} in "
+        f"{counted(len(report.namespaces), 'namespace')}",
         f"{report.mode} mode",
         f"checks run: {', '.join(report.checks_run) or 'none'}",
         f"exit code {options.exit_code}",
@@ -343,9 +352,15 @@ def _meta_and_notes(report: Report, options: RenderOptions) -> tuple[list[str], 
         meta.append(f"generated {when.strftime('%Y-%m-%d %H:%M:%S UTC')}")
     notes = []
     if report.baselined:
-        notes.append(f"{report.baselined} finding(s) already in the baseline are not listed.")
+        notes.append(
+            f"{counted(report.baselined, 'finding')} already in the baseline "
+            f"{'is' if report.baselined == 1 else 'are'} not listed."
+        )
     if report.hidden:
-        notes.append(f"{report.hidden} finding(s) below --min-severity are not listed.")
+        notes.append(
+            f"{counted(report.hidden, 'finding')} below --min-severity "
+            f"{'is' if report.hidden == 1 else 'are'} not listed."
+        )
     if options.config is not None:
         by_config = sum(1 for s in report.suppressed if s.kind == "config")
         notes.append(options.config.describe(by_config) + ".")

@@ -92,6 +92,9 @@ def report_dict(report: Report, exit_code: int) -> dict[str, Any]:
             "checks_run": report.checks_run,
             "exit_code": exit_code,
         },
+        # Notes about the input (files skipped, duplicate objects, ...), not findings.
+        # "warnings" is the same list under its first name, kept for existing readers.
+        "input_notes": sorted(report.warnings),
         "warnings": sorted(report.warnings),
         **_whatif_fields(report),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from seldon_doctor.engine import Report
-from seldon_doctor.findings import Finding, Severity, causal_counts, causal_groups
+from seldon_doctor.findings import Finding, Severity, causal_counts, causal_groups, counted
 from seldon_doctor.plan import build_plan
 from seldon_doctor.render import RenderOptions
 from seldon_doctor.render.safe import safe_line, safe_text
@@ -67,8 +67,8 @@ def _headline(report: Report, options: RenderOptions) -> str:
     else:
         status = "✅ gate passed"
     parts = [
-        f"{counts['error']} error(s)",
-        f"{counts['warning']} warning(s)",
+        counted(counts["error"], "error"),
+        counted(counts["warning"], "warning"),
         f"{counts['info']} info",
     ]
     return f"## seldon-doctor: {status} — {', '.join(parts)}"
@@ -100,22 +100,27 @@ def _summary(report: Report, options: RenderOptions) -> list[str]:
         f"{len(report.suppressed)} | {report.baselined} | {len(report.not_evaluated)} | "
         f"{len(report.gaps)} |",
         "",
-        f"{report.object_count} objects in {len(report.namespaces)} namespace(s), {report.mode} "
-        f"mode; gate `--fail-on {options.fail_on}`, exit code {options.exit_code}.",
+        f"{counted(report.object_count, 'object')} in "
+        f"{counted(len(report.namespaces), 'namespace')}, {report.mode} mode; "
+        f"gate `--fail-on {options.fail_on}`, exit code {options.exit_code}.",
     ]
     if report.baselined:
         out.append(
-            f"{report.baselined} finding(s) already in the baseline are not listed; only new "
-            "ones are."
+            f"{counted(report.baselined, 'finding')} already in the baseline "
+            f"{'is' if report.baselined == 1 else 'are'} not listed; only new ones are."
         )
     roots, consequences = causal_counts(report.findings)
     if consequences:
         out.append(
-            f"{roots} problem(s) to fix; {consequences} finding(s) are their consequences "
-            "(listed under their root, marked ↳)."
+            f"{counted(roots, 'problem')} to fix; {counted(consequences, 'finding')} "
+            + ("is a consequence" if consequences == 1 else "are their consequences")
+            + " (listed under their root, marked ↳)."
         )
     if report.hidden:
-        out.append(f"{report.hidden} finding(s) below `--min-severity` are not listed.")
+        out.append(
+            f"{counted(report.hidden, 'finding')} below `--min-severity` "
+            f"{'is' if report.hidden == 1 else 'are'} not listed."
+        )
     if options.config is not None:
         out.append(f"{escape(_config_line(report, options))}.")
     out.append("")
@@ -170,6 +175,10 @@ def _suppressed_and_coverage(out: list[str], report: Report) -> None:
         for gap in report.gaps:
             where = f" ({escape(gap.namespace)})" if gap.namespace else ""
             out.append(f"- not read: {escape(gap.what)}{where}: {escape(gap.reason)}")
+        out += ["", "</details>", ""]
+    if report.warnings:
+        out += [f"<details><summary>Input notes ({len(report.warnings)})</summary>", ""]
+        out += [f"- {escape(note)}" for note in report.warnings[:MAX_ROWS]]
         out += ["", "</details>", ""]
 
 

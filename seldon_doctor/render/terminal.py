@@ -10,13 +10,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
+from rich.constrain import Constrain
 from rich.padding import Padding
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
 from seldon_doctor.catalog import CheckDoc, Playbook
-from seldon_doctor.findings import CausalGroup, Finding, Severity, causal_counts, causal_groups
+from seldon_doctor.findings import (
+    CausalGroup,
+    Finding,
+    Severity,
+    causal_counts,
+    causal_groups,
+    counted,
+)
 from seldon_doctor.plan import PlanEntry, build_plan, plan_for
 from seldon_doctor.render import RenderOptions
 from seldon_doctor.render.safe import safe_line, safe_text
@@ -33,8 +41,52 @@ def _syntax(code: str, lexer: str, **kwargs: Any) -> RenderableType:
     return Syntax(safe_text(code), lexer, **kwargs)
 
 
+# Piped output is not hard-wrapped: a pipe feeds grep, a file, a pager or a program, which wrap
+# (or not) themselves, and a break inside a path, URL or command makes it wrong when copied.
+# rich wraps at the console width, so pipes get a width no line reaches; what is too long even
+# for that is broken at a space, never inside a word shorter than it.
+PIPE_WIDTH = 4000
+RULE_WIDTH = 100  # section rules stay this wide on a pipe
+
+
+class StripTrailing:
+    """A text stream that drops trailing whitespace from every line (rich pads lines to the
+    console width; on a pipe that is thousands of spaces)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        if lines:
+            self._stream.write("\n".join(line.rstrip() for line in lines) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._stream.write(self._partial.rstrip())
+            self._partial = ""
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return int(self._stream.fileno())
+
+
+def rule(console: Console, title: str | Text = "", style: str = "rule.line") -> RenderableType:
+    """A section rule (``style`` colours the line, not only the title), at most RULE_WIDTH
+    wide on a pipe."""
+    line = Rule(title, style=style)
+    return Constrain(line, RULE_WIDTH) if console.width >= PIPE_WIDTH else line
+
+
 _ICON = {Severity.ERROR: "✖", Severity.WARNING: "▲", Severity.INFO: "•"}
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "cyan"}
+_LINE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
 def _finding_block(finding: Finding, *, show_evidence: bool = True) -> RenderableType:
@@ -90,7 +142,7 @@ def _print_group(group: CausalGroup, console: Console) -> None:
     console.print(_finding_block(group.root))
     if group.consequences:
         count = len(group.consequences)
-        line = Text(f"  1 problem, {count} consequence{'s' if count > 1 else ''}", style="bold")
+        line = Text(f"  1 problem, {counted(count, 'consequence')}", style="bold")
         line.append(f" (they resolve when {group.root.key} is fixed):", style="dim")
         console.print(line)
         for finding in group.consequences:
@@ -111,24 +163,31 @@ def render_report(
     if report.whatif is not None:
         _render_fixed(report, console)
     if report.not_evaluated:
-        console.print(Rule(Text(f"not evaluated ({len(report.not_evaluated)})", style="dim")))
+        console.print(
+            rule(console, Text(f"not evaluated ({len(report.not_evaluated)})", style="dim"), "dim")
+        )
         for finding in report.not_evaluated:
             console.print(Text(f"• {safe_text(finding.message)}", style="dim"))
     other_gaps = [gap for gap in report.gaps if gap not in report.unread_clusters]
     if other_gaps:
-        console.print(Rule(Text(f"not read ({len(other_gaps)})", style="yellow")))
+        console.print(
+            rule(console, Text(f"not read ({len(other_gaps)})", style="yellow"), "yellow")
+        )
         for gap in other_gaps:
             where = f" [{gap.namespace}]" if gap.namespace else ""
             text = safe_text(f"• {gap.what}{where}: {gap.reason}")
             console.print(Text(text, style="yellow"))
     if report.warnings:
-        console.print(Rule(Text(f"warnings ({len(report.warnings)})", style="dim")))
+        # Notes about the input (files skipped, duplicates, unknown apiVersions), not findings:
+        # named apart from the findings' "warnings" section.
+        title = Text(f"input notes ({len(report.warnings)})", style="dim")
+        console.print(rule(console, title, "dim"))
         for warning in report.warnings:
             console.print(Text(f"• {safe_text(warning)}", style="dim"))
     if show_plan and report.findings:
         render_plan(build_plan(report.findings), console)
     summary = _summary(report)
-    console.print(Rule())
+    console.print(rule(console))
     console.print(summary)
     if config is not None:
         suppressed = sum(1 for s in report.suppressed if s.kind == "config")
@@ -146,9 +205,13 @@ def _print_findings(report: Report, console: Console) -> None:
             if not section:
                 continue
             effects = sum(len(g.consequences) for g in section)
-            title = f"{severity.value}s ({len(section)}"
-            title += f" problem(s), {effects} consequence(s))" if effects else ")"
-            console.print(Rule(Text(title, style=_STYLE[severity])))
+            title = f"{severity.value}s ({len(section)})"
+            if effects:
+                title = (
+                    f"{severity.value}s ({counted(len(section), 'problem')}, "
+                    f"{counted(effects, 'consequence')})"
+                )
+            console.print(rule(console, Text(title, style=_STYLE[severity]), _LINE[severity]))
             for group in section:
                 _print_group(group, console)
     elif report.unread_clusters:
@@ -177,12 +240,12 @@ def _summary(report: Report) -> Text:
     counts = report.counts()
     summary = Text()
     summary.append(
-        f"{counts['error']} error(s)", style=_STYLE[Severity.ERROR] if counts["error"] else ""
+        counted(counts["error"], "error"), style=_STYLE[Severity.ERROR] if counts["error"] else ""
     )
-    summary.append(f", {counts['warning']} warning(s), {counts['info']} info")
+    summary.append(f", {counted(counts['warning'], 'warning')}, {counts['info']} info")
     roots, consequences = causal_counts(report.findings)
     if consequences:
-        summary.append(f" ({roots} root cause(s), {consequences} consequence(s))")
+        summary.append(f" ({counted(roots, 'root cause')}, {counted(consequences, 'consequence')})")
     summary.append(f", {len(report.not_evaluated)} not evaluated")
     if report.suppressed:
         summary.append(f", {len(report.suppressed)} suppressed")
@@ -192,10 +255,12 @@ def _summary(report: Report) -> Text:
         summary.append(f", {report.hidden} below --min-severity")
     if report.gaps:
         summary.append(
-            f", {len(report.gaps)} input(s) not read — the scan is partial", style="yellow"
+            f", {counted(len(report.gaps), 'input')} not read — the scan is partial",
+            style="yellow",
         )
     summary.append(
-        f" · {report.object_count} objects in {len(report.namespaces)} namespaces · "
+        f" · {counted(report.object_count, 'object')} in "
+        f"{counted(len(report.namespaces), 'namespace')} · "
         f"{report.mode} mode",
         style="dim",
     )
@@ -205,7 +270,8 @@ def _summary(report: Report) -> Text:
 def _render_fixed(report: Report, console: Console) -> None:
     """What-if gate: the findings the change resolves, and what it was judged against."""
     info = report.whatif or {}
-    console.print(Rule(Text(f"Fixed by this change ({len(report.fixed)})", style="green")))
+    title = Text(f"Fixed by this change ({len(report.fixed)})", style="green")
+    console.print(rule(console, title, "green"))
     for finding in sorted(report.fixed, key=Finding.sort_key):
         line = Text(f"✔ {finding.check_id} ", style="green")
         line.append(f"{finding.slug}  {finding.resource}")
@@ -226,14 +292,16 @@ def render_text(report: Report, options: RenderOptions) -> str:
     import io
 
     buffer = io.StringIO()
-    console = Console(file=buffer, no_color=True, highlight=False, width=100, soft_wrap=False)
+    console = Console(
+        file=buffer, no_color=True, highlight=False, width=PIPE_WIDTH, soft_wrap=False
+    )
     render_report(report, console, show_plan=options.show_plan, config=options.config)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
 def render_plan(entries: list[PlanEntry], console: Console) -> None:
     """The deduplicated, dependency-ordered remediation plan."""
-    console.print(Rule(Text("remediation plan", style="bold green")))
+    console.print(rule(console, Text("remediation plan", style="bold green"), "green"))
     console.print(
         Text(
             "Ordered by dependency: scheduler topology before Services, scheduling, then routes. "
@@ -314,7 +382,7 @@ def render_explain(
     console.print(Markdown(doc.body))
     if book is None:
         return
-    console.print(Rule(Text("playbook", style="bold green")))
+    console.print(rule(console, Text("playbook", style="bold green"), "green"))
     console.print(Text(book.summary))
     for index, step in enumerate(book.steps, 1):
         console.print(Text(f"{index}. {step.title}"))

@@ -118,7 +118,10 @@ def collect_files(inputs: ScanInputs) -> Snapshot:
     """Snapshot from manifests/captured YAML plus Envoy dumps."""
     from seldon_doctor.sources.files import load_paths
 
-    loaded = load_paths(inputs.files, default_namespace=inputs.namespace, stdin=inputs.stdin)
+    dumps = {Path(split_dump_arg(arg)[1]).resolve() for arg in inputs.envoy_dumps}
+    loaded = load_paths(
+        inputs.files, default_namespace=inputs.namespace, stdin=inputs.stdin, exclude=dumps
+    )
     snapshot = Snapshot(objects=loaded.objects, warnings=list(loaded.skipped))
     snapshot.completeness = Completeness.everything() if inputs.complete else loaded.complete
     snapshot.warnings.extend(unknown_api_versions(snapshot.objects))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,9 +90,16 @@ def iter_input_files(path: Path) -> Iterator[Path]:
 
 
 def load_paths(
-    paths: Iterable[str], *, default_namespace: str = "default", stdin: Any = None
+    paths: Iterable[str],
+    *,
+    default_namespace: str = "default",
+    stdin: Any = None,
+    exclude: Collection[Path] = (),
 ) -> LoadResult:
     """Load every object from ``paths`` (files, directories, or ``-`` for stdin).
+
+    Files in ``exclude`` (resolved paths: the Envoy dumps given with --envoy-config-dump) are
+    passed over silently: they were given as what they are, not as manifests.
 
     Raises:
         InputError: a named input is unreadable or malformed, or holds no Kubernetes object.
@@ -119,6 +126,8 @@ def load_paths(
         explicit_file = path.is_file()
         files = list(iter_input_files(path))
         for file in files:
+            if exclude and file.resolve() in exclude:
+                continue
             found = load_bytes(
                 _read(file), str(file), default_namespace=default_namespace, complete=complete
             )

@@ -31,7 +31,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from seldon_doctor.errors import InputError
+from seldon_doctor.errors import InputError, NoKubeconfigError
 from seldon_doctor.kinds import KINDS, KindInfo
 from seldon_doctor.snapshot import Gap, KubeObject, Origin, Snapshot
 from seldon_doctor.sources.kubeconfig import Target, _one_line, read_kubeconfig
@@ -149,9 +149,8 @@ def resolve_targets(options: LiveOptions) -> list[Target]:
     # KUBECONFIG may list several files (merged, as kubectl does): the client merges them.
     path = kubeconfig or default_path
     if not any(os.path.exists(os.path.expanduser(p)) for p in path.split(os.pathsep) if p):
-        raise InputError(
-            f"no kubeconfig at {path}: pass --kubeconfig PATH or set KUBECONFIG; or scan files "
-            "with -f PATH, or the bundled demo with --demo"
+        raise NoKubeconfigError(
+            f"no kubeconfig at {path}: pass --kubeconfig PATH or set KUBECONFIG"
         )
     merged, base = read_kubeconfig(path)
     try:
