@@ -19,7 +19,7 @@ Figures (issue 17; the targets are in ``TARGETS``):
 then ``bench_envoy_dump.py``, ``bench_small.py`` and ``bench_live.py`` run as subprocesses
 (those present) and their lines are printed as they are.
 
-Run from the repository root (about 5-6 minutes on 2 cores; ``--quick``: about a minute)::
+Run from the repository root (9 minutes at a load average of 2.5 on 2 cores; ``--quick`` 1.5)::
 
     python bench/bench_scan.py [--quick] [--workdir DIR]
 """

@@ -6,6 +6,8 @@ pods whose agent container carries the real env, per-replica Services and Endpoi
 Models, Experiments and Pipelines, and the Envoy ``/config_dump`` that routes all of them.
 ``--faults`` injects known problems; each one is listed in ``faults.json`` with the finding
 the scan must report (check id and resource), so tests can prove the scan finds them.
+``--light`` writes the light shape of issue 17 instead: no Pods, ConfigMaps, EndpointSlices or
+per-replica Services, small Models, Server StatefulSets with the agent container only.
 
 Layout of the output directory::
 
