@@ -6,6 +6,8 @@ pods whose agent container carries the real env, per-replica Services and Endpoi
 Models, Experiments and Pipelines, and the Envoy ``/config_dump`` that routes all of them.
 ``--faults`` injects known problems; each one is listed in ``faults.json`` with the finding
 the scan must report (check id and resource), so tests can prove the scan finds them.
+``--light`` writes the light shape of issue 17 instead: no Pods, ConfigMaps, EndpointSlices or
+per-replica Services, small Models, Server StatefulSets with the agent container only.
 
 Layout of the output directory::
 
@@ -313,11 +315,15 @@ class Estate:
         seed: int,
         faults: dict[str, int],
         server_replicas: int = 3,
+        light: bool = False,
     ) -> None:
         if ns_count < 2:
             raise SystemExit("--namespaces must be at least 2")
         self.rng = random.Random(seed)
         self.server_replicas = server_replicas
+        # Light shape (issue 17): a namespace-per-team platform captured without Pods,
+        # EndpointSlices or per-replica Services, so Models and Servers dominate the object count.
+        self.light = light
         names = [f"ns-{i:04d}" for i in range(ns_count)]
         model_counts = spread(models, ns_count)
         server_counts = spread(servers, ns_count)
@@ -528,7 +534,10 @@ class Estate:
             )
         out.extend(self.server_objects(ns))
         out.extend(self.model_objects(ns))
-        out.extend(endpoint_slice(o) for o in list(out) if o["kind"] == "Endpoints")
+        if self.light:
+            out = [o for o in out if o["kind"] not in _LIGHT_DROPS and not _replica_service(o)]
+        else:
+            out.extend(endpoint_slice(o) for o in list(out) if o["kind"] == "Endpoints")
         if "dangling-alias" in ns.faults:
             alias = "scheduler-central"
             out.append(
@@ -599,6 +608,8 @@ class Estate:
             )
             labels = {"seldon-server-name": name, NAME_LABEL: "seldon-server"}
             containers = agent_containers(n, host)
+            if self.light:  # the agent (capabilities, scheduler host) is what the doctor reads
+                containers = [c for c in containers if c["name"] == "agent"]
             out.append(workload("StatefulSet", name, n, labels, self.server_replicas, containers))
             for index in range(self.server_replicas):
                 pod = f"{name}-{index}"
@@ -680,23 +691,24 @@ class Estate:
                         "Ready Model with no route in the namespace's Envoy dump",
                     )
                 )
-            out.append(
-                {
-                    "apiVersion": SELDON_API,
-                    "kind": "Model",
-                    "metadata": {
-                        **meta(name, n),
-                        "generation": 1,
-                        "finalizers": ["seldon.model.finalizer"],
-                    },
-                    "spec": {
-                        "storageUri": f"gs://seldon-models/{n}/{name}",
-                        "requirements": requirements,
-                        "replicas": 1,
-                    },
-                    "status": status,
-                }
-            )
+            model: Obj = {
+                "apiVersion": SELDON_API,
+                "kind": "Model",
+                "metadata": {
+                    **meta(name, n),
+                    "generation": 1,
+                    "finalizers": ["seldon.model.finalizer"],
+                },
+                "spec": {
+                    "storageUri": f"gs://seldon-models/{n}/{name}",
+                    "requirements": requirements,
+                    "replicas": 1,
+                },
+                "status": status,
+            }
+            if self.light:
+                model = _light_model(model)
+            out.append(model)
         names = self.model_names(ns)
         for e in range(ns.experiments):
             out.append(
@@ -1008,6 +1020,28 @@ def big_config_dump(routes: int) -> Obj:
     return config_dump([(m, [(f"{m}_1", 100)]) for m in models], [], hosts)
 
 
+_LIGHT_DROPS = frozenset({"Pod", "ConfigMap"})
+
+
+def _light_model(model: Obj) -> Obj:
+    """The Model as a small capture shows it: no finalizers, conditions without messages."""
+    del model["metadata"]["generation"], model["metadata"]["finalizers"]
+    del model["spec"]["replicas"]
+    for condition in model["status"]["conditions"]:
+        condition.pop("lastTransitionTime", None)
+        if condition.get("status") == "True":
+            condition.pop("message", None)
+            condition.pop("reason", None)
+    return model
+
+
+def _replica_service(obj: Obj) -> bool:
+    """A Service or Endpoints of one Server replica (named after its pod, ``<server>-<n>``)."""
+    return obj["kind"] in ("Service", "Endpoints") and obj["metadata"]["name"].startswith(
+        "mlserver-"
+    )
+
+
 # ---------------------------------------------------------------------- writing
 class _PlainDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """No anchors/aliases for shared dicts: kubectl never prints them."""
@@ -1061,9 +1095,12 @@ def generate(
     seed: int = 0,
     faults: str = "",
     server_replicas: int = 3,
+    light: bool = False,
 ) -> dict[str, Any]:
     """Write an estate to ``out`` and return its manifest (also in ``out/faults.json``)."""
-    estate = Estate(namespaces, models, servers, seed, parse_faults(faults), server_replicas)
+    estate = Estate(
+        namespaces, models, servers, seed, parse_faults(faults), server_replicas, light=light
+    )
     return write(estate, out)
 
 
@@ -1075,6 +1112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--servers", type=int, default=1_000)
     parser.add_argument("--server-replicas", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--light",
+        action="store_true",
+        help="light objects: no Pods, ConfigMaps, EndpointSlices or per-replica Services",
+    )
     parser.add_argument(
         "--faults",
         default="",
@@ -1099,6 +1141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         faults=args.faults,
         server_replicas=args.server_replicas,
+        light=args.light,
     )
     print(
         f"wrote {manifest['objects']} objects in {manifest['namespaces']} namespaces and "

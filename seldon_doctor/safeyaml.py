@@ -19,6 +19,7 @@ Integers longer than Python's int conversion limit (4300 digits) and every YAML 
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -106,6 +107,16 @@ _SPECIAL_KEYS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"}
 # Plain scalar -> tag; the safe resolver's answer depends on the value alone (no path resolvers).
 _PLAIN_TAGS: dict[str, str] = {}
 _PLAIN_TAGS_MAX = 200_000
+# (tag, text) -> value for tags whose values are immutable and depend on the text alone, so a
+# memoised value is indistinguishable from a fresh one (ports, replicas, booleans recur a lot).
+_MEMO_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("int", "bool", "null", "float", "timestamp")
+)
+_SCALAR_VALUES: dict[tuple[str, str], Any] = {}
+_SCALAR_VALUES_MAX = 100_000
+_Scalar = yaml.ScalarNode
+_Sequence = yaml.SequenceNode
+_Mapping = yaml.MappingNode
 
 
 class FastSafeLoader(yaml.CSafeLoader):
@@ -114,14 +125,16 @@ class FastSafeLoader(yaml.CSafeLoader):
     The stock safe loader spends most of its time in Python: resolving every plain scalar's tag
     with regexes, and constructing objects through generic per-node machinery. Here plain
     scalars' tags are memoised by value (manifests repeat the same keys and values
-    everywhere), and strings, mappings and sequences are built directly; every other tag
-    (ints, bools, timestamps, ``!!binary``, merge keys, unknown tags) goes through the stock
-    constructors, so values and errors are unchanged. Aliased nodes stay shared objects, as
-    with the stock constructor, so the alias-expansion bound still applies.
+    everywhere), strings, mappings and sequences are built directly (string scalars inline,
+    without a call per node), and immutable scalars (ints, booleans, nulls, floats,
+    timestamps) are memoised by text; every other tag (``!!binary``, merge keys, sets, unknown
+    tags) goes through the stock constructors, so values and errors are unchanged. Aliased
+    nodes stay shared objects, as with the stock constructor, so the alias-expansion bound
+    still applies.
     """
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0]:
+        if kind is _Scalar and implicit[0]:
             tag = _PLAIN_TAGS.get(value)
             if tag is None:
                 tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
@@ -131,11 +144,10 @@ class FastSafeLoader(yaml.CSafeLoader):
             return tag
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        return None  # only path resolvers use it; the safe loader has none
-
-    def ascend_resolver(self) -> None:
-        return None
+    # The C composer calls these around every node; only path resolvers use them and the safe
+    # loader has none. C callables that ignore their arguments spare two Python calls per node.
+    descend_resolver = staticmethod(operator.is_)  # type: ignore[assignment]  # (parent, index)
+    ascend_resolver = staticmethod(tuple)  # type: ignore[assignment]  # ()
 
     def construct_document(self, node: yaml.Node) -> Any:
         self._built: dict[int, Any] = {}
@@ -148,14 +160,25 @@ class FastSafeLoader(yaml.CSafeLoader):
             self.constructed_objects = {}
             self.recursive_objects = {}
 
+    def _scalar(self, node: yaml.Node) -> Any:
+        tag = node.tag
+        if tag not in _MEMO_TAGS:
+            return self.construct_object(node, deep=True)
+        memo = (tag, node.value)
+        value = _SCALAR_VALUES.get(memo, _SCALAR_VALUES)
+        if value is _SCALAR_VALUES:
+            value = self.construct_object(node, deep=True)
+            if len(_SCALAR_VALUES) >= _SCALAR_VALUES_MAX:
+                _SCALAR_VALUES.clear()
+            _SCALAR_VALUES[memo] = value
+        return value
+
     def _build(self, node: yaml.Node) -> Any:
         # One frame per nesting level (no comprehensions): nesting is bounded by
         # check_nesting, so this stays far from the recursion limit.
         cls = node.__class__
-        if cls is yaml.ScalarNode:
-            if node.tag == _STR:
-                return node.value
-            return self.construct_object(node, deep=True)
+        if cls is _Scalar:
+            return node.value if node.tag == _STR else self._scalar(node)
         key = id(node)
         done = self._built.get(key)
         if done is not None:
@@ -164,35 +187,49 @@ class FastSafeLoader(yaml.CSafeLoader):
             raise yaml.constructor.ConstructorError(
                 None, None, "found a recursive alias", node.start_mark
             )
-        if cls is yaml.SequenceNode and node.tag == _SEQ:
+        if cls is _Sequence and node.tag == _SEQ:
             self._building.add(key)
             items: list[Any] = []
             for child in node.value:
-                items.append(self._build(child))
+                if child.__class__ is _Scalar and child.tag == _STR:
+                    items.append(child.value)
+                else:
+                    items.append(self._build(child))
             self._building.discard(key)
             self._built[key] = items
             return items
-        if cls is yaml.MappingNode and node.tag == _MAP:
-            self._building.add(key)
-            mapping: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag in _SPECIAL_KEYS:
-                    self._building.discard(key)
-                    return self.construct_object(node, deep=True)  # merge keys: stock path
-                item_key = self._build(key_node)
-                try:
-                    mapping[item_key] = self._build(value_node)
-                except TypeError:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping",
-                        node.start_mark,
-                        "found unhashable key",
-                        key_node.start_mark,
-                    ) from None
-            self._building.discard(key)
-            self._built[key] = mapping
-            return mapping
+        if cls is _Mapping and node.tag == _MAP:
+            return self._mapping(node, key)
         return self.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.Node, key: int) -> Any:
+        self._building.add(key)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key_tag = key_node.tag
+            if key_tag == _STR and key_node.__class__ is _Scalar:
+                item_key = key_node.value
+            elif key_tag in _SPECIAL_KEYS:
+                self._building.discard(key)
+                return self.construct_object(node, deep=True)  # merge keys: stock path
+            else:
+                item_key = self._build(key_node)
+            if value_node.__class__ is _Scalar and value_node.tag == _STR:
+                value = value_node.value
+            else:
+                value = self._build(value_node)
+            try:
+                mapping[item_key] = value
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    "found unhashable key",
+                    key_node.start_mark,
+                ) from None
+        self._building.discard(key)
+        self._built[key] = mapping
+        return mapping
 
 
 def describe_yaml_error(exc: yaml.YAMLError) -> str:

@@ -117,3 +117,33 @@ def test_requests_that_do_not_combine_are_request_errors() -> None:
         run_scan(ScanRequest(against_snapshot="x", quiet=True))
     with pytest.raises(RequestError, match="is not a duration"):
         run_scan(ScanRequest(wait_for="soon", quiet=True))
+
+
+def test_cyclic_gc_is_paused_during_a_scan_and_restored_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from seldon_doctor.app import scan as app_scan
+
+    states: list[bool] = []
+    read = app_scan._read
+
+    def spy(*args: Any) -> Any:
+        states.append(gc.isenabled())
+        return read(*args)
+
+    monkeypatch.setattr(app_scan, "_read", spy)
+    folder = str(CLUSTERS / "central-scheduler-split-brain")
+    assert gc.isenabled()
+    run_scan(ScanRequest(files=(folder,), quiet=True))
+    assert states == [False] and gc.isenabled()
+    with pytest.raises(RequestError):  # restored on the way out of a failed scan too
+        run_scan(ScanRequest(files=(folder,), quiet=True, wait_for="soon"))
+    assert gc.isenabled()
+    gc.disable()  # and a caller that had it off keeps it off
+    try:
+        run_scan(ScanRequest(files=(folder,), quiet=True))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -327,6 +327,72 @@ def test_random_shapes_never_crash_the_scan(
     _scan_everything(objects)
 
 
+def shape_fixes(obj: KubeObject) -> list[str]:
+    from seldon_doctor.graph import shape
+
+    return shape.conform(obj)[1]
+
+
+def _fits_agrees_with_find(kind: str, body: Any) -> None:
+    from seldon_doctor.graph import shape
+
+    wanted = {**shape._COMMON, **shape.SHAPES.get(kind, {})}
+    fixes: list[Any] = []
+    shape._find(body, wanted, (), fixes)
+    # _fits is conform's fast path: True must mean _find has nothing to fix, or a fix is lost.
+    assert shape._fits(body, wanted) == (not fixes), (kind, body, fixes)
+
+
+@pytest.mark.parametrize(("kind", "api"), _KINDS, ids=[k for k, _ in _KINDS])
+def test_shape_fast_path_agrees_on_malformed_objects(kind: str, api: str) -> None:
+    objects = _malformed_objects(kind, api)
+    assert any(shape_fixes(obj) for obj in objects)  # the fast path is really put to the test
+    for obj in objects:
+        _fits_agrees_with_find(kind, obj.body)
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("Pod", {"spec": {"containers": [{"name": "a", "env": [{"name": "X", "value": 600}]}]}}),
+        ("Pod", {"spec": {"containers": [{"name": "a", "env": [{"name": None, "value": "v"}]}]}}),
+        ("Pod", {"spec": {"containers": [{"name": {"a": 1}, "args": ["x"]}]}}),
+        ("Pod", {"spec": {"containers": [{"args": ["x", 3]}]}}),
+        ("Pod", {"metadata": {"labels": {"a": "b", "c": True}}}),
+        ("Service", {"spec": {"selector": {"app": None}}}),
+        ("Service", {"spec": {"ports": [{"port": [80]}]}}),
+        ("Model", {"status": {"conditions": [{"type": "Ready", "status": {"x": 1}}]}}),
+        ("Model", {"status": {"conditions": "Ready"}}),
+        ("Server", {"spec": {"podSpec": {"containers": {"name": "agent"}}}}),
+        ("Pod", {"spec": {"containers": [{"name": "a", "env": [{"name": "X", "value": "v"}]}]}}),
+    ],
+)
+def test_shape_fast_path_agrees_on_wrong_fields(kind: str, body: dict[str, Any]) -> None:
+    _fits_agrees_with_find(kind, {"apiVersion": "v1", "kind": kind, **body})
+
+
+@FAST
+@given(
+    st.sampled_from(_KINDS),
+    st.dictionaries(
+        st.sampled_from(["metadata", "spec", "status", "subsets", "endpoints", "data"]),
+        st.one_of(
+            _ANY_VALUE,
+            st.dictionaries(
+                st.sampled_from([f for fields in _FIELDS.values() for f in fields] + ["name"]),
+                _ANY_VALUE,
+                max_size=6,
+            ),
+        ),
+        max_size=4,
+    ),
+)
+def test_shape_fast_path_agrees_on_random_shapes(
+    kind_api: tuple[str, str], body: dict[str, Any]
+) -> None:
+    _fits_agrees_with_find(kind_api[0], _obj(kind_api[0], kind_api[1], "", **body).body)
+
+
 def test_unknown_seldon_api_version_warns_and_reads() -> None:
     data = (
         b"apiVersion: mlops.seldon.io/v1beta1\nkind: Model\n"

@@ -8,7 +8,9 @@ handed to ``on_note`` as they happen, so a front end can show them live).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from seldon_doctor.app.request import Notes, ScanRequest, ScanResult
@@ -46,18 +48,37 @@ def run_scan(request: ScanRequest) -> ScanResult:
         note=notes,
     )
     clusters: list[str] = []
-    if request.against_cluster or request.against_snapshot:
-        from seldon_doctor.app.whatif import run_whatif
+    with _cyclic_gc_paused():
+        if request.against_cluster or request.against_snapshot:
+            from seldon_doctor.app.whatif import run_whatif
 
-        graph, report = run_whatif(request, judge, notes)
-    else:
-        graph, report = _scan(request, judge, notes, clusters)
+            graph, report = run_whatif(request, judge, notes)
+        else:
+            graph, report = _scan(request, judge, notes, clusters)
     code = exit_code_for(report, request.fail_on)
     if request.min_severity != "info":
         from seldon_doctor.suppress import filter_min_severity
 
         report = filter_min_severity(report, request.min_severity)
     return ScanResult(report, graph, code, judge.applied, notes.lines, tuple(clusters))
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Cyclic garbage collection off while the scan builds its objects.
+
+    Reading, the graph and the checks allocate millions of containers that all stay alive
+    until the report is out; every collection meanwhile would walk all of them again for
+    nothing (issue 17: a quarter of a 100k-object scan). Reference counting still frees what
+    the scan drops, and a cycle made meanwhile is collected once the scan is done.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _scan(

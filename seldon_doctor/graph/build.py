@@ -15,9 +15,9 @@ Two modes, chosen by what the input holds:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 
@@ -64,6 +64,9 @@ class EnvoyServing:
     mesh: Resolution
 
 
+_T = TypeVar("_T")
+
+
 class DeploymentGraph(Resolver):
     """Nodes and edges of one scan, plus the query API checks use.
 
@@ -87,6 +90,7 @@ class DeploymentGraph(Resolver):
         self._capabilities_cache: dict[str, seldon.Capabilities] = {}
         self._namespaces_with_cache: dict[tuple[str, ...], list[str]] = {}
         self._log_matches: list[logs.LogMatch] | None = None
+        self._memo: dict[Hashable, Any] = {}
         self.envoys: dict[str, list[EnvoyObservation]] = defaultdict(list)
         for obs in snapshot.envoys:
             self.envoys[obs.namespace].append(obs)
@@ -300,6 +304,15 @@ class DeploymentGraph(Resolver):
                                 self._edge(route_id, target, Edge.ROUTES_TO)
 
     # ------------------------------------------------------------------ queries
+    def memoised(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()`` once per ``key`` for all checks (several place every Model); computed
+        afresh while a recorder is on, so the meta-tests still see each check's own reads."""
+        if self.recorder is not None:
+            return compute()
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]  # type: ignore[no-any-return]
+
     def _record(self, *kinds: str) -> None:
         if self.recorder is not None:
             self.recorder.update(kinds)

@@ -262,6 +262,8 @@ _COMMON: dict[str, Any] = {"metadata": _META}
 def conform(obj: KubeObject) -> tuple[KubeObject, list[str]]:
     """``obj`` itself when its shape is right, else a fixed copy and what was fixed."""
     shape = {**_COMMON, **SHAPES.get(obj.kind, {})}
+    if _fits(obj.body, shape):
+        return obj, []
     fixes: list[tuple[tuple[Any, ...], str, Any]] = []
     _find(obj.body, shape, (), fixes)
     if "." in obj.group:
@@ -301,6 +303,57 @@ def _type_name(value: Any) -> str:
     if value is None:
         return "null"
     return type(value).__name__
+
+
+def _fits(value: Any, shape: Any) -> bool:
+    """Whether :func:`_find` would find nothing: the same walk without paths or fixes, so the
+    common case (a well-formed object) allocates nothing. False sends the object to ``_find``."""
+    if shape.__class__ is dict:
+        if not isinstance(value, dict):
+            return False
+        # Objects hold a few of the many fields a shape names: walk the smaller side.
+        if len(value) < len(shape):
+            for key, item in value.items():
+                sub = shape.get(key)
+                if sub is None or item is None:
+                    continue
+                if sub is SCALAR:
+                    if isinstance(item, dict | list):
+                        return False
+                elif not _fits(item, sub):
+                    return False
+            return True
+        for key, sub in shape.items():
+            item = value.get(key)
+            if item is None:
+                continue
+            if sub is SCALAR:
+                if isinstance(item, dict | list):
+                    return False
+            elif not _fits(item, sub):
+                return False
+        return True
+    if shape.__class__ is list:
+        if not isinstance(value, list):
+            return False
+        sub = shape[0]
+        if sub is STR:
+            return all(item.__class__ is str for item in value)
+        for item in value:  # noqa: SIM110  (a loop: all() over a generator costs more here)
+            if not _fits(item, sub):
+                return False
+        return True
+    if shape is SCALAR:
+        return not isinstance(value, dict | list)
+    if shape is STR:
+        return value.__class__ is str
+    if shape is STR_MAP:
+        return isinstance(value, dict) and all(v.__class__ is str for v in value.values())
+    if shape is MAP:
+        return isinstance(value, dict)
+    if shape is LIST:
+        return isinstance(value, list)
+    return False  # an unknown marker: let _find decide
 
 
 def _find(value: Any, shape: Any, path: tuple[Any, ...], fixes: list[Any]) -> None:

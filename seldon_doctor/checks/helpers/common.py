@@ -76,7 +76,11 @@ def uncovered_pods(graph: DeploymentGraph) -> list[Node]:
 
 
 def servers_by_scheduler(graph: DeploymentGraph) -> dict[frozenset[str], list[Node]]:
-    """Servers grouped by the scheduler instances their agents reach."""
+    """Servers grouped by the scheduler instances their agents reach (read-only: shared)."""
+    return graph.memoised("servers_by_scheduler", lambda: _servers_by_scheduler(graph))
+
+
+def _servers_by_scheduler(graph: DeploymentGraph) -> dict[frozenset[str], list[Node]]:
     groups: dict[frozenset[str], list[Node]] = defaultdict(list)
     for ns in graph.namespaces_with("Server"):
         for consumer in graph.scheduler_consumers(ns):
@@ -101,15 +105,28 @@ def candidate_servers(
     if isinstance(pinned, str) and pinned:
         server = graph.get("Server", model.namespace, pinned)
         return ([server] if server else []), f"spec.server pins it to {pinned}"
+    servers, how = graph.memoised(
+        ("candidate_servers", model.namespace),
+        lambda: _namespace_candidates(graph, model.namespace, by_scheduler),
+    )
+    return list(servers), how
+
+
+def _namespace_candidates(
+    graph: DeploymentGraph, namespace: str, by_scheduler: dict[frozenset[str], list[Node]]
+) -> tuple[tuple[Node, ...], str]:
+    """An unpinned Model's candidates depend on its namespace alone: computed once for all."""
     controller = next(
-        (c for c in graph.scheduler_consumers(model.namespace) if c.role == "controller"), None
+        (c for c in graph.scheduler_consumers(namespace) if c.role == "controller"), None
     )
     if controller is not None and controller.resolution.status == ResolutionStatus.OK:
-        shared = by_scheduler.get(controller.resolution.instance_keys())
+        keys = controller.resolution.instance_keys()
+        shared = by_scheduler.get(keys)
         if shared:
-            scheds = ", ".join(sorted(controller.resolution.instance_keys()))
-            return sorted(shared, key=lambda s: s.id), f"Servers connected to scheduler {scheds}"
-    return graph.nodes("Server", model.namespace), f"Servers in namespace {model.namespace}"
+            scheds = ", ".join(sorted(keys))
+            servers = sorted(shared, key=lambda s: s.id)
+            return tuple(servers), f"Servers connected to scheduler {scheds}"
+    return tuple(graph.nodes("Server", namespace)), f"Servers in namespace {namespace}"
 
 
 # ------------------------------------------------------------------ server facts
@@ -238,6 +255,14 @@ class Placement:
 
 
 def placement(
+    graph: DeploymentGraph, model: Node, by_scheduler: dict[frozenset[str], list[Node]]
+) -> Placement:
+    """Where ``model`` can go (``by_scheduler`` is :func:`servers_by_scheduler`'s answer);
+    computed once per Model for every check that asks (read-only: shared)."""
+    return graph.memoised(("placement", model.id), lambda: _placement(graph, model, by_scheduler))
+
+
+def _placement(
     graph: DeploymentGraph, model: Node, by_scheduler: dict[frozenset[str], list[Node]]
 ) -> Placement:
     assert model.obj is not None

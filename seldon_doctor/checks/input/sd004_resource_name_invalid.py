@@ -144,6 +144,7 @@ class ResourceNameInvalid(Check):
                     "1123 labels; the API server rejects it.",
                     "RFC 1123 label",
                 )
+        release: list[Release | None] = []  # the controllers' release, read once for all Models
         for kind in SUBDOMAIN_KINDS:
             for node in graph.nodes(kind):
                 problem = subdomain_problem(node.name) if node.obj is not None else None
@@ -155,12 +156,13 @@ class ResourceNameInvalid(Check):
                         "RFC 1123 subdomain",
                     )
                 elif kind == "Model" and node.obj is not None:
-                    yield from self._model_name(graph, node)
+                    if not release:
+                        release.append(_release(graph))
+                    yield from self._model_name(node, release[0])
 
-    def _model_name(self, graph: DeploymentGraph, model: Node) -> Iterator[Finding]:
+    def _model_name(self, model: Node, release: Release | None) -> Iterator[Finding]:
         """Since 2.8.4 the scheduler's LoadModel refuses names that are not DNS-1123 labels
         (``store/utils/validate.go`` ``CheckName``), though Kubernetes accepts a subdomain."""
-        release = _release(graph)
         if release is None or release.model_name_valid(model.name):
             return
         problem = label_problem(model.name, max_len=10**6) or "is not a valid RFC 1123 label"
