@@ -39,7 +39,7 @@ def test_check_mode_exits_zero_when_current() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_covers_the_rbac_files_and_both_tables() -> None:
+def test_covers_the_rbac_files_both_tables_and_the_envoy_type_list() -> None:
     names = {p.relative_to(ROOT).as_posix() for p in _load().artefacts()}
     assert names == {
         "README.md",
@@ -48,6 +48,7 @@ def test_covers_the_rbac_files_and_both_tables() -> None:
         "deploy/clusterrolebinding.yaml",
         "deploy/role-namespaced.yaml",
         "deploy/serviceaccount.yaml",
+        "seldon_doctor/domain/envoy_types.txt",
     }
 
 
