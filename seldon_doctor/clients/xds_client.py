@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from seldon_doctor.clients.errors import DataplaneUnavailable, grpc_reason
+from seldon_doctor.clients.reach import refuse_fast
 from seldon_doctor.domain.xds_state import CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE, XdsSnapshot
 
 DELTA_ADS_METHOD = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
@@ -192,6 +193,7 @@ def _wait_ready(channel: Any, target: str, deadline: float, timeout: float) -> N
     """Wait for the channel to connect; DataplaneUnavailable when it does not by the deadline."""
     import grpc
 
+    refuse_fast(target, "xDS server", deadline - time.monotonic())
     try:
         grpc.channel_ready_future(channel).result(timeout=max(deadline - time.monotonic(), 0))
     except grpc.FutureTimeoutError:
