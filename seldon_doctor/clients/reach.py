@@ -1,15 +1,22 @@
-"""Fail fast when nothing listens at a gRPC target.
+"""Wait for a gRPC channel, failing fast when nothing listens at its target.
 
 A gRPC channel to a closed port does not fail: it reconnects with backoff until the caller's
 deadline, so every refused scheduler or xDS read cost the whole ``--dataplane-timeout``
-(issue 16). One plain TCP connect first tells "connection refused" apart from a slow server.
+(issue 16). While waiting for the channel, a plain TCP connect now and then tells "connection
+refused" apart from a slow server; a port-forward whose relay failed closes its local port, so
+a read through it ends within one such check too (and no gRPC call outlives the read, which
+would abort the interpreter at exit).
 """
 
 from __future__ import annotations
 
 import socket
+import time
+from typing import Any
 
 from seldon_doctor.clients.errors import DataplaneUnavailable
+
+RECHECK = 0.25  # seconds between reachability checks while the channel is not ready
 
 
 def refuse_fast(target: str, subject: str, timeout: float) -> None:
@@ -32,3 +39,29 @@ def refuse_fast(target: str, subject: str, timeout: float) -> None:
         ) from None
     except OSError:
         return
+
+
+def wait_ready(channel: Any, target: str, subject: str, deadline: float, timeout: float) -> None:
+    """Wait until ``channel`` connects; DataplaneUnavailable when the target refuses, or when
+    it has not connected by ``deadline`` (``timeout`` is the budget named in the reason)."""
+    import grpc
+
+    ready = grpc.channel_ready_future(channel)
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left > 0:
+                refuse_fast(target, subject, min(left, 1.0))
+                left = deadline - time.monotonic()
+            if left <= 0:
+                raise DataplaneUnavailable(
+                    f"{subject} {target} is unreachable (no connection within {timeout:g}s)",
+                    target=target,
+                )
+            try:
+                ready.result(timeout=min(left, RECHECK))
+                return
+            except grpc.FutureTimeoutError:
+                continue
+    finally:
+        ready.cancel()

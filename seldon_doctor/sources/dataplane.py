@@ -50,8 +50,8 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 5.0
 # Data-plane reads at once: each mostly waits on its endpoint, a port-forward costs 3-5 threads.
-# Endpoints that never answer cost one --dataplane-timeout per this many.
-DATAPLANE_WORKERS = 16
+# Endpoints that never answer cost one --dataplane-timeout per this many (~10 namespaces).
+DATAPLANE_WORKERS = 32
 ENVOY_ADMIN_PORT = 9901
 SCHEDULER_XDS_PORT = 9002
 SCHEDULER_API_PORT = 9004
@@ -388,6 +388,24 @@ def mesh_endpoint(namespace: str, api: Any, graph: DeploymentGraph | None = None
             raise DataplaneUnavailable(exc.reason) from None
     with forwarded_port(envoy.namespace, envoy.pod, envoy.port, api) as address:
         yield f"http://{address}"
+
+
+def preload_live_clients() -> None:
+    """Import the port-forward client in the background while the cluster is being read.
+
+    ``kubernetes``' CoreV1Api (with its model classes) and gRPC take 0.5-1 s to import, and
+    the LISTs before ``observe_live`` mostly wait on the network; the modules are disjoint from
+    what the main thread imports meanwhile.
+    """
+    import importlib
+    import threading
+
+    def load() -> None:
+        for module in ("kubernetes.client.api.core_v1_api", "kubernetes.stream", "grpc"):
+            with contextlib.suppress(Exception):  # the real import reports it later
+                importlib.import_module(module)
+
+    threading.Thread(target=load, daemon=True, name="seldon-doctor-preload").start()
 
 
 def observe_live(

@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# How long a failed forward's read may take to notice its closed port (> reach.RECHECK).
+READ_GRACE = 2.0
+
 
 def _forward_failure(namespace: str, pod: str, port: int, exc: BaseException) -> str:
     """One line for a port-forward the API server refused (the client's message is a dump of
@@ -177,10 +180,10 @@ def observe_via_portforward(
     ``read`` gets a local address (``127.0.0.1:<port>``), see :class:`PortForwarder`, and runs
     in its own thread; the relay stops when it returns. A failed forward (a stream the API
     server refused, kubelet's "connection refused") is :class:`DataplaneUnavailable` with the
-    forward's reason at once, whatever ``read``'s client is still waiting for; ``read`` is then
-    abandoned (its client ends by its own deadline) and its result ignored. Live mode
-    (``observe_live``) calls this per Envoy pod with port 9901 and per scheduler pod with 9004
-    and 9002.
+    forward's reason at once, whatever ``read``'s client is still waiting for: the local port
+    is closed, so the client ends within its next reachability check, and its result is
+    ignored. Live mode (``observe_live``) calls this per Envoy pod with port 9901 and per
+    scheduler pod with 9004 and 9002.
     """
     from seldon_doctor.clients.errors import DataplaneUnavailable
 
@@ -197,8 +200,14 @@ def observe_via_portforward(
             finally:
                 wake.set()
 
-        threading.Thread(target=run, daemon=True, name=f"read {namespace}/{pod}").start()
+        reader = threading.Thread(target=run, daemon=True, name=f"read {namespace}/{pod}")
+        reader.start()
         wake.wait()
+        if not results and not errors:
+            # The relay failed first: closing its port ends the read's client within a
+            # reachability check (clients/reach.py) instead of by its deadline.
+            forwarder.close()
+            reader.join(timeout=READ_GRACE)
         if results:
             return results[0]
         if forwarder.errors and not (errors and not isinstance(errors[0], DataplaneUnavailable)):
