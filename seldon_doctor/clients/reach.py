@@ -47,6 +47,7 @@ def wait_ready(channel: Any, target: str, subject: str, deadline: float, timeout
     import grpc
 
     ready = grpc.channel_ready_future(channel)
+    connected = False
     try:
         while True:
             left = deadline - time.monotonic()
@@ -60,8 +61,27 @@ def wait_ready(channel: Any, target: str, subject: str, deadline: float, timeout
                 )
             try:
                 ready.result(timeout=min(left, RECHECK))
+                connected = True
                 return
             except grpc.FutureTimeoutError:
                 continue
     finally:
         ready.cancel()
+        if not connected:
+            _poller_stopped(channel)
+
+
+def _poller_stopped(channel: Any) -> None:
+    """Wait (at most 1 s) for grpc's connectivity poller to see it has no subscriber left.
+
+    The caller closes the channel next, and a poller still watching a closed channel dies with
+    a traceback on stderr; it looks every 0.2 s. ``_connectivity_state`` is grpc's own state:
+    without it, a fixed pause does.
+    """
+    state = getattr(channel, "_connectivity_state", None)
+    if state is None or not hasattr(state, "polling"):
+        time.sleep(0.3)
+        return
+    end = time.monotonic() + 1.0
+    while state.polling and time.monotonic() < end:
+        time.sleep(0.02)
