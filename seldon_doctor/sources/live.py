@@ -517,6 +517,11 @@ def collect_live(options: LiveOptions, progress: ProgressCallback | None = None)
     # 1.5-3.9 s with it, measured on the 2-core machine) and find nothing to free. Frozen
     # afterwards, they are also skipped by the full collections during graph and checks (each
     # walked them for ~1 s); JSON trees hold no cycles, so dropping them still frees them.
+    if gc.get_freeze_count():
+        # A process that reads again (serve, wait): what the last read froze may be garbage
+        # now, cycles included; collect it before freezing this read's objects.
+        gc.unfreeze()
+        gc.collect()
     was_enabled = gc.isenabled()
     gc.disable()
     try:
