@@ -12,7 +12,6 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +119,11 @@ class Playbook:
 
 def data_root() -> Path:
     """Folder holding ``checks/`` and ``playbooks/``: the wheel's _data, or the repo root."""
-    packaged = resources.files("seldon_doctor") / "_data"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent
+    # The package's own folder rather than importlib.resources (10-25 ms to import, on every
+    # command that loads the catalog): the wheel installs as plain files.
+    here = Path(__file__).resolve().parent
+    packaged = here / "_data"
+    return packaged if packaged.is_dir() else here.parent
 
 
 def _load_yaml(text: str, where: str) -> Any:
@@ -251,10 +251,35 @@ def load_playbooks() -> dict[str, Playbook]:
     return books
 
 
+def _one_doc(check_id: str) -> CheckDoc | None:
+    """``checks/<id>.md`` alone: ``explain SD102`` need not parse the other docs."""
+    path = data_root() / "checks" / f"{check_id}.md"
+    if not re.fullmatch(r"SD\d{3}", check_id) or not path.is_file():
+        return None
+    doc = _parse_doc(path)
+    if doc.id != path.stem:
+        raise CatalogError(f"{path}: id {doc.id} does not match the file name")
+    return doc
+
+
+def load_playbook(check_id: str) -> Playbook | None:
+    """``playbooks/<id>.yaml`` alone (None if the check has none)."""
+    path = data_root() / "playbooks" / f"{check_id}.yaml"
+    if not re.fullmatch(r"SD\d{3}", check_id) or not path.is_file():
+        return None
+    book = _parse_playbook(path)
+    if book.check != path.stem:
+        raise CatalogError(f"{path}: check {book.check} does not match the file name")
+    return book
+
+
 def lookup(id_or_slug: str) -> CheckDoc | None:
     """Find a check by id (``SD102``, case-insensitive) or slug."""
-    docs = load_docs()
     key = id_or_slug.strip()
+    one = _one_doc(key.upper())
+    if one is not None:
+        return one
+    docs = load_docs()
     if key.upper() in docs:
         return docs[key.upper()]
     for doc in docs.values():

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.seldon import controller_scope
@@ -386,6 +387,9 @@ def log_targets(snapshot: Snapshot) -> list[LogTarget]:
 # ------------------------------------------------------------------ matching
 
 
+# Compiled on first use: every command imports this module (through the graph), few read logs,
+# and compiling the ~20 patterns cost 20-40 ms of each start-up.
+@cache
 def _combined(component: str | None) -> re.Pattern[str]:
     patterns = [p for p in LOG_PATTERNS if component is None or p.component == component]
     # Inner groups are unnamed here (named ones could repeat across patterns); the outer group
@@ -397,8 +401,9 @@ def _combined(component: str | None) -> re.Pattern[str]:
     return re.compile("|".join(parts))
 
 
-_COMBINED: dict[str | None, re.Pattern[str]] = {c: _combined(c) for c in (*COMPONENTS, None)}
-_COMPILED: dict[str, re.Pattern[str]] = {p.id: re.compile(p.regex) for p in LOG_PATTERNS}
+@cache
+def _compiled(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
 
 
 def scrub(line: str) -> str:
@@ -418,7 +423,7 @@ def _fields(pattern: LogPattern, line: str) -> tuple[tuple[str, str], ...]:
     for key, value in _LOGRUS_FIELD.findall(line):
         if key in KEPT_FIELDS and key not in found:
             found[key] = _unquote(value)
-    match = _COMPILED[pattern.id].search(line)
+    match = _compiled(pattern.regex).search(line)
     if match is not None:
         found.update({k: v for k, v in match.groupdict().items() if v is not None})
     return tuple((k, scrub(v)[:MAX_LINE]) for k, v in sorted(found.items()))
@@ -440,7 +445,7 @@ def match_logs(logs: Mapping[str, Sequence[str]]) -> list[LogMatch]:
     out: list[LogMatch] = []
     for key in sorted(logs):
         namespace, pod, container = split_key(key)
-        combined = _COMBINED[_COMPONENT_OF_CONTAINER.get(container)]
+        combined = _combined(_COMPONENT_OF_CONTAINER.get(container))
         for number, raw in enumerate(logs[key], start=1):
             match = combined.search(raw)
             if match is None or match.lastgroup is None:

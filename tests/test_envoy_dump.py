@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seldon_doctor.domain import envoy_config as ec
-from seldon_doctor.domain import envoy_edp, envoy_parse
+from seldon_doctor.domain import envoy_edp, envoy_parse, envoy_types
 from seldon_doctor.domain.envoy_config import (
     DumpError,
     EnvoyRoute,
@@ -22,6 +22,7 @@ from seldon_doctor.domain.envoy_config import (
 )
 from seldon_doctor.domain.envoy_parse import parse_config_dump, parse_xds_resources
 from seldon_doctor.domain.envoy_routes import find_route, route_matches
+from seldon_doctor.domain.envoy_types import envoy_type_known
 from seldon_doctor.sources.envoy_dump import load_config_dump
 from tests.conftest import NEEDS_SHARED
 
@@ -952,32 +953,111 @@ def test_seldon_listener_filters_are_all_known_to_envoy_data_plane() -> None:
     assert cfg.listeners[0].route_config_names == ("listener_0",)
 
 
-def test_common_discovery_types_are_envoy_data_plane_enum_members() -> None:
+def _edp(module: str) -> Any:
+    import importlib
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from envoy_data_plane.envoy.config.cluster.v3 import ClusterDiscoveryType
-    assert {m.name for m in ClusterDiscoveryType} >= envoy_parse._COMMON_DISCOVERY_TYPES
+        return importlib.import_module(module)
+
+
+def test_enum_tables_are_envoy_data_plane_s() -> None:
+    cluster = _edp("envoy_data_plane.envoy.config.cluster.v3")
+    core = _edp("envoy_data_plane.envoy.config.core.v3")
+    assert {m.name for m in cluster.ClusterDiscoveryType} == envoy_parse._DISCOVERY_TYPES
+    assert {m.value: m.name for m in core.ApiConfigSourceApiType} == envoy_parse._API_TYPES
+
+
+def test_type_list_holds_what_envoy_data_plane_registers() -> None:
+    # scripts/generate.py --check (tests/test_generated.py) keeps envoy_types.txt equal to what
+    # envoy-data-plane's source registers; this checks the reading against its live pool.
+    for module in (
+        "envoy_data_plane.envoy.config.listener.v3",
+        "envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3",
+        "envoy_data_plane.envoy.extensions.filters.http.router.v3",
+        "envoy_data_plane.envoy.extensions.filters.http.lua.v3",
+        "envoy_data_plane.envoy.extensions.filters.http.tap.v3",
+        "envoy_data_plane.envoy.extensions.access_loggers.file.v3",
+    ):
+        _edp(module)
+    pool = _edp("envoy_data_plane.message_pool").default_message_pool
+    assert len(pool.url_to_type) > 300
+    assert all(envoy_type_known(url) for url in pool.url_to_type)
+    assert set(pool.url_to_type) >= envoy_types._EVERYDAY
+    for url in ("type.googleapis.com/udpa.type.v1.TypedStruct", "type.googleapis.com/acme.F"):
+        assert not envoy_type_known(url)
+
+
+def _bootstrap_by_envoy_data_plane(raw: dict[str, Any]) -> tuple[Any, ...]:
+    """What envoy-data-plane's Node and ApiConfigSource make of a dump's bootstrap."""
+    core = _edp("envoy_data_plane.envoy.config.core.v3")
+    boot = next((s["bootstrap"] for s in raw["configs"] if s.get("@type") == ec.T_BOOTSTRAP), None)
+    if boot is None:
+        return (None, None, None, None)
+    node_in = {k: v for k, v in boot.get("node", {}).items() if k != "extensions"}
+    dyn = boot.get("dynamic_resources", boot.get("dynamicResources", {}))
+    ads_in = dyn.get("ads_config", dyn.get("adsConfig", {}))
+    node = core.Node.from_dict(node_in)
+    ads = core.ApiConfigSource.from_dict(ads_in)
+    build = node.user_agent_build_version
+    if build is not None and build.version is not None:
+        v = build.version
+        version = f"{v.major_number}.{v.minor_number}.{v.patch}"
+    else:
+        version = node.user_agent_version or None
+    has_api_type = "api_type" in ads_in or "apiType" in ads_in
+    return (
+        node.id or None,
+        node.cluster or None,
+        version,
+        ads.api_type.name if has_api_type else None,
+    )
+
+
+def _fixture_dumps() -> list[Path]:
+    return sorted((ROOT / "fixtures").rglob("*config_dump*.json"))
+
+
+@pytest.mark.parametrize(
+    "path", [ENVOY / n for n in _dump_files()] + _fixture_dumps(), ids=lambda p: p.name
+)
+def test_bootstrap_walker_reads_what_envoy_data_plane_reads(path: Path) -> None:
+    raw, cfg = load_config_dump(_data(path))
+    mine = (cfg.node_id, cfg.node_cluster, cfg.envoy_version, cfg.ads_api_type)
+    assert mine == _bootstrap_by_envoy_data_plane(raw)
+
+
+def test_reading_dump_files_never_imports_envoy_data_plane() -> None:
+    paths = [str(ENVOY / n) for n in _dump_files()] + [str(p) for p in _fixture_dumps()]
+    code = (
+        "import sys\n"
+        "from seldon_doctor.sources.envoy_dump import load_config_dump\n"
+        "for p in sys.argv[1:]:\n"
+        "    load_config_dump(p)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('envoy_data_plane', 'pydantic'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *paths], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    assert len(paths) > 5 and out.stdout.strip() == "[]"
 
 
 def test_without_envoy_data_plane_the_dict_walker_gives_the_same_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    path = _data(ENVOY, SELDON_DUMP)
-    _, with_edp = load_config_dump(path)
+    raw, from_file = load_config_dump(_data(ENVOY, SELDON_DUMP))
+    (section,) = [s for s in raw["configs"] if s["@type"] == ec.T_LISTENERS]
+    listeners = [d["active_state"]["listener"] for d in section["dynamic_listeners"]]
+    with_edp = parse_xds_resources([], [], listeners)
     monkeypatch.setitem(envoy_edp._EDP_STATE, "ok", False)
     monkeypatch.setitem(envoy_edp._EDP_STATE, "error", "ImportError: simulated")
-    _, without = load_config_dump(path)
+    without = parse_xds_resources([], [], listeners)
+    assert with_edp.warnings == ()
     assert without.warnings == (
         "envoy-data-plane unavailable (ImportError: simulated); used the plain JSON walker",
     )
-    for attr in ("node_id", "node_cluster", "envoy_version", "xds_cluster", "xds_address"):
-        assert getattr(without, attr) == getattr(with_edp, attr), attr
-    assert without.ads_api_type == with_edp.ads_api_type == "GRPC"
-    assert without.listeners == with_edp.listeners
-    assert without.route_configs == with_edp.route_configs
-    assert without.clusters == with_edp.clusters
+    assert without.listeners == with_edp.listeners == from_file.listeners
 
 
 def test_many_identical_warnings_are_reported_once() -> None:

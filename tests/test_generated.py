@@ -40,7 +40,7 @@ def test_check_mode_exits_zero_when_current() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_covers_the_rbac_files_the_prometheus_rules_and_the_tables() -> None:
+def test_covers_the_rbac_files_the_prometheus_rules_the_tables_and_the_envoy_type_list() -> None:
     names = {p.relative_to(ROOT).as_posix() for p in _load().artefacts()}
     assert names == {
         "README.md",
@@ -51,6 +51,7 @@ def test_covers_the_rbac_files_the_prometheus_rules_and_the_tables() -> None:
         "deploy/base/serviceaccount.yaml",
         "deploy/exporter/prometheusrule.yaml",
         "deploy/cronjob/prometheusrule.yaml",
+        "seldon_doctor/domain/envoy_types.txt",
     }
 
 

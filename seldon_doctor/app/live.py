@@ -133,6 +133,10 @@ def read_clusters(request: LiveRequest) -> LiveScan:
     from seldon_doctor.sources.live import collect_live
 
     options = request.options()
+    if request.dataplane:
+        from seldon_doctor.sources.dataplane import preload_live_clients
+
+        preload_live_clients()
     with progress_display(request.quiet) as progress:
         scan = collect_live(options, progress)
     if request.envoy_dumps:

@@ -119,9 +119,10 @@ def _live_snapshot(request: TraceRequest) -> tuple[Snapshot, Any]:
     only to those pods, however many namespaces the cluster has)."""
     from seldon_doctor.app.live import live_request, read_clusters
     from seldon_doctor.graph.build import build_graph
-    from seldon_doctor.sources.dataplane import observe_live
+    from seldon_doctor.sources.dataplane import observe_live, preload_live_clients
     from seldon_doctor.sources.live import api_client_for
 
+    preload_live_clients()
     live = read_clusters(
         live_request(
             kubeconfig=request.kubeconfig,

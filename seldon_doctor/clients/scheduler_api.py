@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from seldon_doctor.clients.errors import DataplaneUnavailable, grpc_reason
+from seldon_doctor.clients.reach import wait_ready
 from seldon_doctor.domain.scheduler_state import (
     ExperimentState,
     ModelState,
@@ -186,13 +187,7 @@ def fetch_scheduler_state(
     )
     calls = _StatusCalls(channel, state, start + timeout, timeout, subscriber, all_versions)
     try:
-        try:
-            grpc.channel_ready_future(channel).result(timeout=calls.left())
-        except grpc.FutureTimeoutError:
-            raise DataplaneUnavailable(
-                f"scheduler {target} is unreachable (no connection within {timeout:g}s)",
-                target=target,
-            ) from None
+        wait_ready(channel, target, "scheduler", start + timeout, timeout)
         calls.collect("SchedulerStatus", calls.scheduler_status)
         calls.collect("ServerStatus", calls.servers)
         calls.collect("ModelStatus", calls.models)

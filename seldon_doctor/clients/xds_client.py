@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from seldon_doctor.clients.errors import DataplaneUnavailable, grpc_reason
+from seldon_doctor.clients.reach import wait_ready
 from seldon_doctor.domain.xds_state import CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE, XdsSnapshot
 
 DELTA_ADS_METHOD = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
@@ -129,13 +130,9 @@ def fetch_xds(
     """
     import grpc
 
-    _quiet_imports()
-    from envoy_data_plane.envoy.config.core.v3 import Node
-
     start = time.monotonic()
     deadline = start + timeout
     snapshot = XdsSnapshot(target=target, node_id=node_id)
-    node = Node(id=node_id, cluster=node_cluster, user_agent_name="seldon-doctor")
     subscriptions: list[tuple[str, list[str]]] = [
         (CLUSTER_TYPE, []),
         (LISTENER_TYPE, []),
@@ -162,7 +159,13 @@ def fetch_xds(
     call: Any = None
     reader: threading.Thread | None = None
     try:
-        _wait_ready(channel, target, deadline, timeout)
+        wait_ready(channel, target, "xDS server", deadline, timeout)
+        # Connected before importing envoy-data-plane (~1 s), so a refused target fails at
+        # once; as before, the import does not count against the read's deadline.
+        before = time.monotonic()
+        node = _node(node_id, node_cluster)
+        imported = time.monotonic() - before
+        start, deadline = start + imported, deadline + imported
         _subscribe(outgoing, subscriptions, node)
         method = channel.stream_stream(DELTA_ADS_METHOD)
         call = method(request_stream(), timeout=max(deadline - time.monotonic(), 0.001))
@@ -188,17 +191,11 @@ def fetch_xds(
     return snapshot
 
 
-def _wait_ready(channel: Any, target: str, deadline: float, timeout: float) -> None:
-    """Wait for the channel to connect; DataplaneUnavailable when it does not by the deadline."""
-    import grpc
+def _node(node_id: str, node_cluster: str) -> Any:
+    _quiet_imports()
+    from envoy_data_plane.envoy.config.core.v3 import Node
 
-    try:
-        grpc.channel_ready_future(channel).result(timeout=max(deadline - time.monotonic(), 0))
-    except grpc.FutureTimeoutError:
-        raise DataplaneUnavailable(
-            f"xDS server {target} is unreachable (no connection within {timeout:g}s)",
-            target=target,
-        ) from None
+    return Node(id=node_id, cluster=node_cluster, user_agent_name="seldon-doctor")
 
 
 def _subscribe(

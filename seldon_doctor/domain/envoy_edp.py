@@ -1,21 +1,17 @@
-"""envoy-data-plane, imported lazily and only where it is cheap (see ``envoy_parse``).
+"""envoy-data-plane, imported lazily to validate bare xDS listeners (see ``envoy_parse``).
 
 Internal to :mod:`seldon_doctor.domain.envoy_parse`. envoy-data-plane is a data library (message
-classes, no I/O), but importing it costs ~0.6 s, so this module never imports it at import time:
+classes, no I/O), but importing it costs ~1 s, so this module never imports it at import time:
 ``seldon-doctor --help`` must not pay for it (``tests/test_architecture.py`` allows it in
 ``domain`` only inside function bodies).
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import re
 import warnings
 from collections.abc import Callable
 from typing import Any
-
-from seldon_doctor.domain.envoy_config import TYPE_PREFIX
 
 # --------------------------------------------------------------------------------------------
 # envoy-data-plane (lazy).
@@ -50,24 +46,6 @@ def _edp_available(warn: Callable[[str], None]) -> bool:
     return bool(ok)
 
 
-def _edp_type_known(type_url: str) -> bool:
-    """Whether envoy-data-plane has a message for ``type_url`` (importing its module if needed)."""
-    cache: dict[str, bool] = _EDP_STATE.setdefault("types", {})
-    known = cache.get(type_url)
-    if known is not None:
-        return known
-    pool = _edp_import("envoy_data_plane.message_pool").default_message_pool
-    known = type_url in pool.url_to_type
-    if not known and type_url.startswith(TYPE_PREFIX):
-        package = type_url[len(TYPE_PREFIX) :].rpartition(".")[0]
-        if package and re.fullmatch(r"[a-z0-9_.]+", package):
-            with contextlib.suppress(Exception):  # not shipped by envoy-data-plane
-                _edp_import("envoy_data_plane." + package)
-            known = type_url in pool.url_to_type
-    cache[type_url] = known
-    return known
-
-
 def _nested_types(obj: Any, out: set[str]) -> None:
     if isinstance(obj, dict):
         t = obj.get("@type")
@@ -95,8 +73,3 @@ def _without_any(obj: Any) -> Any:
 
 def _strip_type(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k != "@type"}
-
-
-def _enum_name(value: Any) -> str | None:
-    name = getattr(value, "name", None)
-    return name if isinstance(name, str) else None

@@ -16,43 +16,30 @@ so header values, ``typed_extension_protocol_options`` keys, metadata keys and o
 are data are never touched.
 
 Where envoy-data-plane (PyPI ``envoy-data-plane`` 2.2, betterproto2 + pydantic) is used, and why
-    Measured on this shared 2-core machine (figures vary ~2x with load): importing the message
-    modules costs 0.4-0.9 s and emits pydantic deprecation warnings (suppressed locally); the
-    first ``from_dict`` of a message class adds one-off pydantic schema set-up (``Listener``
-    0.07-0.15 s, ``HttpConnectionManager`` ~0.17 s, whole ``Bootstrap`` with its ``extensions``
-    list ~0.36 s); an ``Any`` inside a message is packed to bytes and fails with ``TypeError:
-    Can't unpack unregistered type`` unless the module of that ``@type`` was imported first.
-    For the big sections message construction is far too slow: with the 2,000-route /
-    2,000-cluster dump made by ``bench/bench_envoy_dump.py --models 1000``,
-    ``RouteConfiguration.from_dict`` took 1.45 s against 0.03-0.06 s for the dict walk,
-    ``RoutesConfigDump.from_dict`` (route configs as ``Any``) 9.2 s,
-    ``ClustersConfigDump.from_dict`` 4.4 s against 0.01 s, and ``ConfigDump.from_json`` of that
-    dump 9.6 s; a 20,000-route dump would take minutes, and one unknown extension (an Istio
-    filter) makes the whole ``ConfigDump`` fail. So envoy-data-plane is never imported when this
-    module is (a test checks it in a subprocess) and is used, lazily, only where it is cheap:
+    Measured on this shared 2-core machine (figures vary ~2x with load): importing its message
+    modules costs 0.6-1.2 s (pydantic builds hundreds of dataclasses) and emits deprecation
+    warnings; the first ``from_dict`` of a message class adds one-off schema set-up
+    (``Listener`` 0.07-0.15 s, ``HttpConnectionManager`` ~0.17 s); an ``Any`` inside a message
+    fails with ``TypeError: Can't unpack unregistered type`` unless the module of that
+    ``@type`` was imported first. For the big sections message construction is far too slow:
+    with the 2,000-route / 2,000-cluster dump made by ``bench/bench_envoy_dump.py --models
+    1000``, ``RouteConfiguration.from_dict`` took 1.45 s against 0.03-0.06 s for the dict walk,
+    ``ClustersConfigDump.from_dict`` 4.4 s against 0.01 s, ``ConfigDump.from_json`` 9.6 s; and
+    one unknown extension (an Istio filter) makes a whole ``ConfigDump`` fail. A small CI scan
+    (a few manifests and one dump) paid ~1.2 s for the import alone, 16x ``--help``.
 
-    * **Bootstrap**: ``node`` (minus its long ``extensions`` list) goes through
-      ``core.v3.Node.from_dict`` and ``dynamic_resources.ads_config`` through
-      ``ApiConfigSource.from_dict``: node id/cluster, the build version from ``BuildVersion``,
-      the ADS ``grpc_services`` cluster, and ``api_type`` normalised to its enum name the way
-      protojson allows (``3`` and ``"DELTA_GRPC"`` both give ``"DELTA_GRPC"``). The ADS
-      cluster's address is then read from ``static_resources`` by the dict walker.
-    * **Listeners** (``ListenersConfigDump`` and bare ``Listener`` lists): every nested
-      ``@type`` must be a message envoy-data-plane ships (its module is imported on demand);
-      unknown ones (Istio's ``udpa.type.v1.TypedStruct``, ``xds.type.matcher.v3.IPMatcher``)
-      produce a warning naming them. Then the listener *without its typed extension configs*
-      goes through ``Listener.from_dict`` (field names, enums, address), and each HTTP
-      connection manager's ``rds`` through ``Rds.from_dict`` for ``route_config_name``. The
-      whole HCM is deliberately not unpacked: that alone costs ~0.2 s of one-off set-up and the
-      20,000-route budget cannot afford it. A listener envoy-data-plane rejects (unknown field,
-      bad enum) is read by the dict walker, with a warning quoting the rejection.
-    * **Cluster discovery types**: a ``Cluster.type`` outside the five everyday names (which a
-      test checks against the enum) is looked up in ``ClusterDiscoveryType``; an unknown name
-      produces a warning. The five skip the lookup because importing ``cluster.v3`` costs ~0.07 s.
-
-    Routes, clusters and endpoints are walked as dicts. Section type URLs are constants; a test
-    checks them against envoy-data-plane's message pool. If envoy-data-plane cannot be imported
-    at all, everything is read by the dict walker and a warning says so.
+    So :func:`parse_config_dump` (dump files, admin ``/config_dump``, bundles) never imports
+    it: every section is walked as dicts by this project's walkers. What envoy-data-plane knew
+    is kept as data or constants that tests check against it: the message types of Envoy's API
+    (``envoy_types.txt``: a listener or bootstrap ``@type`` outside it, such as Istio's
+    ``udpa.type.v1.TypedStruct``, gives a warning naming it), the ``ApiConfigSource.ApiType``
+    numbers (protojson may write ``3`` for ``"DELTA_GRPC"``) and the cluster discovery types.
+    :func:`parse_xds_resources` (bare ``Listener`` lists, the xDS wire shape) additionally
+    sends each listener *without its typed extension configs* through ``Listener.from_dict``
+    (field names, enums, address) and each HTTP connection manager's ``rds`` through
+    ``Rds.from_dict``; a listener envoy-data-plane rejects (unknown field, bad enum) is read by
+    the dict walker with a warning quoting the rejection, and without envoy-data-plane
+    everything is read by the dict walker with a warning saying so.
 
 Limits: an inline HCM ``route_config`` is read by the dict walker only; scoped routes (SRDS) and
 ``cluster_header`` routes are not evaluated; a virtual host without routes is invisible to
@@ -94,12 +81,11 @@ from seldon_doctor.domain.envoy_config import (
 from seldon_doctor.domain.envoy_edp import (
     _edp_available,
     _edp_import,
-    _edp_type_known,
-    _enum_name,
     _nested_types,
     _strip_type,
     _without_any,
 )
+from seldon_doctor.domain.envoy_types import envoy_type_known
 from seldon_doctor.domain.envoy_walk import (
     _dict,
     _dicts,
@@ -121,9 +107,19 @@ _LISTENER_STATES = (
     ("warming_state", "warming"),
     ("draining_state", "draining"),
 )
-# Members of envoy.config.cluster.v3.Cluster.DiscoveryType (a test checks them against
-# envoy-data-plane's ClusterDiscoveryType); other names are looked up in the enum itself.
-_COMMON_DISCOVERY_TYPES = frozenset({"STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"})
+# The members of envoy.config.cluster.v3.Cluster.DiscoveryType (a test checks them against
+# envoy-data-plane's ClusterDiscoveryType).
+_DISCOVERY_TYPES = frozenset({"STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"})
+# envoy.config.core.v3.ApiConfigSource.ApiType by number (a test checks it against
+# envoy-data-plane's enum): protojson may write an enum as its number.
+_API_TYPES = {
+    0: "DEPRECATED_AND_UNAVAILABLE_DO_NOT_USE",
+    1: "REST",
+    2: "GRPC",
+    3: "DELTA_GRPC",
+    5: "AGGREGATED_GRPC",
+    6: "AGGREGATED_DELTA_GRPC",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,7 +129,10 @@ _COMMON_DISCOVERY_TYPES = frozenset({"STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS
 class _Builder:
     """Accumulates one EnvoyConfig; every section parser writes here."""
 
-    def __init__(self) -> None:
+    def __init__(self, validate: bool = False) -> None:
+        # Bare xDS resources are validated against envoy-data-plane's messages; dumps read from
+        # files and admin endpoints are not (its import alone costs ~1 s).
+        self.validate = validate
         self.node_id: str | None = None
         self.node_cluster: str | None = None
         self.envoy_version: str | None = None
@@ -253,19 +252,10 @@ class _Builder:
 
     def check_cluster_types(self) -> None:
         # `cluster_type` extension names (e.g. envoy.clusters.aggregate) are lower-case: skip.
-        odd = {
-            c.type
-            for c in self.clusters.values()
-            if c.type is not None and c.type.isupper() and c.type not in _COMMON_DISCOVERY_TYPES
-        }
-        # Only names outside the everyday five need envoy-data-plane's enum (and its import).
-        if not odd or not _edp_available(self.warn):
-            return
-        mod = _edp_import("envoy_data_plane.envoy.config.cluster.v3")
-        known = {m.name for m in mod.ClusterDiscoveryType}
         for cluster in self.clusters.values():
-            if cluster.type in odd and cluster.type not in known:
-                self.warn(f"cluster {cluster.name!r}: unknown discovery type {cluster.type!r}")
+            ctype = cluster.type
+            if ctype is not None and ctype.isupper() and ctype not in _DISCOVERY_TYPES:
+                self.warn(f"cluster {cluster.name!r}: unknown discovery type {ctype!r}")
 
     # -- listeners ------------------------------------------------------------------------
     def add_listener(
@@ -276,7 +266,17 @@ class _Builder:
         # without a name (allowed for static ones) is labelled by its address.
         host, port = _socket_address(_dict(lst, "address"))
         label = name or f"{host}:{port}"
-        parsed = self._listener_via_edp(lst, label) if _edp_available(self.warn) else None
+        types: set[str] = set()
+        _nested_types(_strip_type(lst), types)
+        unknown = sorted(t for t in types if not envoy_type_known(t))
+        if unknown:
+            self.warn(
+                f"listener {label!r}: unknown extension types {', '.join(unknown)} (not in "
+                "Envoy's API as envoy-data-plane ships it); read without message validation"
+            )
+        parsed = None
+        if self.validate and not unknown and _edp_available(self.warn):
+            parsed = self._listener_via_edp(lst, label)
         if parsed is None:
             parsed = self._listener_via_dict(lst, label)
         address, port, rc_names = parsed
@@ -321,15 +321,6 @@ class _Builder:
     def _listener_via_edp(
         self, lst: dict[str, Any], name: str
     ) -> tuple[str | None, int | None, tuple[str, ...]] | None:
-        types: set[str] = set()
-        _nested_types(_strip_type(lst), types)
-        unknown = sorted(t for t in types if not _edp_type_known(t))
-        if unknown:
-            self.warn(
-                f"listener {name!r}: envoy-data-plane does not know {', '.join(unknown)}; "
-                "read it without message validation"
-            )
-            return None
         listener_cls = _edp_import("envoy_data_plane.envoy.config.listener.v3").Listener
         rds_cls = _edp_import(
             "envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3"
@@ -393,8 +384,15 @@ class _Builder:
         node = _dict(boot, "node")
         ads = _dict(_dict(boot, "dynamic_resources"), "ads_config")
         static = list(_dicts(_dict(boot, "static_resources"), "clusters"))
-        if not self._bootstrap_via_edp(node, ads, static):
-            self._bootstrap_via_dict(node, ads, static)
+        # `extensions` (hundreds of entries) holds nothing read here.
+        types: set[str] = set()
+        _nested_types({k: v for k, v in node.items() if k != "extensions"}, types)
+        _nested_types(ads, types)
+        unknown = sorted(t for t in types if not envoy_type_known(t))
+        if unknown:
+            self.warn(f"bootstrap: unknown extension types {', '.join(unknown)}")
+        self._bootstrap_node(node)
+        self._bootstrap_ads(ads, static)
         self._non_ads_xds_cluster(_dict(boot, "dynamic_resources"), static)
 
     def _xds_address(self, static: list[dict[str, Any]]) -> None:
@@ -405,21 +403,26 @@ class _Builder:
                     self.xds_address = eps[0]
                 break
 
-    def _bootstrap_via_dict(
-        self, node: dict[str, Any], ads: dict[str, Any], static: list[dict[str, Any]]
-    ) -> None:
-        self.node_id = _str(node.get("id"))
-        self.node_cluster = _str(node.get("cluster"))
+    def _bootstrap_node(self, node: dict[str, Any]) -> None:
+        # Empty strings are proto3 defaults, i.e. unset.
+        self.node_id = _str(node.get("id")) or None
+        self.node_cluster = _str(node.get("cluster")) or None
         version = _dict(_dict(node, "user_agent_build_version"), "version")
         if version:
             parts = [_int(_get(version, k)) or 0 for k in ("major_number", "minor_number", "patch")]
             self.envoy_version = ".".join(str(p) for p in parts)
         elif _str(_get(node, "user_agent_version")):
             self.envoy_version = _str(_get(node, "user_agent_version"))
+
+    def _bootstrap_ads(self, ads: dict[str, Any], static: list[dict[str, Any]]) -> None:
         api_type = _get(ads, "api_type")
-        self.ads_api_type = str(api_type) if api_type is not None else None
+        number = _int(api_type) if not isinstance(api_type, str) else None
+        if number is not None:
+            self.ads_api_type = _API_TYPES.get(number, str(number))
+        else:
+            self.ads_api_type = str(api_type) if api_type is not None else None
         for svc in _dicts(ads, "grpc_services"):
-            self.xds_cluster = _str(_get(_dict(svc, "envoy_grpc"), "cluster_name"))
+            self.xds_cluster = _str(_get(_dict(svc, "envoy_grpc"), "cluster_name")) or None
             if self.xds_cluster:
                 break
         self._xds_address(static)
@@ -436,48 +439,6 @@ class _Builder:
                     self.xds_cluster = cluster
                     self._xds_address(static)
                     return
-
-    def _bootstrap_via_edp(
-        self, node: dict[str, Any], ads: dict[str, Any], static: list[dict[str, Any]]
-    ) -> bool:
-        if not (node or ads) or not _edp_available(self.warn):
-            return False
-        # Only the parts read here: `extensions` (hundreds of entries) adds nothing but cost.
-        node_in = {k: v for k, v in node.items() if k != "extensions"}
-        ads_in = dict(ads)
-        types: set[str] = set()
-        _nested_types(node_in, types)
-        _nested_types(ads_in, types)
-        if not all(_edp_type_known(t) for t in types):
-            self.warn("bootstrap: unknown extension types; read without message validation")
-            return False
-        core = _edp_import("envoy_data_plane.envoy.config.core.v3")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                node_msg = core.Node.from_dict(node_in)
-                ads_msg = core.ApiConfigSource.from_dict(ads_in)
-        except Exception as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.warn(f"bootstrap: envoy-data-plane rejected it ({detail})")
-            return False
-        self.node_id = node_msg.id or None
-        self.node_cluster = node_msg.cluster or None
-        build = node_msg.user_agent_build_version
-        if build is not None and build.version is not None:
-            v = build.version
-            self.envoy_version = f"{v.major_number}.{v.minor_number}.{v.patch}"
-        elif node_msg.user_agent_version:
-            self.envoy_version = node_msg.user_agent_version
-        # An absent api_type would read as enum value 0; report it as unknown, like the walker.
-        has_api_type = _get(ads, "api_type") is not None
-        self.ads_api_type = _enum_name(ads_msg.api_type) if has_api_type else None
-        for svc in ads_msg.grpc_services or []:
-            if svc.envoy_grpc is not None and svc.envoy_grpc.cluster_name:
-                self.xds_cluster = svc.envoy_grpc.cluster_name
-                break
-        self._xds_address(static)
-        return True
 
     # -- result ---------------------------------------------------------------------------
     def build(self) -> EnvoyConfig:
@@ -557,7 +518,7 @@ def parse_xds_resources(
         for i, item in enumerate(items):
             if not isinstance(item, Mapping):
                 raise DumpError(f"xDS {what}[{i}] is {json_kind(item)}, not an object")
-    b = _Builder()
+    b = _Builder(validate=True)
     try:
         for lst in listeners:
             b.add_listener(dict(lst), "active", None)

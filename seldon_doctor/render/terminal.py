@@ -29,7 +29,7 @@ from seldon_doctor.plan import PlanEntry, build_plan, plan_for
 from seldon_doctor.render import RenderOptions
 from seldon_doctor.render.safe import safe_line, safe_text
 
-if TYPE_CHECKING:  # the engine imports every check and networkx: too slow for `checks`
+if TYPE_CHECKING:  # the engine imports every check: too slow for `checks`
     from seldon_doctor.engine import Report
     from seldon_doctor.suppress import AppliedConfig
 

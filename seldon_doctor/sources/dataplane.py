@@ -21,7 +21,9 @@ import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from seldon_doctor.domain import scheduler_state
@@ -38,11 +40,18 @@ from seldon_doctor.snapshot import (
     XdsObservation,
 )
 from seldon_doctor.sources.attribution import envoy_namespaces, split_dump_arg
+from seldon_doctor.sources.portforward import (
+    forwarded_port,
+    observe_via_portforward,
+)
 
 if TYPE_CHECKING:
     from seldon_doctor.graph.build import DeploymentGraph
 
 DEFAULT_TIMEOUT = 5.0
+# Data-plane reads at once: each mostly waits on its endpoint, a port-forward costs 3-5 threads.
+# Endpoints that never answer cost one --dataplane-timeout per this many (~10 namespaces).
+DATAPLANE_WORKERS = 32
 ENVOY_ADMIN_PORT = 9901
 SCHEDULER_XDS_PORT = 9002
 SCHEDULER_API_PORT = 9004
@@ -141,48 +150,68 @@ def _with_port(target: str, port: int) -> str:
     return f"{target}:{port}"
 
 
-def collect_dataplane(snapshot: Snapshot, inputs: DataplaneInputs) -> Snapshot:
-    """Add every requested observation to ``snapshot``; failures become gaps, never raise."""
+@dataclass(slots=True)
+class _Read:
+    """One data-plane read: its gap's subject, where its observation goes, the call."""
+
+    what: str  # envoy, scheduler, scheduler-xds
+    namespace: str
+    into: list[Any]  # snapshot.envoys, .schedulers or .xds
+    call: Callable[[], Any]
+    label: str  # names the endpoint in a client bug's gap
+    prefix: str = ""  # before the client's reason in a gap (``pod NAME: ``)
+
+
+def _read_all(snapshot: Snapshot, reads: Sequence[_Read]) -> None:
+    """Run ``reads`` in parallel (a bounded pool: each waits on its own endpoint and deadline,
+    so N namespaces cost about one deadline, not N) and add their observations or gaps to
+    ``snapshot`` in the order of ``reads``, whichever finished first."""
     from seldon_doctor.clients.errors import DataplaneUnavailable
 
-    objects = snapshot.objects
-    jobs: list[tuple[str, str, str, Callable[[], None]]] = []
+    def one(read: _Read) -> Any:
+        try:
+            return read.call()
+        except DataplaneUnavailable as exc:
+            return Gap(f"{read.what}:{read.namespace}", read.prefix + exc.reason, read.namespace)
+        except Exception as exc:  # a client bug must not take the scan down
+            reason = f"{read.label}: {type(exc).__name__}: {exc}".splitlines()[0]
+            return Gap(f"{read.what}:{read.namespace}", reason, read.namespace)
 
+    if len(reads) > 1:
+        with ThreadPoolExecutor(
+            max_workers=min(DATAPLANE_WORKERS, len(reads)), thread_name_prefix="seldon-doctor-dp"
+        ) as pool:
+            results = list(pool.map(one, reads))
+    else:
+        results = [one(read) for read in reads]
+    for read, result in zip(reads, results, strict=True):
+        if isinstance(result, Gap):
+            snapshot.gaps.append(result)
+        else:
+            read.into.append(result)
+
+
+def collect_dataplane(snapshot: Snapshot, inputs: DataplaneInputs) -> Snapshot:
+    """Add every requested observation to ``snapshot``; failures become gaps, never raise."""
+    objects = snapshot.objects
+    reads: list[_Read] = []
+    call: Callable[[], Any]
     for value in inputs.envoy_admin:
         given, url = split_arg(value)
         ns = _namespace_for(given, objects, inputs.namespace, "--envoy-admin", value)
-
-        def envoy_job(url: str = url, ns: str = ns) -> None:
-            snapshot.envoys.append(observe_envoy(url, ns, timeout=inputs.timeout))
-
-        jobs.append(("envoy", ns, url, envoy_job))
+        call = partial(observe_envoy, url, ns, timeout=inputs.timeout)
+        reads.append(_Read("envoy", ns, snapshot.envoys, call, url))
     for value in inputs.schedulers:
         given, target = split_arg(value)
         ns = given or inputs.namespace
-
-        def scheduler_job(target: str = target, ns: str = ns) -> None:
-            snapshot.schedulers.append(observe_scheduler(target, ns, timeout=inputs.timeout))
-
-        jobs.append(("scheduler", ns, target, scheduler_job))
+        call = partial(observe_scheduler, target, ns, timeout=inputs.timeout)
+        reads.append(_Read("scheduler", ns, snapshot.schedulers, call, target))
     for value in inputs.scheduler_xds:
         given, target = split_arg(value)
         ns = given or inputs.namespace
-
-        def xds_job(target: str = target, ns: str = ns) -> None:
-            snapshot.xds.append(
-                observe_xds(target, ns, timeout=inputs.timeout, node_id=inputs.node_id)
-            )
-
-        jobs.append(("scheduler-xds", ns, target, xds_job))
-
-    for what, ns, address, job in jobs:
-        try:
-            job()
-        except DataplaneUnavailable as exc:
-            snapshot.gaps.append(Gap(f"{what}:{ns}", exc.reason, ns))
-        except Exception as exc:  # a client bug must not take the scan down
-            reason = f"{address}: {type(exc).__name__}: {exc}".splitlines()[0]
-            snapshot.gaps.append(Gap(f"{what}:{ns}", reason, ns))
+        call = partial(observe_xds, target, ns, timeout=inputs.timeout, node_id=inputs.node_id)
+        reads.append(_Read("scheduler-xds", ns, snapshot.xds, call, target))
+    _read_all(snapshot, reads)
     snapshot.schedulers.extend(load_scheduler_files(inputs.scheduler_files))
     snapshot.xds.extend(load_xds_files(inputs.xds_files))
     return snapshot
@@ -232,172 +261,6 @@ def scheduler_state_from_dict(data: dict[str, Any]) -> SchedulerState:
 
 
 # ---------------------------------------------------------------------------- live mode
-
-
-def _forward_failure(namespace: str, pod: str, port: int, exc: BaseException) -> str:
-    """One line for a port-forward the API server refused (the client's message is a dump of
-    the handshake: status line, headers and the Status body)."""
-    text = str(getattr(exc, "reason", "") or exc)
-    status = re.search(r"Handshake status (\d{3}(?: [A-Za-z]+)*)", text)
-    message = re.search(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
-    detail = status.group(1) if status else text.splitlines()[0] if text else type(exc).__name__
-    if message:
-        detail += ": " + message.group(1).replace('\\"', '"')
-    return f"port-forward to {namespace}/{pod}:{port} failed: {detail}"
-
-
-class PortForwarder:
-    """A local port that relays to ``pod:remote_port`` through the API server.
-
-    Each local connection gets its own stream from the kubernetes client's ``portforward``
-    (``connect_get_namespaced_pod_portforward``), as ``kubectl port-forward`` does; it lands
-    on the pod's loopback, so Envoy's admin bound to 127.0.0.1:9901 is reachable. The first
-    stream is opened at once, so a refused port-forward (403, unknown pod, no API server) is
-    :class:`DataplaneUnavailable` here, before anything waits on the port.
-    """
-
-    def __init__(self, namespace: str, pod: str, remote_port: int, *, api: Any = None) -> None:
-        import socket
-        import threading
-
-        from seldon_doctor.clients.errors import DataplaneUnavailable
-
-        try:
-            from kubernetes import client as k8s_client
-            from kubernetes.stream import portforward
-        except ImportError:
-            raise DataplaneUnavailable("the kubernetes client is not installed") from None
-        self.namespace, self.pod, self.remote_port = namespace, pod, remote_port
-        self._portforward = portforward
-        self._core = api or k8s_client.CoreV1Api()
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._spare: Any = self._open()
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(8)
-        self._listener.settimeout(0.2)
-        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _open(self) -> Any:
-        from seldon_doctor.clients.errors import DataplaneUnavailable
-
-        try:
-            return self._portforward(
-                self._core.connect_get_namespaced_pod_portforward,
-                self.pod,
-                self.namespace,
-                ports=str(self.remote_port),
-            )
-        except Exception as exc:
-            reason = _forward_failure(self.namespace, self.pod, self.remote_port, exc)
-            raise DataplaneUnavailable(reason) from None
-
-    def _accept(self) -> None:
-        import threading
-
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: Any) -> None:
-        import socket
-        import threading
-
-        from seldon_doctor.clients.errors import DataplaneUnavailable
-
-        forward, self._spare = self._spare, None
-        try:
-            forward = forward or self._open()
-            remote = forward.socket(self.remote_port)
-        except DataplaneUnavailable as exc:
-            self.errors.append(exc.reason)
-            conn.close()
-            return
-        except Exception as exc:
-            self.errors.append(_forward_failure(self.namespace, self.pod, self.remote_port, exc))
-            conn.close()
-            return
-
-        def pump(src: Any, dst: Any, before_eof: Callable[[], None] | None = None) -> None:
-            with contextlib.suppress(OSError):
-                while not self._stop.is_set():
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    dst.sendall(data)
-            if before_eof is not None:
-                before_eof()
-            with contextlib.suppress(OSError):
-                dst.shutdown(socket.SHUT_WR)
-
-        def note_refusal() -> None:
-            # kubelet's word on the error channel (port closed in the pod), recorded before
-            # the local client sees the connection end, so the read's failure can name it.
-            with contextlib.suppress(Exception):
-                refused = forward.error(self.remote_port)
-                if refused:
-                    where = f"{self.namespace}/{self.pod}:{self.remote_port}"
-                    self.errors.append(f"port-forward to {where}: {refused}".splitlines()[0])
-
-        back = threading.Thread(target=pump, args=(remote, conn, note_refusal), daemon=True)
-        back.start()
-        pump(conn, remote)
-        back.join(timeout=1.0)
-        conn.close()
-        with contextlib.suppress(Exception):
-            forward.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        spare, self._spare = self._spare, None
-        if spare is not None:
-            with contextlib.suppress(Exception):
-                spare.close()
-
-    def __enter__(self) -> PortForwarder:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-@contextlib.contextmanager
-def forwarded_port(namespace: str, pod: str, port: int, api: Any = None) -> Iterator[str]:
-    """``127.0.0.1:P`` relayed to ``pod:port`` through the API server while the block runs.
-
-    Raises:
-        DataplaneUnavailable: the API server refused the port-forward.
-    """
-    with PortForwarder(namespace, pod, port, api=api) as forwarder:
-        yield forwarder.address
-
-
-def observe_via_portforward(
-    namespace: str, pod: str, remote_port: int, read: Callable[[str], Any], *, api: Any = None
-) -> Any:
-    """Relay a local port to ``pod:remote_port`` through the API server and call ``read``.
-
-    ``read`` gets a local address (``127.0.0.1:<port>``), see :class:`PortForwarder`; the
-    relay stops when ``read`` returns. Failures to open a stream are
-    :class:`DataplaneUnavailable` (the API server's refusal, rather than ``read``'s own
-    client seeing a dropped connection). Live mode (``observe_live``) calls this per Envoy pod
-    with port 9901 and per scheduler pod with 9004 and 9002.
-    """
-    from seldon_doctor.clients.errors import DataplaneUnavailable
-
-    with PortForwarder(namespace, pod, remote_port, api=api) as forwarder:
-        try:
-            return read(forwarder.address)
-        except DataplaneUnavailable as exc:
-            if forwarder.errors:
-                raise DataplaneUnavailable(forwarder.errors[0].splitlines()[0]) from None
-            raise exc
 
 
 # ---- the seldon-mesh Service, for probes --------------------------------------------------
@@ -527,6 +390,24 @@ def mesh_endpoint(namespace: str, api: Any, graph: DeploymentGraph | None = None
         yield f"http://{address}"
 
 
+def preload_live_clients() -> None:
+    """Import the port-forward client in the background while the cluster is being read.
+
+    ``kubernetes``' CoreV1Api (with its model classes) and gRPC take 0.5-1 s to import, and
+    the LISTs before ``observe_live`` mostly wait on the network; the modules are disjoint from
+    what the main thread imports meanwhile.
+    """
+    import importlib
+    import threading
+
+    def load() -> None:
+        for module in ("kubernetes.client.api.core_v1_api", "kubernetes.stream", "grpc"):
+            with contextlib.suppress(Exception):  # the real import reports it later
+                importlib.import_module(module)
+
+    threading.Thread(target=load, daemon=True, name="seldon-doctor-preload").start()
+
+
 def observe_live(
     snapshot: Snapshot,
     *,
@@ -536,13 +417,12 @@ def observe_live(
     namespaces: Sequence[str] | None = None,
 ) -> Snapshot:
     """Live mode: read every running Envoy and scheduler pod of the snapshot through the API
-    server (``observe_via_portforward``): Envoy admin 9901, scheduler status 9004 and xDS 9002.
+    server (``observe_via_portforward``): Envoy admin 9901, scheduler status 9004 and xDS 9002,
+    all pods in parallel (``_read_all``); a refused forward fails its read at once.
 
     Pods are found by ``app.kubernetes.io/name`` = ``seldon-envoy`` / ``seldon-scheduler``.
     Each failure is a gap (``envoy:<ns>``, ``scheduler:<ns>``, ``scheduler-xds:<ns>``).
     """
-    from seldon_doctor.clients.errors import DataplaneUnavailable
-
     wanted = set(namespaces) if namespaces is not None else None
     pods = [
         obj
@@ -552,35 +432,35 @@ def observe_live(
         and str(obj.status.get("phase") or "Running") == "Running"
         and not obj.metadata.get("deletionTimestamp")
     ]
+    reads: list[_Read] = []
     for pod in pods:
         role = pod.labels.get("app.kubernetes.io/name")
         ns, name = pod.namespace, pod.name
-        reads: list[tuple[str, int, Callable[[str], None]]] = []
+        ports: list[tuple[str, int, list[Any], Callable[[str], Any]]] = []
         if role == "seldon-envoy":
 
-            def envoy(addr: str, ns: str = ns, name: str = name) -> None:
+            def envoy(addr: str, ns: str = ns, name: str = name) -> EnvoyObservation:
                 obs = observe_envoy("http://" + addr, ns, timeout=timeout)
                 obs.pod = name
                 obs.origin = Origin(file=f"pod {ns}/{name}:{ENVOY_ADMIN_PORT}/config_dump")
-                snapshot.envoys.append(obs)
+                return obs
 
-            reads.append(("envoy", ENVOY_ADMIN_PORT, envoy))
+            ports.append(("envoy", ENVOY_ADMIN_PORT, snapshot.envoys, envoy))
         elif role == "seldon-scheduler":
-
-            def status(addr: str, ns: str = ns) -> None:
-                snapshot.schedulers.append(observe_scheduler(addr, ns, timeout=timeout))
-
-            def served(addr: str, ns: str = ns) -> None:
-                snapshot.xds.append(observe_xds(addr, ns, timeout=timeout, node_id=node_id))
-
-            reads.append(("scheduler", SCHEDULER_API_PORT, status))
-            reads.append(("scheduler-xds", SCHEDULER_XDS_PORT, served))
-        for what, port, read in reads:
-            try:
-                observe_via_portforward(ns, name, port, read, api=api)
-            except DataplaneUnavailable as exc:
-                snapshot.gaps.append(Gap(f"{what}:{ns}", f"pod {name}: {exc.reason}", ns))
-            except Exception as exc:  # a client bug must not take the scan down
-                reason = f"pod {name}:{port}: {type(exc).__name__}: {exc}".splitlines()[0]
-                snapshot.gaps.append(Gap(f"{what}:{ns}", reason, ns))
+            status = partial(_scheduler_at, ns=ns, timeout=timeout)
+            served = partial(_xds_at, ns=ns, timeout=timeout, node_id=node_id)
+            ports.append(("scheduler", SCHEDULER_API_PORT, snapshot.schedulers, status))
+            ports.append(("scheduler-xds", SCHEDULER_XDS_PORT, snapshot.xds, served))
+        for what, port, into, read in ports:
+            call = partial(observe_via_portforward, ns, name, port, read, api=api)
+            reads.append(_Read(what, ns, into, call, f"pod {name}:{port}", f"pod {name}: "))
+    _read_all(snapshot, reads)
     return snapshot
+
+
+def _scheduler_at(addr: str, *, ns: str, timeout: float) -> SchedulerObservation:
+    return observe_scheduler(addr, ns, timeout=timeout)
+
+
+def _xds_at(addr: str, *, ns: str, timeout: float, node_id: str) -> XdsObservation:
+    return observe_xds(addr, ns, timeout=timeout, node_id=node_id)
