@@ -19,8 +19,6 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import networkx as nx
-
 from seldon_doctor import logs
 from seldon_doctor.findings import Evidence
 from seldon_doctor.graph import seldon, shape
