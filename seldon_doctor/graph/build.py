@@ -38,6 +38,7 @@ from seldon_doctor.graph.resolve import (
     parse_service_host,
     selector_of,
 )
+from seldon_doctor.graph.store import MultiDiGraph
 from seldon_doctor.snapshot import EnvoyObservation, KubeObject, Snapshot
 
 __all__ = [
@@ -75,7 +76,7 @@ class DeploymentGraph(Resolver):
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.observed = snapshot.live or any(obj.kind == "Pod" for obj in snapshot.objects)
-        self.g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+        self.g = MultiDiGraph()
         self.recorder: set[str] | None = None
         self.duplicates: list[str] = []
         # What graph/shape.py fixed in the input (wrong-typed fields): report warnings.
