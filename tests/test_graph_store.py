@@ -36,6 +36,8 @@ def test_same_nodes_edges_and_order_as_networkx(ops: list[tuple[str, Any, dict[s
     assert list(ours.nodes) == list(theirs.nodes)
     assert list(ours.nodes(data=True)) == list(theirs.nodes(data=True))
     assert list(ours.edges(data=True)) == list(theirs.edges(data=True))
+    assert list(ours.edges(keys=True)) == list(theirs.edges(keys=True))
+    assert list(ours.edges(data=True, keys=True)) == list(theirs.edges(data=True, keys=True))
     assert ours.number_of_edges() == theirs.number_of_edges()
     for node in "abcde":
         assert (node in ours) == (node in theirs)

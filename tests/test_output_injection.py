@@ -2,8 +2,8 @@
 
 Names, requirements and condition text carrying escape sequences (clear screen, window title,
 OSC 8 hyperlink), C1 controls, DEL, bidi overrides and carriage returns go through every text
-renderer, the trace, and the CLI on a pipe; nothing of it may come out raw. JUnit stays
-well-formed XML; Markdown cannot grow a fake heading or table row.
+renderer, the trace, and the CLI on a pipe; nothing of it may come out raw. JUnit and GraphML
+stay well-formed XML; Markdown cannot grow a fake heading or table row.
 """
 
 from __future__ import annotations
@@ -23,7 +23,13 @@ from rich.console import Console
 
 from seldon_doctor.engine import Report, run_checks
 from seldon_doctor.graph.build import DeploymentGraph, build_graph
-from seldon_doctor.render import FORMATS, RenderOptions, get_renderer, graph_export
+from seldon_doctor.render import (
+    FORMATS,
+    RenderOptions,
+    get_renderer,
+    graph_export,
+    graph_networkx,
+)
 from seldon_doctor.render.safe import safe_line, safe_text
 from seldon_doctor.render.terminal import render_report
 from seldon_doctor.render.trace_tree import render_tree
@@ -104,9 +110,15 @@ def test_no_raw_control_characters_in_any_format(
 
 def test_graph_exports(scanned: tuple[DeploymentGraph, Report]) -> None:
     graph, report = scanned
-    for export in (graph_export.to_dot, graph_export.to_mermaid, graph_export.to_json):
+    for export in (
+        graph_export.to_dot,
+        graph_export.to_mermaid,
+        graph_export.to_json,
+        graph_networkx.to_graphml,
+    ):
         text = export(graph, report.findings)
         assert not _raw(text), f"{export.__name__} carries {_raw(text)}"
+    ET.fromstring(graph_networkx.to_graphml(graph, report.findings).encode())
 
 
 def test_tty_output_has_only_our_own_escapes(scanned: tuple[DeploymentGraph, Report]) -> None:

@@ -1,4 +1,4 @@
-"""``seldon-doctor graph``: the deployment graph as DOT, Mermaid, JSON or SVG."""
+"""``seldon-doctor graph``: the deployment graph as DOT, Mermaid, JSON, GraphML or SVG."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from seldon_doctor.cli.output import usage_errors
 from seldon_doctor.errors import InputError
 
 
-@click.command(short_help="The deployment graph as DOT, Mermaid, JSON or SVG.")
+@click.command(short_help="The deployment graph as DOT, Mermaid, JSON, GraphML or SVG.")
 @file_input_options
 @click.option(
     "-o", "--output", "fmt", type=click.Choice(GRAPH_FORMATS), default="dot", show_default=True
@@ -25,13 +25,14 @@ def graph(
     crds: tuple[str, ...],
     fmt: str,
 ) -> None:
-    """Print the deployment graph (broken nodes highlighted) as DOT, Mermaid, JSON or SVG.
+    """Print the deployment graph (broken nodes highlighted) as DOT, Mermaid, JSON, GraphML or SVG.
 
     It reads manifests or captured state (-f) or the demo (--demo), never a cluster: capture
-    one first with kubectl get ... -o yaml (see README). SVG needs Graphviz's dot on PATH.
+    one first with kubectl get ... -o yaml (see README). GraphML opens in yEd, Gephi and
+    Cytoscape. SVG needs Graphviz's dot on PATH.
     """
     from seldon_doctor.app.graph import judged_graph
-    from seldon_doctor.render import graph_export
+    from seldon_doctor.render import graph_export, graph_networkx
 
     if fmt == "svg":
         import shutil
@@ -47,6 +48,7 @@ def graph(
         "dot": graph_export.to_dot,
         "mermaid": graph_export.to_mermaid,
         "json": graph_export.to_json,
+        "graphml": graph_networkx.to_graphml,
         "svg": _dot_to_svg,
     }
     sys.stdout.write(render[fmt](built, findings))

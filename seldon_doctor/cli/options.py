@@ -16,7 +16,7 @@ from seldon_doctor.render import FORMATS
 
 FAIL_ON = ("error", "warning", "info", "never")
 MIN_SEVERITY = ("error", "warning", "info")
-GRAPH_FORMATS = ("dot", "mermaid", "json", "svg")
+GRAPH_FORMATS = ("dot", "mermaid", "json", "graphml", "svg")
 
 
 def apply_options(func: Any, options: Sequence[Callable[[Any], Any]]) -> Any:

@@ -77,14 +77,17 @@ class MultiDiGraph:
     def has_edge(self, source: str, target: str) -> bool:
         return target in self._succ.get(source, {})
 
-    def out_edges(self, source: str, data: bool = False) -> Iterator[tuple[Any, ...]]:
-        for target, keys in self._succ.get(source, {}).items():
-            for attrs in keys.values():
-                yield (source, target, attrs) if data else (source, target)
+    def out_edges(
+        self, source: str, data: bool = False, *, keys: bool = False
+    ) -> Iterator[tuple[Any, ...]]:
+        for target, by_key in self._succ.get(source, {}).items():
+            for key, attrs in by_key.items():
+                edge = (source, target, key) if keys else (source, target)
+                yield (*edge, attrs) if data else edge
 
-    def edges(self, data: bool = False) -> Iterator[tuple[Any, ...]]:
+    def edges(self, data: bool = False, *, keys: bool = False) -> Iterator[tuple[Any, ...]]:
         for source in self._succ:
-            yield from self.out_edges(source, data)
+            yield from self.out_edges(source, data, keys=keys)
 
     def number_of_edges(self) -> int:
         return sum(len(keys) for succ in self._succ.values() for keys in succ.values())
