@@ -67,6 +67,11 @@ def test_graphml_round_trip(judged: tuple[DeploymentGraph, Sequence[Finding]]) -
     assert flagged == broken_ids(findings) & set(graph.g.nodes)
     assert flagged, "the scenario's findings must name graph nodes"
     assert text == to_graphml(graph, findings), "the same graph gives the same file"
+    ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    root = ET.fromstring(text)
+    booleans = {k.get("id") for k in root.findall("g:key", ns) if k.get("attr.type") == "boolean"}
+    values = {d.text for d in root.iter(f"{{{ns['g']}}}data") if d.get("key") in booleans}
+    assert booleans and values <= {"true", "false"}, "XML Schema booleans, not Python's True"
 
 
 def test_graphml_flattens_non_scalars_and_makes_hostile_text_inert(

@@ -68,4 +68,19 @@ def to_graphml(graph: DeploymentGraph, findings: Iterable[Finding] = ()) -> str:
         out.add_edge(safe_line(src), safe_line(dst), key=f"e{index}", **_scalars(data))
     buffer = io.BytesIO()
     nx.write_graphml(out, buffer, encoding="utf-8")
-    return buffer.getvalue().decode("utf-8").rstrip("\n") + "\n"
+    return _xsd_booleans(buffer.getvalue().decode("utf-8")).rstrip("\n") + "\n"
+
+
+def _xsd_booleans(xml: str) -> str:
+    """networkx writes booleans as Python prints them (``True``) under ``attr.type="boolean"``,
+    which XML Schema spells ``true``/``false``: strict GraphML readers refuse the former."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    ET.register_namespace("", ns["g"])
+    root = ET.fromstring(xml)
+    booleans = {k.get("id") for k in root.findall("g:key", ns) if k.get("attr.type") == "boolean"}
+    for data in root.iter(f"{{{ns['g']}}}data"):
+        if data.get("key") in booleans and data.text in ("True", "False"):
+            data.text = data.text.lower()
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
