@@ -86,6 +86,7 @@ class DeploymentGraph(Resolver):
         self._by_kind_ns: dict[tuple[str, str], list[Node]] = defaultdict(list)
         self._resolve_cache: dict[tuple[str, str], Resolution] = {}
         self._consumer_cache: dict[str, tuple[Consumer, ...]] = {}
+        self._pods_cache: dict[str, list[Node]] = {}
         self._capabilities_cache: dict[str, seldon.Capabilities] = {}
         self._namespaces_with_cache: dict[tuple[str, ...], list[str]] = {}
         self._log_matches: list[logs.LogMatch] | None = None

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_doctor.errors import InputError, NoKubeconfigError
-from seldon_doctor.kinds import KINDS, KindInfo
+from seldon_doctor.kinds import KINDS, TYPED_GROUPS, KindInfo
 from seldon_doctor.snapshot import Gap, KubeObject, Origin, Snapshot
 from seldon_doctor.sources.kubeconfig import Target, _one_line, read_kubeconfig
 from seldon_doctor.sources.live_http import ApiReader, DeadlineExceeded, ReadFailed
@@ -437,7 +437,7 @@ class ClusterScan:
 
     def _absorb(self, result: _KindResult) -> None:
         info = result.kind
-        origin = Origin(cluster=self.target.name)
+        origin = Origin(cluster=self.target.name, typed=info.group in TYPED_GROUPS)
         for item in result.items:
             # A LIST's items carry no kind/apiVersion: the list's type says it.
             item.setdefault("kind", info.kind)
