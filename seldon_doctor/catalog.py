@@ -286,3 +286,15 @@ def lookup(id_or_slug: str) -> CheckDoc | None:
         if doc.slug == key.lower():
             return doc
     return None
+
+
+def check_reads(check_id: str) -> list[str]:
+    """What check ``check_id`` reads (its ``reads`` and ``needs``, sorted; [] for the engine's
+    own ids), from ``checks/reads.txt``: importing the checks to ask them was a quarter of
+    ``explain``'s start-up. ``scripts/generate.py --check`` keeps the file equal to the code."""
+    path = Path(__file__).parent / "checks" / "reads.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if words and words[0] == check_id:
+            return words[1:]
+    return []

@@ -154,3 +154,27 @@ def test_readme_check_table_matches_catalog() -> None:
     for doc in load_docs().values():
         row = f"| {doc.id} | {doc.slug} | {doc.severity.value} |"
         assert row in readme, f"README check table lacks or misstates {doc.id}"
+
+
+def test_check_reads_are_the_checks_own_and_explain_imports_no_check() -> None:
+    import subprocess
+    import sys
+
+    from seldon_doctor.catalog import check_reads
+
+    assert {c.id: check_reads(c.id) for c in ALL_CHECKS} == {
+        c.id: sorted(c.reads | c.needs) for c in ALL_CHECKS
+    }
+    assert [check_reads(i) for i in ENGINE_CHECK_IDS] == [[]] * len(ENGINE_CHECK_IDS)
+    # explain prints one check's reads from the generated table (issue 17: importing every
+    # check to ask one was a quarter of its start-up).
+    code = (
+        "import contextlib, io, sys\n"
+        "from seldon_doctor.cli import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    cli(['explain', 'SD501'], standalone_mode=False)\n"
+        "assert 'Deployment' in out.getvalue()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('seldon_doctor.checks')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
