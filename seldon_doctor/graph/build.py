@@ -120,11 +120,14 @@ class DeploymentGraph(Resolver):
 
     def _build(self) -> None:
         for original in self.snapshot.objects:
-            if original.kind and original.name:
+            kind, name = original.kind, original.name
+            if kind and name:
                 # Wrong container shapes are fixed once here (graph/shape.py), with a note.
                 obj, notes = shape.conform(original)
-                self.input_notes.extend(notes)
-                self._add(Node(obj.kind, obj.namespace, obj.name, obj))
+                if obj is not original:  # a fix may have dropped a wrong-typed name
+                    self.input_notes.extend(notes)
+                    kind, name = obj.kind, obj.name
+                self._add(Node(kind, obj.namespace, name, obj))
         self.known_namespaces = {n.name for n in self._by_kind.get("Namespace", [])}
         self.namespaces_with_objects = {n.namespace for n in self._nodes.values() if n.namespace}
         self.controllers = []

@@ -257,6 +257,8 @@ SHAPES: dict[str, dict[str, Any]] = {
     },
 }
 _COMMON: dict[str, Any] = {"metadata": _META}
+# The full shape of each kind, merged once (conform runs once per object of a scan).
+_FULL: dict[str, dict[str, Any]] = {kind: {**_COMMON, **shape} for kind, shape in SHAPES.items()}
 
 
 def conform(obj: KubeObject) -> tuple[KubeObject, list[str]]:
@@ -265,7 +267,7 @@ def conform(obj: KubeObject) -> tuple[KubeObject, list[str]]:
         # Served typed by the API server (snapshot.Origin.typed): right by construction, and
         # walking them was a fifth of a 1,000-namespace live scan's graph and checks.
         return obj, []
-    shape = {**_COMMON, **SHAPES.get(obj.kind, {})}
+    shape = _FULL.get(obj.kind, _COMMON)
     if _fits(obj.body, shape):
         return obj, []
     fixes: list[tuple[tuple[Any, ...], str, Any]] = []

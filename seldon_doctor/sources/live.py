@@ -495,9 +495,18 @@ class ClusterScan:
         if self.narrowed:  # outside the -n namespaces, some kind is unknown (not absent)
             self.snapshot.listed_namespaces = frozenset(self.options.namespaces)
         order = {kind: index for index, kind in enumerate(KINDS)}
-        self.snapshot.objects.sort(
-            key=lambda o: (order.get(o.kind, len(order)), o.kind, o.namespace, o.name)
-        )
+
+        def key(obj: KubeObject) -> tuple[int, str, str, str]:
+            # KubeObject's kind/namespace/name, read once each (40k objects at 1,000 namespaces).
+            body = obj.body
+            kind = str(body.get("kind") or "")
+            meta = body.get("metadata")
+            if not isinstance(meta, dict):
+                meta = {}
+            namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+            return order.get(kind, len(order)), kind, namespace, name
+
+        self.snapshot.objects.sort(key=key)
         self.snapshot.gaps.sort(key=lambda g: (g.what, g.namespace or "", g.reason))
         self.snapshot.warnings = sorted(set(self.snapshot.warnings))
 
