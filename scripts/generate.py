@@ -23,6 +23,8 @@ The artefacts:
 * ``seldon_doctor/checks/reads.txt``: each check's id and the inputs it reads (``reads`` and
   ``needs``), so that ``explain`` prints them without importing the checks (issue 17: that
   import was a quarter of its start-up).
+* ``seldon_doctor/_catalog.json``: every check doc and playbook as the catalog parses them, so
+  that ``explain`` loads its one entry without the YAML loader.
 
 ``scripts/test.sh`` (what CI runs) calls ``--check`` before pytest, and
 ``tests/test_generated.py`` does the same so a local pytest run fails too.
@@ -191,6 +193,12 @@ def check_reads() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _compiled_catalog() -> str:
+    from seldon_doctor.catalog import compiled_catalog
+
+    return compiled_catalog()
+
+
 def artefacts() -> dict[Path, Callable[[str | None], str]]:
     """Each generated file, and how to produce it from its current text (None: absent)."""
     from seldon_doctor.rbac import deploy_files
@@ -205,6 +213,7 @@ def artefacts() -> dict[Path, Callable[[str | None], str]]:
     out[ROOT / "README.md"] = lambda old: readme(old or "")
     out[ROOT / "seldon_doctor" / "domain" / "envoy_types.txt"] = lambda _old: envoy_types()
     out[ROOT / "seldon_doctor" / "checks" / "reads.txt"] = lambda _old: check_reads()
+    out[ROOT / "seldon_doctor" / "_catalog.json"] = lambda _old: _compiled_catalog()
     return out
 
 

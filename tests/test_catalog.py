@@ -175,6 +175,18 @@ def test_check_reads_are_the_checks_own_and_explain_imports_no_check() -> None:
         "    cli(['explain', 'SD501'], standalone_mode=False)\n"
         "assert 'Deployment' in out.getvalue()\n"
         "print(sorted(m for m in sys.modules if m.startswith('seldon_doctor.checks')))\n"
+        "print('yaml' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]", done.stdout
+    # Nor the YAML loader: its doc and playbook come from the compiled _catalog.json.
+    assert done.stdout.split("\n")[:2] == ["[]", "False"], done.stdout
+
+
+def test_the_compiled_catalog_is_the_parsed_sources() -> None:
+    from seldon_doctor import catalog
+
+    assert catalog._compiled() is not None, "run scripts/generate.py"
+    docs, books = load_docs(), catalog.load_playbooks()
+    assert {i: catalog._one_doc(i) for i in docs} == docs
+    assert {i: catalog.load_playbook(i) for i in books} == books
+    assert catalog._one_doc("SD999") is None and catalog.load_playbook("SD999") is None

@@ -55,6 +55,7 @@ def test_covers_the_rbac_files_the_prometheus_rules_the_tables_and_the_type_and_
         "deploy/cronjob/prometheusrule.yaml",
         "seldon_doctor/domain/envoy_types.txt",
         "seldon_doctor/checks/reads.txt",
+        "seldon_doctor/_catalog.json",
     }
 
 
