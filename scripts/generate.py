@@ -201,6 +201,9 @@ def _compiled_catalog() -> str:
 
 def artefacts() -> dict[Path, Callable[[str | None], str]]:
     """Each generated file, and how to produce it from its current text (None: absent)."""
+    from seldon_doctor import catalog
+
+    catalog.use_sources()  # every table from checks/*.md and playbooks/*.yaml themselves
     from seldon_doctor.rbac import deploy_files
 
     out: dict[Path, Callable[[str | None], str]] = {}

@@ -186,7 +186,8 @@ def test_the_compiled_catalog_is_the_parsed_sources() -> None:
     from seldon_doctor import catalog
 
     assert catalog._compiled() is not None, "run scripts/generate.py"
-    docs, books = load_docs(), catalog.load_playbooks()
+    docs, books = catalog.parse_docs(), catalog.parse_playbooks()
+    assert load_docs() == docs and catalog.load_playbooks() == books
     assert {i: catalog._one_doc(i) for i in docs} == docs
     assert {i: catalog.load_playbook(i) for i in books} == books
     assert catalog._one_doc("SD999") is None and catalog.load_playbook("SD999") is None

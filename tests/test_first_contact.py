@@ -116,3 +116,17 @@ def test_the_program_ends_without_teardown_but_with_all_its_output_and_its_code(
     assert json.loads(result.stdout) == json.loads(in_process.stdout)
     usage = _run("scan", "--no-such-flag")
     assert usage.returncode == 2 and usage.stderr.count("\n") == 1, usage.stderr
+
+
+def test_a_profiled_run_still_writes_its_profile(tmp_path: Path) -> None:
+    """cProfile writes at interpreter exit: the entry point must not skip that (bench_live)."""
+    out = tmp_path / "scan.prof"
+    result = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "seldon_doctor", "checks"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 0

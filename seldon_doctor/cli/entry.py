@@ -30,9 +30,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     Run as the program (no ``argv``), it ends the process as soon as the command is done and
     its output flushed: freeing a large scan's objects one by one on the way out took 0.26 s of
     a 1,000-namespace live scan (issue 17), and nothing of it outlives the process. Called with
-    ``argv`` (tests, embedding), it returns or raises ``SystemExit`` as usual.
+    ``argv`` (tests, embedding), or under a profiler or tracer (cProfile, coverage: they write
+    their data at interpreter exit), it returns or raises ``SystemExit`` as usual.
     """
-    if argv is not None:
+    if argv is not None or sys.getprofile() is not None or sys.gettrace() is not None:
         _main(argv)
         return
     try:
