@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -229,7 +229,15 @@ def _parse_variant(raw: Any, where: str) -> Variant:
 
 @cache
 def load_docs() -> dict[str, CheckDoc]:
-    """Every ``checks/SDxxx.md``, keyed by id."""
+    """Every ``checks/SDxxx.md``, keyed by id (from the compiled catalog when there is one)."""
+    compiled = _compiled()
+    if compiled is not None:
+        return {i: _doc_from(entry) for i, entry in compiled["docs"].items()}
+    return parse_docs()
+
+
+def parse_docs() -> dict[str, CheckDoc]:
+    """Every ``checks/SDxxx.md`` parsed from its source file."""
     docs = {}
     for path in sorted((data_root() / "checks").glob("SD*.md")):
         doc = _parse_doc(path)
@@ -241,7 +249,16 @@ def load_docs() -> dict[str, CheckDoc]:
 
 @cache
 def load_playbooks() -> dict[str, Playbook]:
-    """Every ``playbooks/SDxxx.yaml``, keyed by check id."""
+    """Every ``playbooks/SDxxx.yaml``, keyed by check id (from the compiled catalog when there
+    is one: parsing them all was 5 % of a small scan)."""
+    compiled = _compiled()
+    if compiled is not None:
+        return {i: _playbook_from(entry) for i, entry in compiled["playbooks"].items()}
+    return parse_playbooks()
+
+
+def parse_playbooks() -> dict[str, Playbook]:
+    """Every ``playbooks/SDxxx.yaml`` parsed from its source file."""
     books = {}
     for path in sorted((data_root() / "playbooks").glob("SD*.yaml")):
         book = _parse_playbook(path)
@@ -253,6 +270,10 @@ def load_playbooks() -> dict[str, Playbook]:
 
 def _one_doc(check_id: str) -> CheckDoc | None:
     """``checks/<id>.md`` alone: ``explain SD102`` need not parse the other docs."""
+    compiled = _compiled()
+    if compiled is not None:
+        entry = compiled["docs"].get(check_id)
+        return None if entry is None else _doc_from(entry)
     path = data_root() / "checks" / f"{check_id}.md"
     if not re.fullmatch(r"SD\d{3}", check_id) or not path.is_file():
         return None
@@ -264,6 +285,10 @@ def _one_doc(check_id: str) -> CheckDoc | None:
 
 def load_playbook(check_id: str) -> Playbook | None:
     """``playbooks/<id>.yaml`` alone (None if the check has none)."""
+    compiled = _compiled()
+    if compiled is not None:
+        entry = compiled["playbooks"].get(check_id)
+        return None if entry is None else _playbook_from(entry)
     path = data_root() / "playbooks" / f"{check_id}.yaml"
     if not re.fullmatch(r"SD\d{3}", check_id) or not path.is_file():
         return None
@@ -286,3 +311,93 @@ def lookup(id_or_slug: str) -> CheckDoc | None:
         if doc.slug == key.lower():
             return doc
     return None
+
+
+def check_reads(check_id: str) -> list[str]:
+    """What check ``check_id`` reads (its ``reads`` and ``needs``, sorted; [] for the engine's
+    own ids), from ``checks/reads.txt``: importing the checks to ask them was a quarter of
+    ``explain``'s start-up. ``scripts/generate.py --check`` keeps the file equal to the code."""
+    path = Path(__file__).parent / "checks" / "reads.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if words and words[0] == check_id:
+            return words[1:]
+    return []
+
+
+# ----------------------------------------------------------------------------- compiled
+# ``_catalog.json``: every doc and playbook as parsed above, written by scripts/generate.py
+# (``--check`` keeps it equal to the sources). ``explain`` reads its one entry from it instead
+# of importing the YAML loader and parsing two files (issue 17: ~40 ms of a 0.4 s command), and
+# a scan reads every doc and playbook from it instead of parsing 90 files (~15 % of a small scan).
+COMPILED = Path(__file__).parent / "_catalog.json"
+
+
+_SOURCES_ONLY: list[bool] = []  # non-empty after use_sources()
+
+
+def use_sources() -> None:
+    """Parse the sources from now on, never the compiled catalog: for scripts/generate.py,
+    which writes it (a new check's doc is not in it yet)."""
+    _SOURCES_ONLY.append(True)
+    for cached in (_compiled, load_docs, load_playbooks):
+        cached.cache_clear()
+
+
+@cache
+def _compiled() -> dict[str, Any] | None:
+    import json
+
+    if _SOURCES_ONLY:
+        return None
+    try:
+        data: dict[str, Any] = json.loads(COMPILED.read_text(encoding="utf-8"))
+    except FileNotFoundError:  # a checkout before its first generate.py: parse the sources
+        return None
+    return data
+
+
+def compiled_catalog() -> str:
+    """The text of ``_catalog.json`` from the sources (scripts/generate.py)."""
+    import json
+
+    docs = {i: {**asdict(d), "severity": d.severity.value} for i, d in parse_docs().items()}
+    books = {i: asdict(b) for i, b in parse_playbooks().items()}
+    return json.dumps({"docs": docs, "playbooks": books}, indent=1, sort_keys=True) + "\n"
+
+
+def _doc_from(entry: dict[str, Any]) -> CheckDoc:
+    return CheckDoc(**{**entry, "severity": Severity(entry["severity"])})
+
+
+def _step_from(entry: dict[str, Any] | None) -> Step | None:
+    return None if entry is None else Step(**entry)
+
+
+def _steps_from(entries: list[dict[str, Any]] | None) -> tuple[Step, ...] | None:
+    return None if entries is None else tuple(Step(**e) for e in entries)
+
+
+def _playbook_from(entry: dict[str, Any]) -> Playbook:
+    variants = tuple(
+        Variant(
+            when=tuple((str(k), str(v)) for k, v in v["when"]),
+            summary=v["summary"],
+            steps=_steps_from(v["steps"]),
+            verify=_step_from(v["verify"]),
+            risk=v["risk"],
+            rollback=v["rollback"],
+        )
+        for v in entry["variants"]
+    )
+    return Playbook(
+        check=entry["check"],
+        summary=entry["summary"],
+        order=entry["order"],
+        steps=_steps_from(entry["steps"]) or (),
+        verify=Step(**entry["verify"]),
+        risk=entry["risk"],
+        rollback=entry["rollback"],
+        references=tuple(entry["references"]),
+        variants=variants,
+    )

@@ -71,6 +71,13 @@ _KINDS: tuple[KindInfo, ...] = (
     ),
 )
 
+# Groups kube-apiserver serves from compiled Go types: what it returns was decoded into those
+# structs, so a wrong-typed field cannot come back (unlike custom resources, whose schemas may
+# preserve unknown fields).
+TYPED_GROUPS = frozenset(
+    {"", "apps", "discovery.k8s.io", "networking.k8s.io"} | {"apiextensions.k8s.io"}
+)
+
 KINDS: dict[str, KindInfo] = {info.kind: info for info in _KINDS}
 
 SELDON_KINDS = frozenset(info.kind for info in _KINDS if info.group == SELDON_GROUP)

@@ -154,3 +154,40 @@ def test_readme_check_table_matches_catalog() -> None:
     for doc in load_docs().values():
         row = f"| {doc.id} | {doc.slug} | {doc.severity.value} |"
         assert row in readme, f"README check table lacks or misstates {doc.id}"
+
+
+def test_check_reads_are_the_checks_own_and_explain_imports_no_check() -> None:
+    import subprocess
+    import sys
+
+    from seldon_doctor.catalog import check_reads
+
+    assert {c.id: check_reads(c.id) for c in ALL_CHECKS} == {
+        c.id: sorted(c.reads | c.needs) for c in ALL_CHECKS
+    }
+    assert [check_reads(i) for i in ENGINE_CHECK_IDS] == [[]] * len(ENGINE_CHECK_IDS)
+    # explain prints one check's reads from the generated table (issue 17: importing every
+    # check to ask one was a quarter of its start-up).
+    code = (
+        "import contextlib, io, sys\n"
+        "from seldon_doctor.cli import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    cli(['explain', 'SD501'], standalone_mode=False)\n"
+        "assert 'Deployment' in out.getvalue()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('seldon_doctor.checks')))\n"
+        "print('yaml' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # Nor the YAML loader: its doc and playbook come from the compiled _catalog.json.
+    assert done.stdout.split("\n")[:2] == ["[]", "False"], done.stdout
+
+
+def test_the_compiled_catalog_is_the_parsed_sources() -> None:
+    from seldon_doctor import catalog
+
+    assert catalog._compiled() is not None, "run scripts/generate.py"
+    docs, books = catalog.parse_docs(), catalog.parse_playbooks()
+    assert load_docs() == docs and catalog.load_playbooks() == books
+    assert {i: catalog._one_doc(i) for i in docs} == docs
+    assert {i: catalog.load_playbook(i) for i in books} == books
+    assert catalog._one_doc("SD999") is None and catalog.load_playbook("SD999") is None

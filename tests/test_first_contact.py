@@ -103,3 +103,30 @@ def test_slo_against_a_dead_endpoint_is_not_measured_not_met() -> None:
     assert "success    0/3" in result.stdout, result.stdout + result.stderr
     assert "not measured (no successful request)" in result.stdout
     assert ": met" not in result.stdout
+
+
+def test_the_program_ends_without_teardown_but_with_all_its_output_and_its_code() -> None:
+    """The entry point leaves with os._exit (no teardown of a big scan's objects): what it
+    printed must still be whole, and the exit code the command's."""
+    import json
+
+    result = _run("scan", "--demo", "-o", "json")
+    assert result.returncode == 1  # the demo has findings
+    in_process = CliRunner().invoke(cli, ["scan", "--demo", "-o", "json"])
+    assert json.loads(result.stdout) == json.loads(in_process.stdout)
+    usage = _run("scan", "--no-such-flag")
+    assert usage.returncode == 2 and usage.stderr.count("\n") == 1, usage.stderr
+
+
+def test_a_profiled_run_still_writes_its_profile(tmp_path: Path) -> None:
+    """cProfile writes at interpreter exit: the entry point must not skip that (bench_live)."""
+    out = tmp_path / "scan.prof"
+    result = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "seldon_doctor", "checks"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 0

@@ -40,7 +40,9 @@ def test_check_mode_exits_zero_when_current() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_covers_the_rbac_files_the_prometheus_rules_the_tables_and_the_envoy_type_list() -> None:
+def test_covers_the_rbac_files_the_prometheus_rules_the_tables_and_the_type_and_read_lists() -> (
+    None
+):
     names = {p.relative_to(ROOT).as_posix() for p in _load().artefacts()}
     assert names == {
         "README.md",
@@ -52,6 +54,8 @@ def test_covers_the_rbac_files_the_prometheus_rules_the_tables_and_the_envoy_typ
         "deploy/exporter/prometheusrule.yaml",
         "deploy/cronjob/prometheusrule.yaml",
         "seldon_doctor/domain/envoy_types.txt",
+        "seldon_doctor/checks/reads.txt",
+        "seldon_doctor/_catalog.json",
     }
 
 

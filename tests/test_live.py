@@ -558,3 +558,34 @@ def test_kubeconfig_env_with_several_files_is_merged(
     finally:
         first.stop()
         second.stop()
+
+
+def test_built_in_kinds_read_live_skip_the_shape_walk_custom_resources_keep_it(
+    kubeconfig: Any,
+) -> None:
+    from seldon_doctor.app.live import live_request, read_clusters
+
+    experiment = {
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {"name": "e", "namespace": "app-a"},
+        "spec": {"candidates": [{"name": "a", "weight": 50}, 3]},
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s", "namespace": "app-a"},
+        "spec": {"selector": {"app": "x"}, "ports": [{"port": 80}]},
+    }
+    objects = [*_estate_objects(2), experiment, service]
+    config = kubeconfig(KubeApiDouble(objects, name="typed"))
+    live = read_clusters(live_request(kubeconfig=config, quiet=True))
+    (snapshot,) = live.snapshots.values()
+    typed = {o.kind for o in snapshot.objects if o.origin.typed}
+    untyped = {o.kind for o in snapshot.objects if not o.origin.typed}
+    # kube-apiserver decodes built-in kinds into Go structs: their shape is right already.
+    assert typed == {"Namespace", "Service"}
+    assert untyped == {"Model", "Experiment"}
+    # A custom resource's wrong container is still dropped, with its note.
+    _, report, _ = _scan(["--kubeconfig", config])
+    assert [w for w in report["warnings"] if w.startswith("Experiment app-a/e: ")], report

@@ -40,13 +40,10 @@ def list_checks(fmt: str) -> None:
 @click.argument("check", shell_complete=complete_checks)
 def explain(check: str) -> None:
     """Show a check's documentation and remediation playbook (by id or slug)."""
-    from seldon_doctor.catalog import load_playbook, lookup
+    from seldon_doctor.catalog import check_reads, load_playbook, lookup
     from seldon_doctor.render.terminal import render_explain
 
     doc = lookup(check)
     if doc is None:
         raise InputError(f"no check {check!r} (see seldon-doctor checks)")
-    from seldon_doctor.checks import ALL_CHECKS
-
-    reads = next((sorted(c.reads | c.needs) for c in ALL_CHECKS if c.id == doc.id), [])
-    render_explain(doc, load_playbook(doc.id), reads, console())
+    render_explain(doc, load_playbook(doc.id), check_reads(doc.id), console())

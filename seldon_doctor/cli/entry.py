@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import click
 
@@ -23,7 +25,37 @@ def prog_name(argv0: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: one line on stderr and a distinct exit code for every failure."""
+    """Entry point: one line on stderr and a distinct exit code for every failure.
+
+    Run as the program (no ``argv``), it ends the process as soon as the command is done and
+    its output flushed: freeing a large scan's objects one by one on the way out took 0.26 s of
+    a 1,000-namespace live scan (issue 17), and nothing of it outlives the process. Called with
+    ``argv`` (tests, embedding), or under a profiler or tracer (cProfile, coverage: they write
+    their data at interpreter exit), it returns or raises ``SystemExit`` as usual.
+    """
+    if argv is not None or sys.getprofile() is not None or sys.gettrace() is not None:
+        _main(argv)
+        return
+    try:
+        _main(None)
+    except SystemExit as exc:
+        _exit_now(exc.code)
+    _exit_now(0)
+
+
+def _exit_now(code: object) -> NoReturn:
+    """``sys.exit(code)`` without the interpreter's teardown (flushes what Python would)."""
+    if isinstance(code, str):  # SystemExit("message"): printed, status 1, as Python does
+        print(code, file=sys.stderr)
+        code = 1
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing to add
+            stream.flush()
+    os._exit(status)
+
+
+def _main(argv: Sequence[str] | None) -> None:
     try:
         cli.main(
             args=list(argv) if argv is not None else None,

@@ -11,7 +11,7 @@ the handful every Seldon, Istio or Envoy Gateway listener has.
 
 from __future__ import annotations
 
-from importlib import resources
+from pathlib import Path
 
 from seldon_doctor.domain.envoy_config import T_HCM, TYPE_PREFIX
 
@@ -31,7 +31,8 @@ _KNOWN: set[str] = set()
 
 def _known() -> set[str]:
     if not _KNOWN:
-        text = resources.files(__package__).joinpath("envoy_types.txt").read_text("utf-8")
+        # Beside this module (not importlib.resources: ~11 ms to import, for one file).
+        text = Path(__file__).with_name("envoy_types.txt").read_text("utf-8")
         for line in text.splitlines():
             if line and not line.startswith("#"):
                 package, *names = line.split()

@@ -7,10 +7,13 @@ runtimes, the controller's watch scope).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
+# A cluster runs a few distinct images in thousands of containers: parse each text once.
+@lru_cache(maxsize=4096)
 def split_image(image: str) -> tuple[str, str, bool]:
     """(repository, tag, pinned by digest) of an image reference."""
     digest = "@" in image
@@ -39,6 +42,7 @@ def same_image(left: str, right: str) -> bool:
     return image_basename(left) == image_basename(right)
 
 
+@lru_cache(maxsize=4096)
 def image_version(image: str) -> tuple[int, int, int] | None:
     """Release version from an image tag (``…:2.9.1``); None for ``latest`` or digests."""
     tag = split_image(image)[1]

@@ -28,15 +28,18 @@ MAX_PATTERN_LENGTH = 16 * 1024
 # Fallback engine only: values longer than this are not matched (answer None).
 MAX_FALLBACK_VALUE = 1024
 
-try:  # pragma: no branch - which engine is installed decides
-    import re2 as _re2  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-    _OPTIONS: Any = _re2.Options()
-    _OPTIONS.log_errors = False  # a refused pattern is an answer here, not a log line
-    HAVE_RE2 = True
-except ImportError:  # pragma: no cover - google-re2 is a dependency
-    _re2 = None
-    HAVE_RE2 = False
+@functools.cache
+def _engine() -> tuple[Any, Any] | None:
+    """The RE2 binding and its options, imported on the first pattern (most scans have none,
+    and the import is a few milliseconds of every start-up); None without google-re2."""
+    try:  # pragma: no branch - which engine is installed decides
+        import re2  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - google-re2 is a dependency
+        return None
+    options: Any = re2.Options()
+    options.log_errors = False  # a refused pattern is an answer here, not a log line
+    return re2, options
 
 
 class Re2Pattern(Protocol):
@@ -52,9 +55,10 @@ def compile_re2(pattern: str) -> Re2Pattern | None:
     """``pattern`` compiled with RE2 semantics, or ``None`` when RE2 would refuse it."""
     if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN_LENGTH:
         return None
-    if _re2 is not None:
+    engine = _engine()
+    if engine is not None:
         try:
-            compiled: Re2Pattern = _re2.compile(pattern, options=_OPTIONS)
+            compiled: Re2Pattern = engine[0].compile(pattern, options=engine[1])
         except Exception:  # re2.error, and TypeError/ValueError for odd input
             return None
         return compiled
@@ -65,7 +69,7 @@ def re2_fullmatch(pattern: str, value: str) -> bool | None:
     """Whether all of ``value`` matches ``pattern`` (Envoy ``safe_regex``); ``None`` if RE2
     refuses the pattern."""
     compiled = compile_re2(pattern)
-    if compiled is None or (not HAVE_RE2 and len(value) > MAX_FALLBACK_VALUE):
+    if compiled is None or (len(value) > MAX_FALLBACK_VALUE and _engine() is None):
         return None
     return compiled.fullmatch(value) is not None
 
@@ -74,7 +78,7 @@ def re2_search(pattern: str, value: str) -> bool | None:
     """Whether ``pattern`` matches somewhere in ``value`` (OpenAPI ``pattern``, unanchored);
     ``None`` if RE2 refuses the pattern."""
     compiled = compile_re2(pattern)
-    if compiled is None or (not HAVE_RE2 and len(value) > MAX_FALLBACK_VALUE):
+    if compiled is None or (len(value) > MAX_FALLBACK_VALUE and _engine() is None):
         return None
     return compiled.search(value) is not None
 

@@ -86,6 +86,7 @@ class DeploymentGraph(Resolver):
         self._by_kind_ns: dict[tuple[str, str], list[Node]] = defaultdict(list)
         self._resolve_cache: dict[tuple[str, str], Resolution] = {}
         self._consumer_cache: dict[str, tuple[Consumer, ...]] = {}
+        self._pods_cache: dict[str, list[Node]] = {}
         self._capabilities_cache: dict[str, seldon.Capabilities] = {}
         self._namespaces_with_cache: dict[tuple[str, ...], list[str]] = {}
         self._log_matches: list[logs.LogMatch] | None = None
@@ -119,11 +120,14 @@ class DeploymentGraph(Resolver):
 
     def _build(self) -> None:
         for original in self.snapshot.objects:
-            if original.kind and original.name:
+            kind, name = original.kind, original.name
+            if kind and name:
                 # Wrong container shapes are fixed once here (graph/shape.py), with a note.
                 obj, notes = shape.conform(original)
-                self.input_notes.extend(notes)
-                self._add(Node(obj.kind, obj.namespace, obj.name, obj))
+                if obj is not original:  # a fix may have dropped a wrong-typed name
+                    self.input_notes.extend(notes)
+                    kind, name = obj.kind, obj.name
+                self._add(Node(kind, obj.namespace, name, obj))
         self.known_namespaces = {n.name for n in self._by_kind.get("Namespace", [])}
         self.namespaces_with_objects = {n.namespace for n in self._nodes.values() if n.namespace}
         self.controllers = []

@@ -27,6 +27,7 @@ class Resolver:
     _nodes: dict[str, Node]
     _by_kind_ns: dict[tuple[str, str], list[Node]]
     _resolve_cache: dict[tuple[str, str], Resolution]
+    _pods_cache: dict[str, list[Node]]
 
     def _record(self, *kinds: str) -> None:
         raise NotImplementedError
@@ -43,6 +44,14 @@ class Resolver:
         return self._workload_pods(workload)
 
     def _workload_pods(self, workload: Node) -> list[Node]:
+        # Asked several times per workload (graph links, consumers, checks); Pods are all
+        # added before the first ask, so the answer never changes.
+        cached = self._pods_cache.get(workload.id)
+        if cached is None:
+            cached = self._pods_cache[workload.id] = self._select_pods(workload)
+        return cached
+
+    def _select_pods(self, workload: Node) -> list[Node]:
         selector = _match_labels(workload)
         if not selector:
             return []

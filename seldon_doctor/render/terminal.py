@@ -13,7 +13,6 @@ from rich.console import Console, Group, RenderableType
 from rich.constrain import Constrain
 from rich.padding import Padding
 from rich.rule import Rule
-from rich.table import Table
 from rich.text import Text
 
 from seldon_doctor.catalog import CheckDoc, Playbook
@@ -25,12 +24,12 @@ from seldon_doctor.findings import (
     causal_groups,
     counted,
 )
-from seldon_doctor.plan import PlanEntry, build_plan, plan_for
 from seldon_doctor.render import RenderOptions
 from seldon_doctor.render.safe import safe_line, safe_text
 
 if TYPE_CHECKING:  # the engine imports every check: too slow for `checks`
     from seldon_doctor.engine import Report
+    from seldon_doctor.plan import PlanEntry
     from seldon_doctor.suppress import AppliedConfig
 
 
@@ -108,6 +107,8 @@ def _finding_block(finding: Finding, *, show_evidence: bool = True) -> Renderabl
             evidence.append(f"  • {safe_text(item.describe())}\n", style="dim")
         evidence.rstrip()
         parts.append(Padding(evidence, (0, 0, 0, 2), expand=False))
+    from seldon_doctor.plan import plan_for  # explain and checks print no finding
+
     plan = plan_for(finding)
     if plan is not None:
         fix = Text("fix: ", style="green")
@@ -185,6 +186,8 @@ def render_report(
         for warning in report.warnings:
             console.print(Text(f"• {safe_text(warning)}", style="dim"))
     if show_plan and report.findings:
+        from seldon_doctor.plan import build_plan
+
         render_plan(build_plan(report.findings), console)
     summary = _summary(report)
     console.print(rule(console))
@@ -353,6 +356,8 @@ def render_plan(entries: list[PlanEntry], console: Console) -> None:
 
 
 def render_catalog(docs: list[CheckDoc], reads: dict[str, list[str]], console: Console) -> None:
+    from rich.table import Table  # the catalog's alone: explain's start-up need not load it
+
     table = Table(show_lines=False, header_style="bold")
     table.add_column("id", no_wrap=True)
     table.add_column("slug", no_wrap=True)

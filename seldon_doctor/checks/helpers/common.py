@@ -66,7 +66,12 @@ def workload_replicas(node: Node) -> int:
 
 
 def uncovered_pods(graph: DeploymentGraph) -> list[Node]:
-    """Observed Pods whose workload is not in the input (reported on their own)."""
+    """Observed Pods whose workload is not in the input (reported on their own; shared by
+    several checks, so read-only)."""
+    return graph.memoised("uncovered_pods", lambda: _uncovered_pods(graph))
+
+
+def _uncovered_pods(graph: DeploymentGraph) -> list[Node]:
     covered: set[str] = set()
     for kind in ("Deployment", "StatefulSet"):
         for workload in graph.nodes(kind):

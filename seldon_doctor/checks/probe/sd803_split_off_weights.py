@@ -14,7 +14,6 @@ from seldon_doctor.checks.helpers.probes import (
     probe_subject,
     probe_where,
 )
-from seldon_doctor.domain.probe_stats import analyse_split
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.snapshot import ProbeObservation
@@ -56,6 +55,10 @@ class SplitOffWeights(Check):
                     input="manifests",
                 )
                 continue
+            # Here, not at import: probe_stats (and statistics) only matter once probes ran,
+            # and every scan imports every check (~10 ms of a small scan's start-up).
+            from seldon_doctor.domain.probe_stats import analyse_split
+
             split = analyse_split(obs.routes, weights)
             if split.consistent is not False:
                 continue
