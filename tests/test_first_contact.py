@@ -130,3 +130,39 @@ def test_a_profiled_run_still_writes_its_profile(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert out.stat().st_size > 0
+
+
+def test_the_fast_exit_still_deletes_the_client_key_files_the_kubernetes_client_wrote(
+    tmp_path: Path,
+) -> None:
+    """The kubernetes client writes a kubeconfig's client certificate and private key into
+    temporary files and deletes them in an atexit handler; leaving with os._exit must not
+    leave a private key behind in the temporary directory."""
+    import base64
+    import os
+
+    key = b"-----BEGIN PRIVATE KEY-----\nTk9ULUEtUkVBTC1LRVk=\n-----END PRIVATE KEY-----\n"
+    cert = b"-----BEGIN CERTIFICATE-----\nTk9ULUEtUkVBTC1DRVJU\n-----END CERTIFICATE-----\n"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        # https: only then does the client write the certificate files; port 1 refuses at once.
+        "clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\n"
+        "contexts:\n- name: c\n  context: {cluster: c, user: u}\n"
+        "users:\n- name: u\n  user:\n"
+        f"    client-certificate-data: {base64.b64encode(cert).decode()}\n"
+        f"    client-key-data: {base64.b64encode(key).decode()}\n",
+        encoding="utf-8",
+    )
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "seldon_doctor", "scan", "--kubeconfig", str(kubeconfig), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
+    assert result.returncode == 3, result.stdout + result.stderr  # refused: partial, not a crash
+    assert list(temp.iterdir()) == []

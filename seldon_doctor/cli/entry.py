@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -44,7 +45,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _exit_now(code: object) -> NoReturn:
-    """``sys.exit(code)`` without the interpreter's teardown (flushes what Python would)."""
+    """``sys.exit(code)`` without freeing every object, but with what exit must still do: the
+    atexit handlers (the kubernetes client deletes there the temporary files it wrote a
+    kubeconfig's client certificate and private key into) and flushing the standard streams."""
+    atexit._run_exitfuncs()
     if isinstance(code, str):  # SystemExit("message"): printed, status 1, as Python does
         print(code, file=sys.stderr)
         code = 1
