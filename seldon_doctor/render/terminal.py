@@ -88,8 +88,9 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.
 _LINE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-def _finding_block(finding: Finding, *, show_evidence: bool = True) -> RenderableType:
-    head = Text()
+def _finding_head(finding: Finding, indent: str = "") -> Text:
+    """The line that names a finding: severity, id, slug, resource, and where in the input."""
+    head = Text(indent)
     head.append(f"{_ICON[finding.severity]} {finding.check_id} ", style=_STYLE[finding.severity])
     head.append(safe_line(finding.slug), style="bold")
     head.append("  ")
@@ -99,6 +100,11 @@ def _finding_block(finding: Finding, *, show_evidence: bool = True) -> Renderabl
             f":{finding.location.line}" if finding.location.line else ""
         )
         head.append(f"  {safe_line(where)}", style="dim")
+    return head
+
+
+def _finding_block(finding: Finding, *, show_evidence: bool = True) -> RenderableType:
+    head = _finding_head(finding)
     message = Text(safe_text(finding.message))
     parts: list[RenderableType] = [head, Padding(message, (0, 0, 0, 2), expand=False)]
     if show_evidence and finding.evidence:
@@ -120,16 +126,7 @@ def _finding_block(finding: Finding, *, show_evidence: bool = True) -> Renderabl
 
 def _consequence_block(finding: Finding) -> RenderableType:
     """A consequence under its root: what and where, the message, its causes; no fix of its own."""
-    head = Text("    ↳ ")
-    head.append(f"{_ICON[finding.severity]} {finding.check_id} ", style=_STYLE[finding.severity])
-    head.append(safe_line(finding.slug), style="bold")
-    head.append("  ")
-    head.append(safe_line(str(finding.resource)))
-    if finding.location is not None:
-        where = finding.location.file + (
-            f":{finding.location.line}" if finding.location.line else ""
-        )
-        head.append(f"  {safe_line(where)}", style="dim")
+    head = _finding_head(finding, "    ↳ ")
     body = Text(safe_text(finding.message))
     causes = Text(safe_text("caused by: " + ", ".join(finding.caused_by)), style="dim")
     return Group(
