@@ -28,11 +28,9 @@ import argparse
 import math
 import os
 import pstats
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -138,58 +136,18 @@ def bench_scan(args: argparse.Namespace, work: Path) -> list[str]:
     ]
 
 
-class _Silent:
-    """Accepts connections and never answers (a hung Envoy admin or scheduler)."""
-
-    def __init__(self) -> None:
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(256)
-        self.server.settimeout(0.1)
-        self.port = int(self.server.getsockname()[1])
-        self.conns: list[socket.socket] = []
-        self.stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.conns.append(self.server.accept()[0])
-            except OSError:
-                continue
-
-    def close(self) -> None:
-        self.stop.set()
-        for conn in self.conns:
-            conn.close()
-        self.server.close()
-
-
-def _pod(name: str, namespace: str, role: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {"app.kubernetes.io/name": role},
-        },
-        "spec": {"containers": [{"name": role, "image": f"seldonio/{role}:2.9.0"}]},
-        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
-    }
-
-
 def bench_dataplane(work: Path) -> list[str]:
-    from tests.kube_api_double import KubeApiDouble, write_kubeconfig
+    from tests.kube_api_double import KubeApiDouble, ready_pod, write_kubeconfig
+    from tests.sockets import SilentServer
 
     n, timeout = DATAPLANE_NAMESPACES, DATAPLANE_TIMEOUT
     objects: list[dict[str, Any]] = []
     for i in range(n):
         ns = f"app-{i}"
         objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-        objects.append(_pod("seldon-envoy-0", ns, "seldon-envoy"))
-        objects.append(_pod("seldon-scheduler-0", ns, "seldon-scheduler"))
-    silent = _Silent()
+        objects.append(ready_pod("seldon-envoy-0", ns, "seldon-envoy"))
+        objects.append(ready_pod("seldon-scheduler-0", ns, "seldon-scheduler"))
+    silent = SilentServer()
     extra: dict[str, tuple[float, int]] = {}
     try:
         for case, forwards in (

@@ -1508,6 +1508,21 @@ def _decode_continue(token: str) -> tuple[int, str] | None:
     return rv, start[:-1]
 
 
+def ready_pod(name: str, namespace: str, role: str) -> JSONDict:
+    """A Running, Ready Pod labelled ``app.kubernetes.io/name: role`` (one container, ``role``)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/name": role},
+        },
+        "spec": {"containers": [{"name": role, "image": f"seldonio/{role}:2.9.0"}]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+    }
+
+
 def write_kubeconfig(
     path: str | Path,
     contexts: Mapping[str, KubeApiDouble] | KubeApiDouble,

@@ -7,8 +7,6 @@ answers, and the API server double's ``pods/portforward`` to pods where nothing 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,61 +17,22 @@ import pytest
 from seldon_doctor.cli import main
 from seldon_doctor.snapshot import Snapshot
 from seldon_doctor.sources.dataplane import DATAPLANE_WORKERS, DataplaneInputs, collect_dataplane
-from tests.kube_api_double import KubeApiDouble, write_kubeconfig
+from tests.dataplane.procs import free_port
+from tests.kube_api_double import KubeApiDouble, ready_pod, write_kubeconfig
+from tests.sockets import SilentServer
 
 N = 5
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # closed again: connecting is refused
-
-
-class _Silent:
-    """Accepts connections, never answers; records when each was accepted."""
-
-    def __init__(self) -> None:
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(64)
-        self.server.settimeout(0.1)
-        self.port = int(self.server.getsockname()[1])
-        self.accepted: list[float] = []
-        self._conns: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                continue
-            self.accepted.append(time.monotonic())
-            self._conns.append(conn)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        for conn in self._conns:
-            conn.close()
-        self.server.close()
-
-
 @pytest.fixture
-def silent() -> Iterator[_Silent]:
-    server = _Silent()
-    try:
+def silent() -> Iterator[SilentServer]:
+    with SilentServer() as server:
         yield server
-    finally:
-        server.close()
 
 
 def test_refused_endpoints_fail_at_once_not_after_the_timeout() -> None:
     timeout = 5.0
-    port = _closed_port()
+    port = free_port()  # nothing listens: connecting is refused
     inputs = DataplaneInputs(
         envoy_admin=[f"ns{i}=http://127.0.0.1:{port}" for i in range(N)],
         schedulers=[f"ns{i}=127.0.0.1:{port}" for i in range(N)],
@@ -95,7 +54,7 @@ def test_refused_endpoints_fail_at_once_not_after_the_timeout() -> None:
     ]
 
 
-def test_silent_endpoints_are_waited_for_together(silent: _Silent) -> None:
+def test_silent_endpoints_are_waited_for_together(silent: SilentServer) -> None:
     timeout = 2.0
     half = DATAPLANE_WORKERS // 2  # one pool's worth of reads: all start at once
     inputs = DataplaneInputs(
@@ -115,20 +74,6 @@ def test_silent_endpoints_are_waited_for_together(silent: _Silent) -> None:
     assert first[-1] - first[0] < timeout, [round(t - first[0], 2) for t in first]
 
 
-def _pod(name: str, namespace: str, role: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {"app.kubernetes.io/name": role},
-        },
-        "spec": {"containers": [{"name": role, "image": f"seldonio/{role}:2.9.0"}]},
-        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
-    }
-
-
 def test_pods_whose_ports_refuse_cost_far_less_than_n_timeouts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -138,8 +83,8 @@ def test_pods_whose_ports_refuse_cost_far_less_than_n_timeouts(
     for i in range(N):
         ns = f"app-{i}"
         objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-        objects.append(_pod("seldon-envoy-0", ns, "seldon-envoy"))
-        objects.append(_pod("seldon-scheduler-0", ns, "seldon-scheduler"))
+        objects.append(ready_pod("seldon-envoy-0", ns, "seldon-envoy"))
+        objects.append(ready_pod("seldon-scheduler-0", ns, "seldon-scheduler"))
     with KubeApiDouble(objects, port_forwards={}) as double:
         kubeconfig = str(write_kubeconfig(tmp_path / "kubeconfig", double))
         started = time.monotonic()

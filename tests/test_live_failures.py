@@ -7,7 +7,6 @@ refused connection read as "timed out"; a server that accepts and never answers 
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from click.testing import CliRunner
 
 from seldon_doctor.cli import cli
 from seldon_doctor.sources import live
+from tests.dataplane.procs import free_port  # nothing listens there: connecting is refused
 
 
 def _kubeconfig(path: Path, server: str) -> str:
@@ -32,19 +32,13 @@ def _kubeconfig(path: Path, server: str) -> str:
     return str(path)
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])  # closed again when the block ends: nothing listens
-
-
 def _scan(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, ["scan", "--no-color", *args])
     return result.exit_code, result.stdout, result.stderr
 
 
 def test_refused_cluster_is_one_gap_one_line_and_no_all_clear(tmp_path: Path) -> None:
-    config = _kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{_closed_port()}")
+    config = _kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{free_port()}")
     code, out, err = _scan("--kubeconfig", config)
     assert code == 3
     assert "No problems found" not in out and "✔" not in out
