@@ -164,29 +164,21 @@ def subset(source: Path, target: Path, namespaces: int) -> Path:
 
 def make_estates(work: Path, sizes: dict[str, int], seed: int) -> dict[str, Path]:
     """Manifest folders: heavy, light, and the scale points (subsets of the largest one)."""
-    largest = work / "light-all"
-    if not (largest / "faults.json").exists():
-        ns = sizes["scale_ns"]
-        make_estate.generate(
-            largest,
-            namespaces=ns,
-            models=ns * MODELS_PER_NS,
-            servers=ns * SERVERS_PER_NS,
-            seed=seed,
-            faults=FAULTS,
-            light=True,
-        )
-    heavy = work / "heavy"
-    if not (heavy / "faults.json").exists():
-        ns = sizes["heavy_ns"]
-        make_estate.generate(
-            heavy,
-            namespaces=ns,
-            models=ns * MODELS_PER_NS,
-            servers=ns * SERVERS_PER_NS,
-            seed=seed,
-            faults=FAULTS,
-        )
+    largest, heavy = work / "light-all", work / "heavy"
+    for folder, ns, light in (
+        (largest, sizes["scale_ns"], True),
+        (heavy, sizes["heavy_ns"], False),
+    ):
+        if not (folder / "faults.json").exists():
+            make_estate.generate(
+                folder,
+                namespaces=ns,
+                models=ns * MODELS_PER_NS,
+                servers=ns * SERVERS_PER_NS,
+                seed=seed,
+                faults=FAULTS,
+                light=light,
+            )
     out = {"heavy": heavy / "manifests"}
     out["light"] = subset(largest / "manifests", work / "light", sizes["light_ns"])
     for factor in FACTORS:
