@@ -26,6 +26,29 @@ def apply_options(func: Any, options: Sequence[Callable[[Any], Any]]) -> Any:
     return func
 
 
+def request_target_options(func: Any) -> Any:
+    """NAME's namespace and kind: what trace and probe send their request to."""
+    options = [
+        click.option(
+            "-n",
+            "--namespace",
+            default="default",
+            show_default=True,
+            metavar="NS",
+            help="The namespace NAME is in (and whose seldon-mesh the request goes through); "
+            "with -f, also the namespace of objects that name none.",
+        ),
+        click.option(
+            "--kind",
+            type=click.Choice(("model", "experiment", "pipeline")),
+            default="model",
+            show_default=True,
+            help="What NAME is: sets seldon-model to NAME, NAME.experiment or NAME.pipeline.",
+        ),
+    ]
+    return apply_options(func, options)
+
+
 def live_options(func: Any) -> Any:
     """Options of a live scan (``scan`` and ``snapshot``)."""
     options = [

@@ -6,25 +6,12 @@ from typing import Any
 
 import click
 
+from seldon_doctor.cli.options import request_target_options
+
 
 @click.command(short_help="Send real inference requests through Envoy.")
 @click.argument("name")
-@click.option(
-    "-n",
-    "--namespace",
-    default="default",
-    show_default=True,
-    metavar="NS",
-    help="The namespace NAME is in (and whose seldon-mesh the request goes through); with -f, "
-    "also the namespace of objects that name none.",
-)
-@click.option(
-    "--kind",
-    type=click.Choice(("model", "experiment", "pipeline")),
-    default="model",
-    show_default=True,
-    help="What NAME is: sets seldon-model to NAME, NAME.experiment or NAME.pipeline.",
-)
+@request_target_options
 @click.option(
     "--endpoint",
     metavar="URL",

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from seldon_doctor.cli.options import dataplane_options
+from seldon_doctor.cli.options import dataplane_options, request_target_options
 from seldon_doctor.cli.output import console, usage_errors, without_cluster
 
 LIVE_PROBE = "live"  # app.trace.LIVE_PROBE (not imported: --help stays light)
@@ -15,21 +15,7 @@ LIVE_PROBE = "live"  # app.trace.LIVE_PROBE (not imported: --help stays light)
 
 @click.command("trace", short_help="One request's path, hop by hop, to the first break.")
 @click.argument("name")
-@click.option(
-    "-n",
-    "--namespace",
-    default="default",
-    show_default=True,
-    metavar="NS",
-    help="The namespace NAME is in (and whose seldon-mesh the request goes through); with -f, "
-    "also the namespace of objects that name none.",
-)
-@click.option(
-    "--kind",
-    type=click.Choice(("model", "experiment", "pipeline")),
-    default="model",
-    show_default=True,
-)
+@request_target_options
 @click.option(
     "-f",
     "--filename",
