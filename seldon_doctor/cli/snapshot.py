@@ -108,6 +108,7 @@ def snapshot_command(
     objects = sum(len(s.objects) for s in sections)
     if not quiet:
         partial = f"; {counted(gaps, 'input')} could not be read (partial)" if gaps else ""
-        where = counted(len(sections), "cluster") if isinstance(snapshots, dict) else "files"
+        offline = "the demo" if demo else "files"
+        where = counted(len(sections), "cluster") if isinstance(snapshots, dict) else offline
         err(f"wrote {written}: {where}, {counted(objects, 'object')}{partial}")
     raise SystemExit(int(ExitCode.INCOMPLETE if gaps else ExitCode.OK))
