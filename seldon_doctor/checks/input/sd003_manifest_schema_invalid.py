@@ -163,6 +163,8 @@ class ManifestSchemaInvalid(Check):
         graph = ctx.graph
         index = crd_versions(graph)
         unschema: set[str] = set()
+        # One validator for the run: it compiles each CRD schema once for all its objects.
+        validator = Validator()
         for kind in sorted(CUSTOM_KINDS):
             for node in graph.nodes(kind):
                 if node.obj is None:
@@ -173,7 +175,7 @@ class ManifestSchemaInvalid(Check):
                     if kind in SELDON_KINDS:
                         unschema.add(kind)
                     continue
-                yield from self._validate(node, versions)
+                yield from self._validate(node, versions, validator)
         if not graph.observed:  # what an API server printed is valid by construction
             yield from self._core(graph)
         if unschema:
@@ -205,13 +207,15 @@ class ManifestSchemaInvalid(Check):
             for error in errors[:MAX_ERRORS_PER_OBJECT]:
                 yield self._finding(node, None, error, core=schemas.release)
 
-    def _validate(self, node: Node, versions: Mapping[str, CrdVersion]) -> Iterator[Finding]:
+    def _validate(
+        self, node: Node, versions: Mapping[str, CrdVersion], validator: Validator
+    ) -> Iterator[Finding]:
         assert node.obj is not None
         api_version = node.obj.api_version
         version = api_version.rsplit("/", 1)[-1]
         found = versions.get(version)
-        served = sorted(v.version for v in versions.values() if v.served)
         if found is None or not found.served:
+            served = sorted(v.version for v in versions.values() if v.served)
             yield self._finding(
                 node,
                 None,
@@ -233,7 +237,10 @@ class ManifestSchemaInvalid(Check):
             if key not in ("apiVersion", "kind", "metadata")
             and not (key == "status" and found.status_subresource)
         }
-        validator = Validator()
+        # Almost every object is valid: the compiled verdict clears it without the walk that
+        # builds paths and messages; anything else gets the full walk, so findings are its.
+        if validator.verdict(body, found.schema) is True:
+            return
         errors = validator.validate(body, found.schema)
         for error in errors[:MAX_ERRORS_PER_OBJECT]:
             yield self._finding(node, found, error)
