@@ -589,3 +589,80 @@ def test_built_in_kinds_read_live_skip_the_shape_walk_custom_resources_keep_it(
     # A custom resource's wrong container is still dropped, with its note.
     _, report, _ = _scan(["--kubeconfig", config])
     assert [w for w in report["warnings"] if w.startswith("Experiment app-a/e: ")], report
+
+
+def _experiment_crd(spec_schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "experiments.mlops.seldon.io"},
+        "spec": {
+            "group": "mlops.seldon.io",
+            "names": {"kind": "Experiment", "plural": "experiments", "singular": "experiment"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1alpha1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {"spec": spec_schema, "status": {"type": "object"}},
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+_CANDIDATES = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "weight": {"type": "integer"}},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("spec_schema", "typed"),
+    [
+        # Every field the walk visits is typed as it expects: the server has checked them all.
+        (
+            {
+                "type": "object",
+                "properties": {
+                    "default": {"type": "string"},
+                    "candidates": _CANDIDATES,
+                    "mirror": {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}, "percent": {"type": "integer"}},
+                    },
+                },
+            },
+            True,
+        ),
+        # The spec keeps unknown fields: what comes back under it is unchecked.
+        ({"type": "object", "x-kubernetes-preserve-unknown-fields": True}, False),
+    ],
+)
+def test_custom_resources_skip_the_shape_walk_only_when_their_crd_schema_guarantees_it(
+    kubeconfig: Any, spec_schema: dict[str, Any], typed: bool
+) -> None:
+    from seldon_doctor.app.live import live_request, read_clusters
+
+    experiment = {
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {"name": "e", "namespace": "app-a"},
+        "spec": {"default": "a", "candidates": [{"name": "a", "weight": 50}]},
+    }
+    objects = [*_estate_objects(1), experiment, _experiment_crd(spec_schema)]
+    config = kubeconfig(KubeApiDouble(objects, name="crd-schema"))
+    live = read_clusters(live_request(kubeconfig=config, quiet=True))
+    (snapshot,) = live.snapshots.values()
+    assert {o.origin.typed for o in snapshot.objects if o.kind == "Experiment"} == {typed}
+    # Models' CRD is synthesized without a schema by the double: they keep the walk.
+    assert {o.origin.typed for o in snapshot.objects if o.kind == "Model"} == {False}
