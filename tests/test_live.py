@@ -186,6 +186,39 @@ def test_cluster_wide_forbidden_falls_back_to_per_namespace_lists(kubeconfig: An
     assert len(per_ns) == len(namespaces) > 1
 
 
+def test_a_refused_kind_waits_for_the_namespace_list_read_alongside_it(kubeconfig: Any) -> None:
+    # The Namespace LIST runs with the other kinds; one refused cluster-wide needs its
+    # names: here the Namespace LIST is retried after two 503s (and so ends last), and pods
+    # are still read namespace by namespace.
+    folder = FIXTURES / "clusters" / "central-scheduler-healthy"
+    double = KubeApiDouble.from_paths(
+        [folder],
+        name="slow-namespaces",
+        cluster_scope_forbidden={"pods"},
+        faults=[Fault(plural="namespaces", status=503, times=2)],
+    )
+    code, report, err = _scan(["--kubeconfig", kubeconfig(double)])
+    assert code in (0, 1), err
+    assert report["gaps"] == []
+    per_ns = {r.namespace for r in double.requests if r.resource == "pods" and r.namespace}
+    assert len(per_ns) > 1
+
+
+def test_with_namespaces_unreadable_a_refused_kind_is_a_gap_without_waiting(
+    kubeconfig: Any,
+) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-healthy"
+    double = KubeApiDouble.from_paths(
+        [folder], name="no-namespaces", forbidden={"namespaces"}, cluster_scope_forbidden={"pods"}
+    )
+    started = time.monotonic()
+    _code, report, err = _scan(["--kubeconfig", kubeconfig(double), "--timeout", "60"])
+    # Bounded far below --timeout: nothing waits for a Namespace list that will never come.
+    assert time.monotonic() - started < 30, err
+    assert {g["what"] for g in report["gaps"]} >= {"kind:Pod"}
+    assert not [g for g in report["gaps"] if "deadline" in g["reason"]]
+
+
 def test_retries_429_and_5xx_then_succeeds(kubeconfig: Any) -> None:
     folder = FIXTURES / "clusters" / "central-scheduler-split-brain"
     double = KubeApiDouble.from_paths(
