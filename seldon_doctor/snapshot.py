@@ -26,9 +26,10 @@ class Origin:
     fields: Callable[[Sequence[str | int]], int | None] | None = field(
         default=None, compare=False, repr=False
     )
-    # Served by an API server from a built-in (typed) kind: the server decoded it into its Go
-    # struct, so every field already has its schema's shape (graph/shape.py skips the walk).
-    # Set by the live reader only; a bundle or a file never claims it.
+    # Served by an API server from a built-in (typed) kind, which the server decoded into its
+    # Go struct, or a custom resource whose CRD schema (read in the same scan) types every
+    # field the graph reads: either way every field already has its shape (graph/shape.py
+    # skips the walk). Set by the live reader only; a bundle or a file never claims it.
     typed: bool = field(default=False, compare=False, repr=False)
 
     def field_line(self, path: Sequence[str | int]) -> int | None:

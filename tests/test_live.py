@@ -186,6 +186,39 @@ def test_cluster_wide_forbidden_falls_back_to_per_namespace_lists(kubeconfig: An
     assert len(per_ns) == len(namespaces) > 1
 
 
+def test_a_refused_kind_waits_for_the_namespace_list_read_alongside_it(kubeconfig: Any) -> None:
+    # The Namespace LIST runs with the other kinds; one refused cluster-wide needs its
+    # names: here the Namespace LIST is retried after two 503s (and so ends last), and pods
+    # are still read namespace by namespace.
+    folder = FIXTURES / "clusters" / "central-scheduler-healthy"
+    double = KubeApiDouble.from_paths(
+        [folder],
+        name="slow-namespaces",
+        cluster_scope_forbidden={"pods"},
+        faults=[Fault(plural="namespaces", status=503, times=2)],
+    )
+    code, report, err = _scan(["--kubeconfig", kubeconfig(double)])
+    assert code in (0, 1), err
+    assert report["gaps"] == []
+    per_ns = {r.namespace for r in double.requests if r.resource == "pods" and r.namespace}
+    assert len(per_ns) > 1
+
+
+def test_with_namespaces_unreadable_a_refused_kind_is_a_gap_without_waiting(
+    kubeconfig: Any,
+) -> None:
+    folder = FIXTURES / "clusters" / "central-scheduler-healthy"
+    double = KubeApiDouble.from_paths(
+        [folder], name="no-namespaces", forbidden={"namespaces"}, cluster_scope_forbidden={"pods"}
+    )
+    started = time.monotonic()
+    _code, report, err = _scan(["--kubeconfig", kubeconfig(double), "--timeout", "60"])
+    # Bounded far below --timeout: nothing waits for a Namespace list that will never come.
+    assert time.monotonic() - started < 30, err
+    assert {g["what"] for g in report["gaps"]} >= {"kind:Pod"}
+    assert not [g for g in report["gaps"] if "deadline" in g["reason"]]
+
+
 def test_retries_429_and_5xx_then_succeeds(kubeconfig: Any) -> None:
     folder = FIXTURES / "clusters" / "central-scheduler-split-brain"
     double = KubeApiDouble.from_paths(
@@ -589,3 +622,80 @@ def test_built_in_kinds_read_live_skip_the_shape_walk_custom_resources_keep_it(
     # A custom resource's wrong container is still dropped, with its note.
     _, report, _ = _scan(["--kubeconfig", config])
     assert [w for w in report["warnings"] if w.startswith("Experiment app-a/e: ")], report
+
+
+def _experiment_crd(spec_schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "experiments.mlops.seldon.io"},
+        "spec": {
+            "group": "mlops.seldon.io",
+            "names": {"kind": "Experiment", "plural": "experiments", "singular": "experiment"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1alpha1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {"spec": spec_schema, "status": {"type": "object"}},
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+_CANDIDATES = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "weight": {"type": "integer"}},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("spec_schema", "typed"),
+    [
+        # Every field the walk visits is typed as it expects: the server has checked them all.
+        (
+            {
+                "type": "object",
+                "properties": {
+                    "default": {"type": "string"},
+                    "candidates": _CANDIDATES,
+                    "mirror": {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}, "percent": {"type": "integer"}},
+                    },
+                },
+            },
+            True,
+        ),
+        # The spec keeps unknown fields: what comes back under it is unchecked.
+        ({"type": "object", "x-kubernetes-preserve-unknown-fields": True}, False),
+    ],
+)
+def test_custom_resources_skip_the_shape_walk_only_when_their_crd_schema_guarantees_it(
+    kubeconfig: Any, spec_schema: dict[str, Any], typed: bool
+) -> None:
+    from seldon_doctor.app.live import live_request, read_clusters
+
+    experiment = {
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {"name": "e", "namespace": "app-a"},
+        "spec": {"default": "a", "candidates": [{"name": "a", "weight": 50}]},
+    }
+    objects = [*_estate_objects(1), experiment, _experiment_crd(spec_schema)]
+    config = kubeconfig(KubeApiDouble(objects, name="crd-schema"))
+    live = read_clusters(live_request(kubeconfig=config, quiet=True))
+    (snapshot,) = live.snapshots.values()
+    assert {o.origin.typed for o in snapshot.objects if o.kind == "Experiment"} == {typed}
+    # Models' CRD is synthesized without a schema by the double: they keep the walk.
+    assert {o.origin.typed for o in snapshot.objects if o.kind == "Model"} == {False}

@@ -395,6 +395,94 @@ def _find(value: Any, shape: Any, path: tuple[Any, ...], fixes: list[Any]) -> No
         fixes.append((path, "drop-scalar", value))
 
 
+# ----------------------------------------------------------------------------- CRD schemas
+
+# A schema node an API server does not validate: anything may come back under it.
+_UNVALIDATED: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
+_SCALAR_TYPES = frozenset({"string", "integer", "number", "boolean"})
+
+
+def schema_guarantees(kind: str, schema: Any) -> bool:
+    """Whether every ``kind`` object an API server serves under ``schema`` (the
+    ``openAPIV3Schema`` of the CRD version it was read at) already has the shape
+    :data:`SHAPES` gives it, so :func:`conform` would find nothing to fix.
+
+    Custom resources are validated against their CRD's structural schema on every create and
+    update (status included), and the server prunes what the schema does not declare: where
+    the schema gives each field the walk visits the container type the shape expects, a
+    wrong container cannot come back. The answer is False (walk the objects) wherever that
+    does not hold: no schema, ``x-kubernetes-preserve-unknown-fields``, a field typed
+    otherwise than the shape expects, nullable list items where the shape wants a container.
+    ``metadata`` is the API server's own ObjectMeta, typed for every resource.
+    """
+    shape = SHAPES.get(kind)
+    if shape is None or not isinstance(schema, dict) or schema.get("type") != "object":
+        return False
+    return all(
+        _schema_holds(sub, _field_schema(schema, key))
+        for key, sub in shape.items()
+        if key != "metadata"
+    )
+
+
+def _field_schema(node: dict[str, Any], key: str) -> Any:
+    """The schema of field ``key`` of an object node; None when the server prunes the field."""
+    if node.get("x-kubernetes-preserve-unknown-fields") is True:
+        declared = node.get("properties")
+        if isinstance(declared, dict) and key in declared:
+            return declared[key]
+        return _UNVALIDATED
+    declared = node.get("properties")
+    if isinstance(declared, dict) and key in declared:
+        return declared[key]
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict):
+        return extra
+    return _UNVALIDATED if extra is True else None
+
+
+def _schema_holds(shape: Any, node: Any) -> bool:
+    """Whether values valid under schema ``node`` always fit ``shape`` (see schema_guarantees)."""
+    if node is None:  # pruned: the field never comes back
+        return True
+    if not isinstance(node, dict) or node.get("x-kubernetes-preserve-unknown-fields") is True:
+        # Unvalidated content: only "some mapping" can still be promised, by its type.
+        return shape is MAP and isinstance(node, dict) and node.get("type") == "object"
+    kind = node.get("type")
+    if shape is SCALAR or shape is STR:  # custom resources keep scalar types (SD003 judges)
+        return kind in _SCALAR_TYPES or (
+            kind is None and node.get("x-kubernetes-int-or-string") is True
+        )
+    if shape is MAP:
+        return kind == "object"
+    if shape is LIST:
+        return kind == "array"
+    if shape is STR_MAP:
+        if kind != "object":
+            return False
+        declared = node.get("properties")
+        values = [*(declared.values() if isinstance(declared, dict) else ())]
+        extra = node.get("additionalProperties")
+        if extra is True:
+            return False
+        if isinstance(extra, dict):
+            values.append(extra)
+        return all(_schema_holds(SCALAR, value) for value in values)
+    if isinstance(shape, dict):
+        return kind == "object" and all(
+            _schema_holds(sub, _field_schema(node, key)) for key, sub in shape.items()
+        )
+    if isinstance(shape, list):
+        items = node.get("items")
+        if kind != "array" or not isinstance(items, dict):
+            return False
+        sub = shape[0]
+        if items.get("nullable") is True and sub is not SCALAR and sub is not STR:
+            return False  # a null item where the walk wants a container would be dropped
+        return _schema_holds(sub, items)
+    return False
+
+
 def _unshared_copy(value: Any) -> Any:
     """A copy where no container is shared (YAML aliases share them; ``deepcopy`` keeps that,
     and a fix of one path would change another). Iterative: nesting is bounded upstream, but

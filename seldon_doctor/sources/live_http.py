@@ -156,12 +156,32 @@ class ApiReader:
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body)
+        data = decode_json(body)
     except ValueError:
         raise ValueError("the response is not valid JSON (cut short?)") from None
     if not isinstance(data, dict):
         raise ValueError("the response is not a JSON object")
     return data
+
+
+def decode_json(body: bytes) -> Any:
+    """The JSON value of an API server's response body, as :func:`json.loads` reads it.
+
+    orjson, where it takes the body, parses a 1,000-namespace scan's LIST pages (about 20 MB)
+    in half the time of the standard parser. Where it refuses (NaN, numbers beyond a float,
+    lone surrogates, a byte-order mark, deep nesting) the standard parser decides, so the
+    value or the error is the standard parser's. The one difference left: orjson reads an
+    integer beyond 64 bits as a float, and an API server never sends one (it decodes every
+    number into an int64 or a float64 before it serves the object).
+    """
+    try:
+        import orjson
+    except ImportError:  # a dependency, but the standard parser gives the same answer
+        return json.loads(body)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 def _text(body: bytes) -> str:
