@@ -528,7 +528,10 @@ class ClusterScan:
         """Deterministic order, whatever order the parallel LISTs finished in."""
         if self.narrowed:  # outside the -n namespaces, some kind is unknown (not absent)
             self.snapshot.listed_namespaces = frozenset(self.options.namespaces)
-        self._type_guaranteed_custom_resources()
+        if self._custom:
+            from seldon_doctor.sources.crd_trust import mark_typed
+
+            mark_typed(self.snapshot.objects, self._custom, self._crds, self.target.name)
         order = {kind: index for index, kind in enumerate(KINDS)}
 
         def key(obj: KubeObject) -> tuple[int, str, str, str]:
@@ -544,34 +547,6 @@ class ClusterScan:
         self.snapshot.objects.sort(key=key)
         self.snapshot.gaps.sort(key=lambda g: (g.what, g.namespace or "", g.reason))
         self.snapshot.warnings = sorted(set(self.snapshot.warnings))
-
-    def _type_guaranteed_custom_resources(self) -> None:
-        """Mark typed the custom resources whose CRD, read in this scan, has a schema that
-        already guarantees their shape (graph/shape.py: schema_guarantees), as built-in kinds
-        are: the API server validated them against it, so the graph need not walk them (with
-        the upstream CRDs, 11,000 objects of a 1,000-namespace scan)."""
-        if not self._custom:
-            return
-        from seldon_doctor.graph.shape import schema_guarantees
-
-        schemas: dict[tuple[str, str], Any] = {}  # (apiVersion, kind) -> openAPIV3Schema
-        for crd in self._crds:
-            spec = crd.spec
-            names, versions = spec.get("names"), spec.get("versions")
-            group = spec.get("group")
-            if not isinstance(names, dict) or not isinstance(versions, list):
-                continue
-            for version in versions:
-                holder = version.get("schema") if isinstance(version, dict) else None
-                if isinstance(holder, dict):
-                    key = (f"{group}/{version.get('name')}", str(names.get("kind")))
-                    schemas[key] = holder.get("openAPIV3Schema")
-        typed = Origin(cluster=self.target.name, typed=True)
-        objects = self.snapshot.objects
-        for kind, api_version, first, end in self._custom:
-            if schema_guarantees(kind, schemas.get((api_version, kind))):
-                for index in range(first, end):
-                    objects[index].origin = typed
 
 
 def collect_live(options: LiveOptions, progress: ProgressCallback | None = None) -> LiveScan:
