@@ -97,6 +97,25 @@ def _servers_by_scheduler(graph: DeploymentGraph) -> dict[frozenset[str], list[N
     return groups
 
 
+def controller_scheduler_keys(graph: DeploymentGraph, namespace: str) -> frozenset[str] | None:
+    """The scheduler instances the controller reaches for ``namespace``'s resources; None when
+    that does not resolve. Asked per Model, Server and Pipeline by several checks: worked out
+    once per namespace."""
+    return graph.memoised(
+        ("controller_scheduler_keys", namespace),
+        lambda: _controller_scheduler_keys(graph, namespace),
+    )
+
+
+def _controller_scheduler_keys(graph: DeploymentGraph, namespace: str) -> frozenset[str] | None:
+    controller = next(
+        (c for c in graph.scheduler_consumers(namespace) if c.role == "controller"), None
+    )
+    if controller is None or controller.resolution.status != ResolutionStatus.OK:
+        return None
+    return controller.resolution.instance_keys()
+
+
 def candidate_servers(
     graph: DeploymentGraph, model: Node, by_scheduler: dict[frozenset[str], list[Node]]
 ) -> tuple[list[Node], str]:
@@ -121,11 +140,8 @@ def _namespace_candidates(
     graph: DeploymentGraph, namespace: str, by_scheduler: dict[frozenset[str], list[Node]]
 ) -> tuple[tuple[Node, ...], str]:
     """An unpinned Model's candidates depend on its namespace alone: computed once for all."""
-    controller = next(
-        (c for c in graph.scheduler_consumers(namespace) if c.role == "controller"), None
-    )
-    if controller is not None and controller.resolution.status == ResolutionStatus.OK:
-        keys = controller.resolution.instance_keys()
+    keys = controller_scheduler_keys(graph, namespace)
+    if keys is not None:
         shared = by_scheduler.get(keys)
         if shared:
             scheds = ", ".join(sorted(keys))
