@@ -8,18 +8,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import (
+    container_lists,
     namespace_anchor,
-    pod_spec_containers,
     uncovered_pods,
 )
 from seldon_doctor.checks.helpers.controlplane import controller_scope
 from seldon_doctor.domain.images import image_basename, image_version, is_moving_tag
 from seldon_doctor.findings import Finding
-from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
 
@@ -51,27 +50,11 @@ class ComponentImage(NamedTuple):
     version: tuple[int, int, int] | None
 
 
-def _container_lists(node: Node) -> Iterable[tuple[str, list[dict[str, Any]]]]:
-    """(field path of the list, containers) of every container list an object declares."""
-    if node.obj is None:
-        return
-    if node.kind in ("Deployment", "StatefulSet", "Pod"):
-        prefix = "spec.containers" if node.kind == "Pod" else "spec.template.spec.containers"
-        yield prefix, pod_spec_containers(node)
-    elif node.kind == "SeldonConfig":
-        for component in node.spec.get("components") or []:
-            if isinstance(component, dict):
-                path = f"spec.components[{component.get('name')}].podSpec.containers"
-                yield path, seldon.containers(component.get("podSpec"))
-    elif node.kind in ("ServerConfig", "Server"):
-        yield "spec.podSpec.containers", seldon.containers(node.spec.get("podSpec"))
-
-
 def component_images(graph: DeploymentGraph, kinds: Iterable[str]) -> list[ComponentImage]:
     out = []
     for kind in kinds:
         for node in graph.nodes(kind):
-            for prefix, containers in _container_lists(node):
+            for prefix, containers in container_lists(node):
                 for container in containers:
                     image = str(container.get("image") or "")
                     known = _component_of(image)

@@ -8,10 +8,12 @@ Server has. Facts about Seldon/Kubernetes themselves belong in ``seldon_doctor.d
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_doctor.checks.base import node_evidence
+from seldon_doctor.domain.kserve import KSERVE_COMPONENTS
 from seldon_doctor.findings import Evidence, ResourceRef
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
@@ -58,6 +60,33 @@ def pod_spec_containers(node: Node) -> list[dict[str, Any]]:
     if node.obj is None:
         return []
     return seldon.containers(seldon.pod_template_spec(node.obj))
+
+
+def container_lists(node: Node) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(field path of the list, its containers) of every container list an object declares:
+    a Pod's or workload template's, each SeldonConfig component's, a Server's or
+    ServerConfig's podSpec, each KServe component's. The path is a prefix: a caller writes
+    ``f"{path}[{name}]"`` only for the few containers it reports, not for all of them."""
+    if node.obj is None:
+        return
+    kind = node.kind
+    if kind in ("Deployment", "StatefulSet", "Pod"):
+        yield (
+            "spec.containers" if kind == "Pod" else "spec.template.spec.containers",
+            pod_spec_containers(node),
+        )
+    elif kind == "SeldonConfig":
+        for component in node.spec.get("components") or []:
+            if isinstance(component, dict):
+                path = f"spec.components[{component.get('name')}].podSpec.containers"
+                yield path, seldon.containers(component.get("podSpec"))
+    elif kind in ("ServerConfig", "Server"):
+        yield "spec.podSpec.containers", seldon.containers(node.spec.get("podSpec"))
+    elif kind == "InferenceService":
+        for component in KSERVE_COMPONENTS:
+            spec = node.spec.get(component)
+            if isinstance(spec, dict):
+                yield f"spec.{component}.containers", seldon.containers(spec)
 
 
 def workload_replicas(node: Node) -> int:
