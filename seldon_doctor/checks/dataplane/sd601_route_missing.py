@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import TOPOLOGY_READS
+from seldon_doctor.checks.helpers.dataplane import envoys_serving
 from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, request_path
 from seldon_doctor.findings import Evidence, Finding
-from seldon_doctor.graph.build import EnvoyServing
 from seldon_doctor.graph.seldon import is_ready, route_header
 
 
@@ -26,16 +26,12 @@ class RouteMissing(Check):
         from seldon_doctor.domain.envoy_routes import find_route
 
         graph = ctx.graph
-        # The Envoys serving a namespace, resolved once for all its resources (thousands).
-        servings_of: dict[str, tuple[EnvoyServing, ...]] = {}
         for kind in ("Model", "Experiment", "Pipeline"):
             for resource in graph.nodes(kind):
                 if resource.obj is None or not is_ready(resource.obj):
                     continue
                 ns = resource.namespace
-                servings = servings_of.get(ns)
-                if servings is None:
-                    servings = servings_of[ns] = graph.envoys_serving(ns)
+                servings = envoys_serving(graph, ns)
                 if not servings:
                     mesh = graph.resolve("seldon-mesh", ns)
                     self.skip(
