@@ -119,6 +119,29 @@ def env_of(container: JSONDict, namespace: str) -> dict[str, str]:
     return out
 
 
+def env_value(container: JSONDict, namespace: str, name: str) -> str | None:
+    """``env_of(container, namespace).get(name)`` without building the whole dict (asked of
+    every container of every Server pod)."""
+    env = container.get("env")
+    if not isinstance(env, list):
+        return None
+    found: str | None = None
+    for item in env:
+        if not isinstance(item, dict) or item.get("name") != name:
+            continue
+        if "value" in item:
+            found = "" if item["value"] is None else str(item["value"])
+            continue
+        ref = item.get("valueFrom")
+        if (
+            isinstance(ref, dict)
+            and isinstance(ref.get("fieldRef"), dict)
+            and ref["fieldRef"].get("fieldPath") == "metadata.namespace"
+        ):
+            found = namespace
+    return found
+
+
 def expand_args(args: Iterable[Any], env: Mapping[str, str]) -> list[str]:
     """Expand ``$(VAR)`` references the way the kubelet does (unknown ones stay literal)."""
     return [
@@ -364,16 +387,16 @@ def _observed_capabilities(pods: list[KubeObject]) -> Capabilities | None:
     """What a running agent was given (``--capabilities`` or the env var), if a pod says."""
     for pod in pods:
         for container in containers(pod.spec):
-            env = env_of(container, pod.namespace)
             args = [str(a) for a in container.get("args") or []]
             flag = flag_value(args, "--capabilities")
             if flag is not None:
                 return Capabilities(
                     split_capabilities(flag), f"Pod {pod.namespace}/{pod.name} agent --capabilities"
                 )
-            if CAPABILITIES_ENV in env:
+            value = env_value(container, pod.namespace, CAPABILITIES_ENV)
+            if value is not None:
                 return Capabilities(
-                    split_capabilities(env[CAPABILITIES_ENV]),
+                    split_capabilities(value),
                     f"Pod {pod.namespace}/{pod.name} container {container.get('name')} "
                     f"env {CAPABILITIES_ENV}",
                 )
@@ -387,22 +410,18 @@ def spec_list(spec: JSONDict, key: str) -> list[str]:
 
 def model_requirements(model: KubeObject) -> tuple[tuple[str, str], ...]:
     """(requirement, why) pairs the scheduler will match: requirements, modelType, explainer."""
-    out: list[tuple[str, str]] = []
-    for req in spec_list(model.spec, "requirements"):
+    spec = model.spec
+    # requirement -> why, first one kept: the scheduler matches each requirement once.
+    unique: dict[str, str] = {}
+    for req in spec_list(spec, "requirements"):
         # Kept even when empty: the scheduler trims it and "" matches no capability.
-        out.append((req.strip(), "spec.requirements"))
-    model_type = model.spec.get("modelType")
+        unique.setdefault(req.strip(), "spec.requirements")
+    model_type = spec.get("modelType")
     if isinstance(model_type, str) and model_type.strip():
-        out.append((model_type.strip(), "spec.modelType (appended to requirements)"))
-    if isinstance(model.spec.get("explainer"), dict):
-        out.append(("alibi-explain", "spec.explainer (explainers need alibi-explain)"))
-    seen: set[str] = set()
-    unique = []
-    for req, why in out:
-        if req not in seen:
-            seen.add(req)
-            unique.append((req, why))
-    return tuple(unique)
+        unique.setdefault(model_type.strip(), "spec.modelType (appended to requirements)")
+    if isinstance(spec.get("explainer"), dict):
+        unique.setdefault("alibi-explain", "spec.explainer (explainers need alibi-explain)")
+    return tuple(unique.items())
 
 
 def condition(obj_status: JSONDict, type_: str) -> JSONDict | None:

@@ -7,19 +7,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import NamedTuple
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import (
+    container_lists,
     namespace_anchor,
-    pod_spec_containers,
     uncovered_pods,
 )
 from seldon_doctor.checks.helpers.controlplane import controller_scope
 from seldon_doctor.domain.images import image_basename, image_version, is_moving_tag
 from seldon_doctor.findings import Finding
-from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
 
@@ -38,57 +37,49 @@ COMPONENT_IMAGES: dict[str, str] = {
 
 
 # ---------------------------------------------------------------------------- versions
-@dataclass(frozen=True, slots=True)
-class ComponentImage:
+class ComponentImage(NamedTuple):
+    """One Seldon component container (a tuple: built for every one of thousands of Pods)."""
+
     node: Node
     namespace: str
     component: str
     container: str
     image: str
     where: str  # field path
-
-    @property
-    def version(self) -> tuple[int, int, int] | None:
-        return image_version(self.image)
-
-
-def _containers_with_paths(node: Node) -> Iterable[tuple[str, dict[str, Any]]]:
-    if node.obj is None:
-        return
-    if node.kind in ("Deployment", "StatefulSet", "Pod"):
-        prefix = "spec.containers" if node.kind == "Pod" else "spec.template.spec.containers"
-        for container in pod_spec_containers(node):
-            yield f"{prefix}[{container.get('name')}].image", container
-    elif node.kind == "SeldonConfig":
-        for component in node.spec.get("components") or []:
-            if isinstance(component, dict):
-                for container in seldon.containers(component.get("podSpec")):
-                    path = f"spec.components[{component.get('name')}].podSpec"
-                    yield f"{path}.containers[{container.get('name')}].image", container
-    elif node.kind in ("ServerConfig", "Server"):
-        for container in seldon.containers(node.spec.get("podSpec")):
-            yield f"spec.podSpec.containers[{container.get('name')}].image", container
+    # Read once here: the skew pass asks for it several times per image.
+    version: tuple[int, int, int] | None
 
 
 def component_images(graph: DeploymentGraph, kinds: Iterable[str]) -> list[ComponentImage]:
     out = []
     for kind in kinds:
         for node in graph.nodes(kind):
-            for path, container in _containers_with_paths(node):
-                image = str(container.get("image") or "")
-                component = COMPONENT_IMAGES.get(image_basename(image)) if image else None
-                if component:
-                    out.append(
-                        ComponentImage(
-                            node,
-                            node.namespace,
-                            component,
-                            str(container.get("name")),
-                            image,
-                            path,
+            for prefix, containers in container_lists(node):
+                for container in containers:
+                    image = str(container.get("image") or "")
+                    known = _component_of(image)
+                    if known is not None:
+                        name = container.get("name")
+                        out.append(
+                            ComponentImage(
+                                node,
+                                node.namespace,
+                                known[0],
+                                str(name),
+                                image,
+                                f"{prefix}[{name}].image",
+                                known[1],
+                            )
                         )
-                    )
     return out
+
+
+# A cluster runs a few distinct images in thousands of containers: classify each text once.
+@lru_cache(maxsize=4096)
+def _component_of(image: str) -> tuple[str, tuple[int, int, int] | None] | None:
+    """(component, release version) of a Seldon component image; None for any other."""
+    component = COMPONENT_IMAGES.get(image_basename(image)) if image else None
+    return (component, image_version(image)) if component else None
 
 
 def _version_text(version: tuple[int, int, int] | None) -> str:

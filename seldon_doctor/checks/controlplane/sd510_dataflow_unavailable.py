@@ -5,6 +5,7 @@ Pipelines exist but the dataflow engine, a gateway or Kafka is not there.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
@@ -27,17 +28,17 @@ KAFKA_ENV = "SELDON_KAFKA_BOOTSTRAP_SERVERS"
 def _component_ready(
     graph: DeploymentGraph, namespace: str, component: str
 ) -> tuple[bool | None, list[Evidence]]:
-    """Whether a runtime component has a ready pod (observed) or will run (manifest)."""
+    """Whether a runtime component has a ready pod (observed) or will run (manifest), and,
+    when it has none, the evidence of that (only a missing component is reported)."""
     deployment = graph.get("Deployment", namespace, component)
-    pods = [
-        p for p in graph.nodes("Pod", namespace) if p.labels.get(seldon.NAME_LABEL) == component
-    ]
+    pods = list(_pods_by_component(graph).get((namespace, component), ()))
     if deployment is not None and deployment.obj is not None:
         pods = pods or graph.pods_of(deployment)
     if graph.observed:
         if pods:
-            ready = [p for p in pods if p.obj is not None and seldon.pod_ready(p.obj)]
-            return bool(ready), [
+            if any(p.obj is not None and seldon.pod_ready(p.obj) for p in pods):
+                return True, []
+            return False, [
                 node_evidence(p, "Ready", bool(p.obj and seldon.pod_ready(p.obj))) for p in pods
             ]
         if deployment is not None:
@@ -53,6 +54,21 @@ def _component_ready(
     return replicas > 0, [node_evidence(deployment, "replicas", replicas)]
 
 
+def _pods_by_component(graph: DeploymentGraph) -> dict[tuple[str, str], list[Node]]:
+    """Pods by (namespace, app.kubernetes.io/name): one pass over the Pods instead of one
+    per namespace and component (three per namespace with Pipelines)."""
+
+    def index() -> dict[tuple[str, str], list[Node]]:
+        out: dict[tuple[str, str], list[Node]] = defaultdict(list)
+        for pod in graph.nodes("Pod"):
+            name = pod.labels.get(seldon.NAME_LABEL)
+            if name is not None:
+                out[(pod.namespace, name)].append(pod)
+        return out
+
+    return graph.memoised("pods_by_component", index)
+
+
 def _bootstrap_sources(
     graph: DeploymentGraph, runtime_ns: str
 ) -> list[tuple[str, str, Node | None]]:
@@ -63,9 +79,9 @@ def _bootstrap_sources(
         if deployment is None or deployment.obj is None:
             continue
         for container in pod_spec_containers(deployment):
-            env = seldon.env_of(container, runtime_ns)
-            if env.get(KAFKA_ENV):
-                out.append((env[KAFKA_ENV], f"env {KAFKA_ENV}", deployment))
+            servers = seldon.env_value(container, runtime_ns, KAFKA_ENV)
+            if servers:
+                out.append((servers, f"env {KAFKA_ENV}", deployment))
     for runtime in graph.nodes("SeldonRuntime", runtime_ns):
         kafka = (runtime.spec.get("config") or {}).get("kafkaConfig") or {}
         if isinstance(kafka, dict) and kafka.get("bootstrap.servers"):
@@ -118,7 +134,8 @@ class DataflowUnavailable(Check):
                 continue
             runtime_ns = scheduler.chain[-1].split("/")[1] if scheduler.chain else ns
             problems: list[str] = []
-            evidence: list[Evidence] = [node_evidence(p) for p in pipelines[:5]]
+            # Beside the Pipelines' own (added only for a finding: most namespaces are fine).
+            evidence: list[Evidence] = []
             first_missing = ""
             for component in (seldon.DATAFLOW, PIPELINE_GATEWAY, MODEL_GATEWAY):
                 ready, proof = _component_ready(graph, runtime_ns, component)
@@ -160,7 +177,7 @@ class DataflowUnavailable(Check):
                 + "; ".join(dict.fromkeys(problems))
                 + ". Pipelines stay in PipelineCreate/PipelineFailed (the scheduler has no "
                 "dataflow engine or gateway to place them on) and pipeline inference fails.",
-                evidence=evidence,
+                evidence=[*(node_evidence(p) for p in pipelines[:5]), *evidence],
                 params={
                     "runtime_namespace": runtime_ns,
                     "component": first_missing or seldon.DATAFLOW,

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers.common import SCHEDULING_READS
+from seldon_doctor.checks.helpers.common import SCHEDULING_READS, controller_scheduler_keys
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node, ResolutionStatus
@@ -19,13 +19,10 @@ COLLISION_KINDS = ("Model", "Server", "Experiment", "Pipeline")
 
 def scheduler_keys(graph: DeploymentGraph, node: Node) -> frozenset[str]:
     """Scheduler instances a resource's state lives in (empty when unresolved)."""
+    if node.kind != "Server":
+        return controller_scheduler_keys(graph, node.namespace) or frozenset()
     for consumer in graph.scheduler_consumers(node.namespace):
-        if node.kind == "Server":
-            if consumer.role == "agent" and consumer.subject == node.id:
-                if consumer.resolution.status == ResolutionStatus.OK:
-                    return consumer.resolution.instance_keys()
-                return frozenset()
-        elif consumer.role == "controller":
+        if consumer.role == "agent" and consumer.subject == node.id:
             if consumer.resolution.status == ResolutionStatus.OK:
                 return consumer.resolution.instance_keys()
             return frozenset()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import TOPOLOGY_READS
+from seldon_doctor.checks.helpers.dataplane import envoys_serving
 from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, request_path
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.seldon import is_ready, route_header
@@ -30,7 +31,7 @@ class RouteMissing(Check):
                 if resource.obj is None or not is_ready(resource.obj):
                     continue
                 ns = resource.namespace
-                servings = graph.envoys_serving(ns)
+                servings = envoys_serving(graph, ns)
                 if not servings:
                     mesh = graph.resolve("seldon-mesh", ns)
                     self.skip(

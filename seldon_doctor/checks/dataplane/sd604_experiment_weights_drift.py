@@ -11,6 +11,7 @@ from typing import Any
 
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import TOPOLOGY_READS, envoy_label
+from seldon_doctor.checks.helpers.dataplane import envoys_serving
 from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, cluster_target, request_path
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.seldon import is_ready, route_header
@@ -42,7 +43,7 @@ class ExperimentWeightsDrift(Check):
             if isinstance(default, str) and default:
                 kind = "Pipeline" if spec.get("resourceType") == "pipeline" else "Model"
                 headers.append((kind, route_header(kind, default)))
-            for serving in graph.envoys_serving(ns):
+            for serving in envoys_serving(graph, ns):
                 for obs in serving.observations:
                     if obs.config is None:
                         continue

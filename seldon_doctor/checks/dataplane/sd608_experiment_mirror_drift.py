@@ -17,6 +17,7 @@ from typing import Any
 
 from seldon_doctor.checks.base import ENVOY, Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import TOPOLOGY_READS, envoy_label
+from seldon_doctor.checks.helpers.dataplane import envoys_serving
 from seldon_doctor.domain.envoy_routes import MAIN_LISTENER, cluster_target, request_path
 from seldon_doctor.findings import Evidence, Finding
 from seldon_doctor.graph.model import Node
@@ -59,7 +60,7 @@ class ExperimentMirrorDrift(Check):
                 headers.append((kind, route_header(kind, default)))
             ns = experiment.namespace
             expected = f"{wanted[0]} {wanted[1]}%" if wanted else "no mirror"
-            for serving in graph.envoys_serving(ns):
+            for serving in envoys_serving(graph, ns):
                 for obs in serving.observations:
                     if obs.config is None:
                         continue

@@ -8,10 +8,12 @@ Server has. Facts about Seldon/Kubernetes themselves belong in ``seldon_doctor.d
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from seldon_doctor.checks.base import node_evidence
+from seldon_doctor.domain.kserve import KSERVE_COMPONENTS
 from seldon_doctor.findings import Evidence, ResourceRef
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
@@ -60,6 +62,33 @@ def pod_spec_containers(node: Node) -> list[dict[str, Any]]:
     return seldon.containers(seldon.pod_template_spec(node.obj))
 
 
+def container_lists(node: Node) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(field path of the list, its containers) of every container list an object declares:
+    a Pod's or workload template's, each SeldonConfig component's, a Server's or
+    ServerConfig's podSpec, each KServe component's. The path is a prefix: a caller writes
+    ``f"{path}[{name}]"`` only for the few containers it reports, not for all of them."""
+    if node.obj is None:
+        return
+    kind = node.kind
+    if kind in ("Deployment", "StatefulSet", "Pod"):
+        yield (
+            "spec.containers" if kind == "Pod" else "spec.template.spec.containers",
+            pod_spec_containers(node),
+        )
+    elif kind == "SeldonConfig":
+        for component in node.spec.get("components") or []:
+            if isinstance(component, dict):
+                path = f"spec.components[{component.get('name')}].podSpec.containers"
+                yield path, seldon.containers(component.get("podSpec"))
+    elif kind in ("ServerConfig", "Server"):
+        yield "spec.podSpec.containers", seldon.containers(node.spec.get("podSpec"))
+    elif kind == "InferenceService":
+        for component in KSERVE_COMPONENTS:
+            spec = node.spec.get(component)
+            if isinstance(spec, dict):
+                yield f"spec.{component}.containers", seldon.containers(spec)
+
+
 def workload_replicas(node: Node) -> int:
     value = node.spec.get("replicas", 1) if node.obj is not None else node.props.get("replicas", 1)
     return value if isinstance(value, int) else 1
@@ -97,6 +126,25 @@ def _servers_by_scheduler(graph: DeploymentGraph) -> dict[frozenset[str], list[N
     return groups
 
 
+def controller_scheduler_keys(graph: DeploymentGraph, namespace: str) -> frozenset[str] | None:
+    """The scheduler instances the controller reaches for ``namespace``'s resources; None when
+    that does not resolve. Asked per Model, Server and Pipeline by several checks: worked out
+    once per namespace."""
+    return graph.memoised(
+        ("controller_scheduler_keys", namespace),
+        lambda: _controller_scheduler_keys(graph, namespace),
+    )
+
+
+def _controller_scheduler_keys(graph: DeploymentGraph, namespace: str) -> frozenset[str] | None:
+    controller = next(
+        (c for c in graph.scheduler_consumers(namespace) if c.role == "controller"), None
+    )
+    if controller is None or controller.resolution.status != ResolutionStatus.OK:
+        return None
+    return controller.resolution.instance_keys()
+
+
 def candidate_servers(
     graph: DeploymentGraph, model: Node, by_scheduler: dict[frozenset[str], list[Node]]
 ) -> tuple[list[Node], str]:
@@ -121,11 +169,8 @@ def _namespace_candidates(
     graph: DeploymentGraph, namespace: str, by_scheduler: dict[frozenset[str], list[Node]]
 ) -> tuple[tuple[Node, ...], str]:
     """An unpinned Model's candidates depend on its namespace alone: computed once for all."""
-    controller = next(
-        (c for c in graph.scheduler_consumers(namespace) if c.role == "controller"), None
-    )
-    if controller is not None and controller.resolution.status == ResolutionStatus.OK:
-        keys = controller.resolution.instance_keys()
+    keys = controller_scheduler_keys(graph, namespace)
+    if keys is not None:
         shared = by_scheduler.get(keys)
         if shared:
             scheds = ", ".join(sorted(keys))

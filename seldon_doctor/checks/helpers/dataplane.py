@@ -13,7 +13,7 @@ clusters ``<model>_<version>_http`` with request header ``seldon-internal-model`
 from __future__ import annotations
 
 from seldon_doctor.findings import ResourceRef
-from seldon_doctor.graph.build import DeploymentGraph
+from seldon_doctor.graph.build import DeploymentGraph, EnvoyServing
 from seldon_doctor.graph.model import Node
 from seldon_doctor.snapshot import EnvoyObservation
 
@@ -28,3 +28,9 @@ def envoy_subject(graph: DeploymentGraph, obs: EnvoyObservation) -> Node | Resou
 
 def dumps(graph: DeploymentGraph) -> list[EnvoyObservation]:
     return [o for o in graph.snapshot.envoys if o.config is not None]
+
+
+def envoys_serving(graph: DeploymentGraph, namespace: str) -> tuple[EnvoyServing, ...]:
+    """``graph.envoys_serving``, resolved once per namespace for every data-plane check: they
+    ask for each Model, Experiment and Pipeline, thousands of times for a few answers."""
+    return graph.memoised(("envoys_serving", namespace), lambda: graph.envoys_serving(namespace))

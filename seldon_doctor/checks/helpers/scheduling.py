@@ -25,6 +25,7 @@ from seldon_doctor.checks.helpers.common import (
     Placement,
     ReplicaCount,
     connected_replicas,
+    controller_scheduler_keys,
     servers_by_scheduler,
 )
 from seldon_doctor.domain.durations import collect_times
@@ -35,7 +36,7 @@ from seldon_doctor.domain.scheduler_reasons import MODEL_STATES
 from seldon_doctor.domain.spelling import edit_distance
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
-from seldon_doctor.graph.model import Node, ResolutionStatus
+from seldon_doctor.graph.model import Node
 from seldon_doctor.snapshot import JSONDict
 
 
@@ -116,12 +117,9 @@ def wanted_replicas(model: Node) -> tuple[int, int | None]:
 
 def scheduler_group_servers(graph: DeploymentGraph, model: Node, name: str) -> list[Node]:
     """Servers called ``name`` in other namespaces that share this Model's scheduler."""
-    controller = next(
-        (c for c in graph.scheduler_consumers(model.namespace) if c.role == "controller"), None
-    )
-    if controller is None or controller.resolution.status != ResolutionStatus.OK:
+    keys = controller_scheduler_keys(graph, model.namespace)
+    if keys is None:
         return []
-    keys = controller.resolution.instance_keys()
     out: list[Node] = []
     for keyset, servers in servers_by_scheduler(graph).items():
         if keyset & keys:

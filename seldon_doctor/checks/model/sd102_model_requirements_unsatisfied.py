@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import (
     TOPOLOGY_READS,
-    candidate_servers,
+    placement,
     servers_by_scheduler,
     servers_partial,
 )
@@ -19,7 +19,7 @@ from seldon_doctor.findings import Evidence, Finding, Severity
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
-from seldon_doctor.graph.seldon import Capabilities, model_requirements
+from seldon_doctor.graph.seldon import Capabilities
 from seldon_doctor.logs import attach
 from seldon_doctor.snapshot import KubeObject
 
@@ -92,10 +92,15 @@ class ModelRequirementsUnsatisfied(Check):
         for model in graph.nodes("Model"):
             if model.obj is None:
                 continue
-            requirements = model_requirements(model.obj)
+            # The shared placement: SD103, SD104 and SD201 ask for the same requirements and
+            # candidates of every Model, so they are worked out once for all four.
+            place = placement(graph, model, by_scheduler)
+            requirements = place.requirements
             if not requirements:
                 continue
-            candidates, how = candidate_servers(graph, model, by_scheduler)
+            if any(caps.known for _, caps in place.compatible):
+                continue  # a Server whose known capabilities hold every requirement
+            candidates, how = place.candidates, place.how
             if not candidates:
                 pinned = model.spec.get("server")
                 if not (isinstance(pinned, str) and pinned):  # a pin to nothing is SD101
@@ -111,8 +116,6 @@ class ModelRequirementsUnsatisfied(Check):
                     model.namespace,
                     subject=f"Model {model.namespace}/{model.name} ({reasons})",
                 )
-                continue
-            if any(all(req in caps.values for req, _ in requirements) for _, caps in known):
                 continue
             partial = servers_partial(graph, model, candidates)
             if partial is not None:

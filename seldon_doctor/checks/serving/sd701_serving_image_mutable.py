@@ -7,12 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
-from seldon_doctor.checks.helpers.common import pod_spec_containers, uncovered_pods
+from seldon_doctor.checks.helpers.common import container_lists, uncovered_pods
 from seldon_doctor.domain.images import image_basename, is_moving_tag, split_image
-from seldon_doctor.domain.kserve import KSERVE_COMPONENTS
 from seldon_doctor.domain.releases import SERVER_IMAGE_MARKERS
 from seldon_doctor.findings import Finding
-from seldon_doctor.graph import seldon
 from seldon_doctor.graph.model import Node
 
 # Repository basenames of model-server images (MLServer, Triton, KServe's runtimes, TorchServe).
@@ -74,23 +72,15 @@ def is_model_server(container: dict[str, Any]) -> bool:
     )
 
 
-def _serving_containers(node: Node) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(field path, container) of every container an object declares."""
-    if node.obj is None:
-        return
-    if node.kind in ("Deployment", "StatefulSet", "Pod"):
-        prefix = "spec.containers" if node.kind == "Pod" else "spec.template.spec.containers"
-        for container in pod_spec_containers(node):
-            yield f"{prefix}[{container.get('name')}]", container
-    elif node.kind in ("ServerConfig", "Server"):
-        for container in seldon.containers(node.spec.get("podSpec")):
-            yield f"spec.podSpec.containers[{container.get('name')}]", container
-    elif node.kind == "InferenceService":
-        for component in KSERVE_COMPONENTS:
-            spec = node.spec.get(component)
-            if isinstance(spec, dict):
-                for container in seldon.containers(spec):
-                    yield f"spec.{component}.containers[{container.get('name')}]", container
+def _moving_servers(node: Node) -> list[tuple[str, dict[str, Any]]]:
+    """(field path, container) of each model server an object runs on a moving tag."""
+    return [
+        (f"{prefix}[{c.get('name')}]", c)
+        for prefix, containers in container_lists(node)
+        for c in containers
+        # The cheap, cached tag test first: most images are pinned.
+        if is_moving_tag(str(c.get("image"))) and is_model_server(c)
+    ]
 
 
 class ServingImageMutable(Check):
@@ -111,23 +101,13 @@ class ServingImageMutable(Check):
         # Pods whose workload is not in the input: replicas of one workload reported once.
         pod_groups: dict[tuple[str, tuple[str, ...]], list[Node]] = defaultdict(list)
         for pod in uncovered_pods(graph):
-            images = tuple(
-                sorted(
-                    str(c.get("image"))
-                    for _, c in _serving_containers(pod)
-                    if is_model_server(c) and is_moving_tag(str(c.get("image")))
-                )
-            )
+            images = tuple(sorted(str(c.get("image")) for _, c in _moving_servers(pod)))
             if images:
                 pod_groups[(pod.namespace, images)].append(pod)
         subjects.extend(sorted(pods, key=lambda p: p.name)[0] for pods in pod_groups.values())
         counts = {sorted(p, key=lambda p: p.name)[0].id: len(p) for p in pod_groups.values()}
         for node in subjects:
-            moving = [
-                (path, c)
-                for path, c in _serving_containers(node)
-                if is_model_server(c) and is_moving_tag(str(c.get("image")))
-            ]
+            moving = _moving_servers(node)
             if not moving:
                 continue
             listed = ", ".join(f"{c.get('name')}={c.get('image')}" for _, c in moving)
