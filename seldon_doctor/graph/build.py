@@ -87,6 +87,7 @@ class DeploymentGraph(Resolver):
         self._resolve_cache: dict[tuple[str, str], Resolution] = {}
         self._consumer_cache: dict[str, tuple[Consumer, ...]] = {}
         self._pods_cache: dict[str, list[Node]] = {}
+        self._pods_by_label: dict[tuple[str, str, str], list[Node]] | None = None
         self._capabilities_cache: dict[str, seldon.Capabilities] = {}
         self._namespaces_with_cache: dict[tuple[str, ...], list[str]] = {}
         self._log_matches: list[logs.LogMatch] | None = None
@@ -475,11 +476,7 @@ class DeploymentGraph(Resolver):
         return seldon.SCHEDULER, 9005, "ServerConfig default SELDON_SCHEDULER_HOST=seldon-scheduler"
 
     def _server_pods_quiet(self, server: Node) -> list[Node]:
-        return [
-            pod
-            for pod in self._by_kind_ns.get(("Pod", server.namespace), ())
-            if pod.labels.get("seldon-server-name") == server.name
-        ]
+        return list(self._pods_labelled(server.namespace, "seldon-server-name", server.name))
 
     def server_config(self, server: Node, *, record: bool = True) -> Node | None:
         """The ServerConfig a Server uses: looked up in the controller's namespace."""
@@ -519,12 +516,7 @@ class DeploymentGraph(Resolver):
     def scheduler_instances(self, namespace: str) -> list[Node]:
         """Scheduler pods (observed) or StatefulSet (manifest) in a namespace."""
         self._record("Pod", "StatefulSet")
-        pods = [
-            p
-            for p in self._by_kind_ns.get(("Pod", namespace), ())
-            if p.labels.get(seldon.NAME_LABEL) == seldon.SCHEDULER
-        ]
-        return pods
+        return list(self._pods_labelled(namespace, seldon.NAME_LABEL, seldon.SCHEDULER))
 
     def namespaces_with(self, *kinds: str) -> list[str]:
         self._record(*kinds)

@@ -25,7 +25,9 @@ class Resolver:
     snapshot: Snapshot
     observed: bool
     _nodes: dict[str, Node]
+    _by_kind: dict[str, list[Node]]
     _by_kind_ns: dict[tuple[str, str], list[Node]]
+    _pods_by_label: dict[tuple[str, str, str], list[Node]] | None
     _resolve_cache: dict[tuple[str, str], Resolution]
     _pods_cache: dict[str, list[Node]]
 
@@ -52,22 +54,38 @@ class Resolver:
         return cached
 
     def _select_pods(self, workload: Node) -> list[Node]:
-        selector = _match_labels(workload)
+        return self._pods_selected(workload.namespace, _match_labels(workload))
+
+    def _pods_selected(self, namespace: str, selector: dict[str, str]) -> list[Node]:
+        """Pods of ``namespace`` that ``selector`` matches, in the order they were added."""
         if not selector:
             return []
+        # Every match carries the selector's first label: only those pods need the full test.
+        key, value = next(iter(selector.items()))
         return [
             pod
-            for pod in self._by_kind_ns.get(("Pod", workload.namespace), ())
+            for pod in self._pods_labelled(namespace, key, value)
             if seldon.selector_matches(selector, pod.labels)
         ]
 
+    def _pods_labelled(self, namespace: str, key: str, value: str) -> list[Node]:
+        """Pods of ``namespace`` labelled ``key=value``, in the order they were added.
+
+        Indexed on the first ask (Pods are all added before it): testing every selector
+        against every pod of its namespace cost a tenth of a 1,000-namespace graph build."""
+        index = self._pods_by_label
+        if index is None:
+            index = {}
+            for pod in self._by_kind.get("Pod", ()):
+                namespace_of_pod = pod.namespace
+                for label, label_value in pod.labels.items():
+                    index.setdefault((namespace_of_pod, label, label_value), []).append(pod)
+            self._pods_by_label = index
+        return index.get((namespace, key, value), [])
+
     def server_pods(self, server: Node) -> list[Node]:
         self._record("Pod")
-        return [
-            pod
-            for pod in self._by_kind_ns.get(("Pod", server.namespace), ())
-            if pod.labels.get("seldon-server-name") == server.name
-        ]
+        return list(self._pods_labelled(server.namespace, "seldon-server-name", server.name))
 
     # ------------------------------------------------------------------ resolution
     def resolve(self, host: str, from_namespace: str, *, record: bool = True) -> Resolution:
@@ -237,8 +255,7 @@ class Resolver:
                 return (), False
             pods = [
                 Backend(ns, pod.name, bool(pod.obj and seldon.pod_ready(pod.obj)))
-                for pod in self._by_kind_ns.get(("Pod", ns), ())
-                if seldon.selector_matches(selector, pod.labels)
+                for pod in self._pods_selected(ns, selector)
             ]
             # "No ready pod" needs every Pod of the namespace; a ready one is proof enough.
             known = any(p.ready for p in pods) or self.snapshot.is_complete("Pod", ns)
