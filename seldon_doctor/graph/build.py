@@ -23,6 +23,7 @@ from seldon_doctor import logs
 from seldon_doctor.findings import Evidence
 from seldon_doctor.graph import seldon, shape
 from seldon_doctor.graph.model import (
+    Backend,
     Consumer,
     Edge,
     Node,
@@ -87,6 +88,7 @@ class DeploymentGraph(Resolver):
         self._resolve_cache: dict[tuple[str, str], Resolution] = {}
         self._consumer_cache: dict[str, tuple[Consumer, ...]] = {}
         self._pods_cache: dict[str, list[Node]] = {}
+        self._backends_cache: dict[str, tuple[tuple[Backend, ...], bool]] = {}
         self._pods_by_label: dict[tuple[str, str, str], list[Node]] | None = None
         self._capabilities_cache: dict[str, seldon.Capabilities] = {}
         self._namespaces_with_cache: dict[tuple[str, ...], list[str]] = {}

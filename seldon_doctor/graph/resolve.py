@@ -30,6 +30,7 @@ class Resolver:
     _pods_by_label: dict[tuple[str, str, str], list[Node]] | None
     _resolve_cache: dict[tuple[str, str], Resolution]
     _pods_cache: dict[str, list[Node]]
+    _backends_cache: dict[str, tuple[tuple[Backend, ...], bool]]
 
     def _record(self, *kinds: str) -> None:
         raise NotImplementedError
@@ -234,6 +235,16 @@ class Resolver:
 
     def _backends(self, service: Node, spec: dict[str, Any]) -> tuple[tuple[Backend, ...], bool]:
         """Pods behind a Service, and whether the input can tell at all."""
+        # Several host names lead to one Service (seldon-scheduler, seldon-scheduler.<ns>):
+        # its backends are read once. ``spec`` is the Service's own (see _resolve).
+        cached = self._backends_cache.get(service.id)
+        if cached is None:
+            cached = self._backends_cache[service.id] = self._read_backends(service, spec)
+        return cached
+
+    def _read_backends(
+        self, service: Node, spec: dict[str, Any]
+    ) -> tuple[tuple[Backend, ...], bool]:
         ns = service.namespace
         selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
         selector = {str(k): str(v) for k, v in (selector or {}).items()}
@@ -322,7 +333,10 @@ def _replicas(workload: Node) -> int:
 
 
 def _endpoint_backends(endpoints: KubeObject) -> tuple[Backend, ...]:
-    out: list[Backend] = []
+    # Each (namespace, pod, ready) once, as plain tuples: building and hashing a Backend per
+    # address cost more than reading it. Sorted by namespace and pod (not-ready first where
+    # one Endpoints lists a pod both ways, which a set's hash order used to decide).
+    seen: dict[tuple[str, str, bool], None] = {}
     for subset in endpoints.body.get("subsets") or []:
         if not isinstance(subset, dict):
             continue
@@ -330,11 +344,13 @@ def _endpoint_backends(endpoints: KubeObject) -> tuple[Backend, ...]:
             for address in subset.get(field) or []:
                 if not isinstance(address, dict):
                     continue
-                ref = address.get("targetRef") if isinstance(address.get("targetRef"), dict) else {}
-                pod = str((ref or {}).get("name") or address.get("ip") or "?")
-                ns = str((ref or {}).get("namespace") or endpoints.namespace)
-                out.append(Backend(ns, pod, ready))
-    return tuple(sorted(set(out), key=lambda b: (b.namespace, b.pod)))
+                ref = address.get("targetRef")
+                if not isinstance(ref, dict):
+                    ref = {}
+                pod = str(ref.get("name") or address.get("ip") or "?")
+                ns = str(ref.get("namespace") or endpoints.namespace)
+                seen[(ns, pod, ready)] = None
+    return tuple(Backend(ns, pod, ready) for ns, pod, ready in sorted(seen))
 
 
 def _slice_backends(endpoint_slice: KubeObject) -> Iterator[Backend]:
