@@ -57,22 +57,28 @@ class MultiDiGraph:
     def __len__(self) -> int:
         return len(self._nodes)
 
+    # ``**attrs`` is a new dict on every call, so it is stored as is (not copied): a large
+    # graph adds tens of thousands of nodes and edges.
     def add_node(self, node: str, **attrs: Any) -> None:
-        if node in self._nodes:
-            self._nodes[node].update(attrs)
+        existing = self._nodes.get(node)
+        if existing is not None:
+            existing.update(attrs)
         else:
-            self._nodes[node] = dict(attrs)
+            self._nodes[node] = attrs
             self._succ[node] = {}
 
     def add_edge(self, source: str, target: str, key: str, **attrs: Any) -> None:
-        for node in (source, target):
-            if node not in self._nodes:
-                self.add_node(node)
+        nodes = self._nodes
+        if source not in nodes:
+            self.add_node(source)
+        if target not in nodes:
+            self.add_node(target)
         keys = self._succ[source].setdefault(target, {})
-        if key in keys:
-            keys[key].update(attrs)
+        existing = keys.get(key)
+        if existing is not None:
+            existing.update(attrs)
         else:
-            keys[key] = dict(attrs)
+            keys[key] = attrs
 
     def has_edge(self, source: str, target: str) -> bool:
         return target in self._succ.get(source, {})
