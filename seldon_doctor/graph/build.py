@@ -120,7 +120,9 @@ class DeploymentGraph(Resolver):
         return node
 
     def _edge(self, src: str, dst: str, edge: Edge, **attrs: Any) -> None:
-        self.g.add_edge(src, dst, key=str(edge), type=str(edge), **attrs)
+        # put_edge takes one dict: add_edge(key=..., type=..., **attrs) rebuilt it per edge.
+        name = str(edge)
+        self.g.put_edge(src, dst, name, {"type": name, **attrs})
 
     def _build(self) -> None:
         for original in self.snapshot.objects:
