@@ -246,8 +246,6 @@ class Resolver:
         self, service: Node, spec: dict[str, Any]
     ) -> tuple[tuple[Backend, ...], bool]:
         ns = service.namespace
-        selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
-        selector = {str(k): str(v) for k, v in (selector or {}).items()}
         # A Service a pending change creates or takes over has no Endpoints yet: like a
         # manifest's, it is backed by the workloads that will run.
         pending = service.implied_by is not None or "replaced_by_runtime" in service.props
@@ -262,6 +260,8 @@ class Resolver:
             ]
             if slices:
                 return tuple(b for s in slices if s.obj for b in _slice_backends(s.obj)), True
+            # Read only here: most observed Services have Endpoints, which say it all.
+            selector = selector_of(spec)
             if not selector:
                 return (), False
             pods = [
@@ -271,6 +271,7 @@ class Resolver:
             # "No ready pod" needs every Pod of the namespace; a ready one is proof enough.
             known = any(p.ready for p in pods) or self.snapshot.is_complete("Pod", ns)
             return tuple(sorted(pods, key=lambda b: b.pod)), known
+        selector = selector_of(spec)
         if not selector:
             return (), False
         slots: list[Backend] = []
