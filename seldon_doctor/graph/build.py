@@ -92,6 +92,7 @@ class DeploymentGraph(Resolver):
         self._pods_by_label: dict[tuple[str, str, str], list[Node]] | None = None
         self._capabilities_cache: dict[str, seldon.Capabilities] = {}
         self._namespaces_with_cache: dict[tuple[str, ...], list[str]] = {}
+        self._namespaces_of_kind: dict[str, set[str]] | None = None
         self._log_matches: list[logs.LogMatch] | None = None
         self._memo: dict[Hashable, Any] = {}
         self.envoys: dict[str, list[EnvoyObservation]] = defaultdict(list)
@@ -528,7 +529,15 @@ class DeploymentGraph(Resolver):
         self._record(*kinds)
         cached = self._namespaces_with_cache.get(kinds)
         if cached is None:
-            cached = sorted({ns for (kind, ns) in self._by_kind_ns if kind in kinds and ns})
+            # Checks ask for several kind sets: one pass over the (kind, namespace) index
+            # files namespaces by kind, instead of one pass per set (14k keys on 1,000 ns).
+            by_kind = self._namespaces_of_kind
+            if by_kind is None:
+                by_kind = self._namespaces_of_kind = defaultdict(set)
+                for kind, ns in self._by_kind_ns:
+                    if ns:
+                        by_kind[kind].add(ns)
+            cached = sorted(set().union(*(by_kind.get(kind, ()) for kind in kinds)))
             self._namespaces_with_cache[kinds] = cached
         return list(cached)
 
