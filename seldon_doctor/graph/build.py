@@ -102,8 +102,7 @@ class DeploymentGraph(Resolver):
 
     # ------------------------------------------------------------------ construction
     def _add(self, node: Node) -> Node:
-        # Runs once per object (tens of thousands on a large estate): each attribute is read
-        # once into a local.
+        # Runs once per object (tens of thousands): each attribute is read once.
         node_id_, kind = node.id, node.kind
         existing = self._nodes.get(node_id_)
         if existing is not None:
@@ -482,9 +481,6 @@ class DeploymentGraph(Resolver):
                     )
         return seldon.SCHEDULER, 9005, "ServerConfig default SELDON_SCHEDULER_HOST=seldon-scheduler"
 
-    def _server_pods_quiet(self, server: Node) -> list[Node]:
-        return list(self._pods_labelled(server.namespace, "seldon-server-name", server.name))
-
     def server_config(self, server: Node, *, record: bool = True) -> Node | None:
         """The ServerConfig a Server uses: looked up in the controller's namespace."""
         if record:
@@ -529,8 +525,7 @@ class DeploymentGraph(Resolver):
         self._record(*kinds)
         cached = self._namespaces_with_cache.get(kinds)
         if cached is None:
-            # Checks ask for several kind sets: one pass over the (kind, namespace) index
-            # files namespaces by kind, instead of one pass per set (14k keys on 1,000 ns).
+            # One pass over the (kind, namespace) keys serves every kind set checks ask.
             by_kind = self._namespaces_of_kind
             if by_kind is None:
                 by_kind = self._namespaces_of_kind = defaultdict(set)

@@ -86,6 +86,9 @@ class Resolver:
 
     def server_pods(self, server: Node) -> list[Node]:
         self._record("Pod")
+        return self._server_pods_quiet(server)
+
+    def _server_pods_quiet(self, server: Node) -> list[Node]:
         return list(self._pods_labelled(server.namespace, "seldon-server-name", server.name))
 
     # ------------------------------------------------------------------ resolution
