@@ -23,6 +23,7 @@ from seldon_doctor import logs
 from seldon_doctor.findings import Evidence
 from seldon_doctor.graph import seldon, shape
 from seldon_doctor.graph.model import (
+    Backend,
     Consumer,
     Edge,
     Node,
@@ -87,8 +88,11 @@ class DeploymentGraph(Resolver):
         self._resolve_cache: dict[tuple[str, str], Resolution] = {}
         self._consumer_cache: dict[str, tuple[Consumer, ...]] = {}
         self._pods_cache: dict[str, list[Node]] = {}
+        self._backends_cache: dict[str, tuple[tuple[Backend, ...], bool]] = {}
+        self._pods_by_label: dict[tuple[str, str, str], list[Node]] | None = None
         self._capabilities_cache: dict[str, seldon.Capabilities] = {}
         self._namespaces_with_cache: dict[tuple[str, ...], list[str]] = {}
+        self._namespaces_of_kind: dict[str, set[str]] | None = None
         self._log_matches: list[logs.LogMatch] | None = None
         self._memo: dict[Hashable, Any] = {}
         self.envoys: dict[str, list[EnvoyObservation]] = defaultdict(list)
@@ -98,38 +102,41 @@ class DeploymentGraph(Resolver):
 
     # ------------------------------------------------------------------ construction
     def _add(self, node: Node) -> Node:
-        existing = self._nodes.get(node.id)
+        # Runs once per object (tens of thousands): each attribute is read once.
+        node_id_, kind = node.id, node.kind
+        existing = self._nodes.get(node_id_)
         if existing is not None:
             if existing.obj is not None and node.obj is not None:
                 self.duplicates.append(
-                    f"{node.id} appears twice ({existing.obj.origin.describe()} and "
+                    f"{node_id_} appears twice ({existing.obj.origin.describe()} and "
                     f"{node.obj.origin.describe()}); the last one is used"
                 )
                 existing.obj = node.obj
             return existing
-        self._nodes[node.id] = node
-        self._by_kind[node.kind].append(node)
-        self._by_kind_ns[(node.kind, node.namespace)].append(node)
-        self.g.add_node(
-            node.id, kind=node.kind, implied=bool(node.implied_by), missing=node.missing
-        )
+        self._nodes[node_id_] = node
+        self._by_kind[kind].append(node)
+        self._by_kind_ns[(kind, node.namespace)].append(node)
+        self.g.add_node(node_id_, kind=kind, implied=bool(node.implied_by), missing=node.missing)
         return node
 
     def _edge(self, src: str, dst: str, edge: Edge, **attrs: Any) -> None:
-        self.g.add_edge(src, dst, key=str(edge), type=str(edge), **attrs)
+        # put_edge takes one dict: add_edge(key=..., type=..., **attrs) rebuilt it per edge.
+        name = str(edge)
+        self.g.put_edge(src, dst, name, {"type": name, **attrs})
 
     def _build(self) -> None:
         for original in self.snapshot.objects:
-            kind, name = original.kind, original.name
+            kind, namespace, name = original.identity()
             if kind and name:
                 # Wrong container shapes are fixed once here (graph/shape.py), with a note.
                 obj, notes = shape.conform(original)
                 if obj is not original:  # a fix may have dropped a wrong-typed name
                     self.input_notes.extend(notes)
-                    kind, name = obj.kind, obj.name
-                self._add(Node(kind, obj.namespace, name, obj))
+                    kind, namespace, name = obj.identity()
+                self._add(Node(kind, namespace, name, obj))
         self.known_namespaces = {n.name for n in self._by_kind.get("Namespace", [])}
-        self.namespaces_with_objects = {n.namespace for n in self._nodes.values() if n.namespace}
+        # Every node so far is an object's, filed by (kind, namespace): its keys are enough.
+        self.namespaces_with_objects = {ns for (_, ns) in self._by_kind_ns if ns}
         self.controllers = []
         for deployment in self._by_kind.get("Deployment", []):
             assert deployment.obj is not None
@@ -474,13 +481,6 @@ class DeploymentGraph(Resolver):
                     )
         return seldon.SCHEDULER, 9005, "ServerConfig default SELDON_SCHEDULER_HOST=seldon-scheduler"
 
-    def _server_pods_quiet(self, server: Node) -> list[Node]:
-        return [
-            pod
-            for pod in self._by_kind_ns.get(("Pod", server.namespace), ())
-            if pod.labels.get("seldon-server-name") == server.name
-        ]
-
     def server_config(self, server: Node, *, record: bool = True) -> Node | None:
         """The ServerConfig a Server uses: looked up in the controller's namespace."""
         if record:
@@ -519,18 +519,20 @@ class DeploymentGraph(Resolver):
     def scheduler_instances(self, namespace: str) -> list[Node]:
         """Scheduler pods (observed) or StatefulSet (manifest) in a namespace."""
         self._record("Pod", "StatefulSet")
-        pods = [
-            p
-            for p in self._by_kind_ns.get(("Pod", namespace), ())
-            if p.labels.get(seldon.NAME_LABEL) == seldon.SCHEDULER
-        ]
-        return pods
+        return list(self._pods_labelled(namespace, seldon.NAME_LABEL, seldon.SCHEDULER))
 
     def namespaces_with(self, *kinds: str) -> list[str]:
         self._record(*kinds)
         cached = self._namespaces_with_cache.get(kinds)
         if cached is None:
-            cached = sorted({ns for (kind, ns) in self._by_kind_ns if kind in kinds and ns})
+            # One pass over the (kind, namespace) keys serves every kind set checks ask.
+            by_kind = self._namespaces_of_kind
+            if by_kind is None:
+                by_kind = self._namespaces_of_kind = defaultdict(set)
+                for kind, ns in self._by_kind_ns:
+                    if ns:
+                        by_kind[kind].add(ns)
+            cached = sorted(set().union(*(by_kind.get(kind, ()) for kind in kinds)))
             self._namespaces_with_cache[kinds] = cached
         return list(cached)
 

@@ -45,6 +45,8 @@ class MultiDiGraph:
 
     def __init__(self) -> None:
         self._nodes: dict[str, Attrs] = {}
+        # Successors of the nodes that have out-edges only: most nodes (Pods, Endpoints) have
+        # none, and an empty dict for each cost more than the lookups that skip them.
         self._succ: dict[str, dict[str, dict[str, Attrs]]] = {}
 
     @property
@@ -58,21 +60,35 @@ class MultiDiGraph:
         return len(self._nodes)
 
     def add_node(self, node: str, **attrs: Any) -> None:
-        if node in self._nodes:
-            self._nodes[node].update(attrs)
+        # ``**attrs`` is a new dict on every call, so it is kept as is (not copied): a large
+        # graph adds tens of thousands of nodes and edges.
+        existing = self._nodes.get(node)
+        if existing is not None:
+            existing.update(attrs)
         else:
-            self._nodes[node] = dict(attrs)
-            self._succ[node] = {}
+            self._nodes[node] = attrs
 
     def add_edge(self, source: str, target: str, key: str, **attrs: Any) -> None:
-        for node in (source, target):
-            if node not in self._nodes:
-                self.add_node(node)
-        keys = self._succ[source].setdefault(target, {})
-        if key in keys:
+        self.put_edge(source, target, key, attrs)
+
+    def put_edge(self, source: str, target: str, key: str, attrs: Attrs) -> None:
+        """``add_edge`` with the attributes as one dict, kept (not copied): the caller hands
+        over a new one."""
+        nodes = self._nodes
+        if source not in nodes:
+            nodes[source] = {}
+        if target not in nodes:
+            nodes[target] = {}
+        succ = self._succ.get(source)
+        if succ is None:
+            succ = self._succ[source] = {}
+        keys = succ.get(target)
+        if keys is None:
+            succ[target] = {key: attrs}
+        elif key in keys:
             keys[key].update(attrs)
         else:
-            keys[key] = dict(attrs)
+            keys[key] = attrs
 
     def has_edge(self, source: str, target: str) -> bool:
         return target in self._succ.get(source, {})
@@ -86,8 +102,11 @@ class MultiDiGraph:
                 yield (*edge, attrs) if data else edge
 
     def edges(self, data: bool = False, *, keys: bool = False) -> Iterator[tuple[Any, ...]]:
-        for source in self._succ:
-            yield from self.out_edges(source, data, keys=keys)
+        # Sources in node order, as networkx (self._succ is in first-out-edge order).
+        succ = self._succ
+        for source in self._nodes:
+            if source in succ:
+                yield from self.out_edges(source, data, keys=keys)
 
     def number_of_edges(self) -> int:
         return sum(len(keys) for succ in self._succ.values() for keys in succ.values())
