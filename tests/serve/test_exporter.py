@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,8 +51,20 @@ def scan_json(*args: str) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.stdout)
 
 
-def test_demo_exporter_serves_the_contract_and_stops_on_sigterm() -> None:
-    with exporter("--demo", "--interval", "2s") as served:
+def test_before_the_first_good_scan_it_is_alive_but_not_ready(
+    silent_server: int, tmp_path: Path
+) -> None:
+    # The first scan waits on an API server that accepts and never answers (discovery waits
+    # 5 s), so "before the first good scan" lasts as long as the test needs, however fast
+    # scans get (the demo's first scan used to end before the first GET, now and then).
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: hung\n"
+        f"clusters: [{{name: hung, cluster: {{server: 'http://127.0.0.1:{silent_server}'}}}}]\n"
+        "users: [{name: hung, user: {token: t}}]\n"
+        "contexts: [{name: hung, context: {cluster: hung, user: hung}}]\n"
+    )
+    with exporter("--kubeconfig", str(kubeconfig), "--interval", "60s") as served:
         status, body = served.get("/readyz")
         assert (status, body) == (503, "not ready: no good scan yet\n")
         assert served.get("/report.json")[0] == 503
@@ -61,6 +74,9 @@ def test_demo_exporter_serves_the_contract_and_stops_on_sigterm() -> None:
         assert "seldon_doctor_findings" not in before
         assert before["seldon_doctor_ready"].samples[0].value == 0
 
+
+def test_demo_exporter_serves_the_contract_and_stops_on_sigterm() -> None:
+    with exporter("--demo", "--interval", "2s") as served:
         wait_until(lambda: served.get("/readyz")[0] == 200, timeout=20, what="/readyz 200")
         text = served.get("/metrics")[1]
         got = families(text)
