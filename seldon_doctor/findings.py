@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -11,6 +11,12 @@ from typing import Any
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """``1 namespace``, ``2 namespaces``: the counts every report and note prints."""
     return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def listed(noun: str, items: Iterable[object], plural: str | None = None) -> str:
+    """``port 9000``, ``ports 9000, 9001``: a noun that agrees with the list it introduces."""
+    shown = [str(item) for item in items]
+    return f"{noun if len(shown) == 1 else plural or noun + 's'} {', '.join(shown)}"
 
 
 class Severity(StrEnum):

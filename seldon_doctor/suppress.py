@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from seldon_doctor.engine import Report, SuppressedFinding
 from seldon_doctor.errors import InputError
-from seldon_doctor.findings import Evidence, Finding, ResourceRef, counted
+from seldon_doctor.findings import Evidence, Finding, ResourceRef, counted, listed
 
 if TYPE_CHECKING:
     from seldon_doctor.graph.build import DeploymentGraph
@@ -204,7 +204,7 @@ def _suppression(raw: Any, where: str) -> Suppression:
         raise InputError(f"{where}: a suppression must be a mapping with check, resource, reason")
     unknown = set(raw) - _SUPPRESSION_KEYS
     if unknown:
-        raise InputError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+        raise InputError(f"{where}: unknown {listed('key', sorted(map(str, unknown)))}")
     for key in ("check", "resource", "reason"):
         if raw.get(key) in (None, ""):
             raise InputError(f"{where}: {key} is required")
@@ -236,7 +236,7 @@ def load_config(path: Path) -> Config:
     unknown = set(raw) - _CONFIG_KEYS
     if unknown:
         raise InputError(
-            f"config {name}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
+            f"config {name}: unknown {listed('key', sorted(map(str, unknown)))} "
             "(allowed: select, ignore, suppressions)"
         )
     entries = raw.get("suppressions") or []

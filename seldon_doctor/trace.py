@@ -1,6 +1,6 @@
 """``seldon-doctor trace``: the path one request for a Model/Experiment/Pipeline takes, hop by hop.
 
-``seldon-mesh`` Service (resolution chain) → Envoy pod(s) → listener ``seldon_http`` → the route
+``seldon-mesh`` Service (resolution chain) → the Envoy pods → listener ``seldon_http`` → the route
 Envoy would pick for ``seldon-model: <header>`` (evaluated with ``find_route``, not looked up by
 name) → its weighted clusters → their endpoints → the server pod and its agent → the model's
 replica state in the scheduler's view. Each hop is ``ok``, ``broken`` (with the reason) or

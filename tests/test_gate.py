@@ -153,7 +153,7 @@ def test_config_is_found_upward_from_the_working_directory(
         ("suppressions:\n  - {check: SD102, resource: 'justaname', reason: r}\n",
          "not Kind/namespace/name"),
         ("suppressions:\n  - {check: SD102, resource: a/b, reason: r, until: x}\n", "unknown key"),
-        ("ignroe: [SD102]\n", "unknown key(s) ignroe"),
+        ("ignroe: [SD102]\n", "unknown key ignroe"),
         ("select: {SD102: true}\n", "expected a list"),
         ("suppressions: [\n", "invalid YAML"),
         ("- just a list\n", "expected a mapping"),

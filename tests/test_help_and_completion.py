@@ -73,6 +73,30 @@ def test_the_kubectl_plugin_names_itself_as_kubectl_calls_it(tmp_path: Path) -> 
     assert result.stdout.startswith("Usage: kubectl seldon-doctor scan "), result.stdout
 
 
+def test_the_kubectl_plugin_names_itself_in_its_errors(tmp_path: Path) -> None:
+    """An error line names the command as the usage line does: the command the user typed."""
+    script = tmp_path / "kubectl-seldon_doctor"
+    script.write_text(f"#!{sys.executable}\nfrom seldon_doctor.cli import main\nmain()\n")
+    script.chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for args in (["scan", "--no-such-flag"], ["scan", "-f", str(tmp_path / "absent.yaml")]):
+        result = subprocess.run(
+            [str(script), *args], capture_output=True, text=True, timeout=60, check=False, env=env
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("kubectl seldon-doctor: error: "), result.stderr
+    # Under its own name nothing changes.
+    result = subprocess.run(
+        [sys.executable, "-m", "seldon_doctor", "scan", "--no-such-flag"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert result.stderr.startswith("seldon-doctor: error: "), result.stderr
+
+
 def _complete(*words: str) -> list[str]:
     """What bash completion offers for the last of ``words`` (click's bash_complete protocol)."""
     env = {

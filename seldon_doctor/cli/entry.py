@@ -11,18 +11,11 @@ from typing import NoReturn
 
 import click
 
-from seldon_doctor.cli.output import fail
+# prog_name lives with err, which prefixes every stderr line with it; imported here for the
+# usage lines.
+from seldon_doctor.cli.output import fail, prog_name
 from seldon_doctor.cli.root import cli
 from seldon_doctor.errors import ExitCode, InputError, RequestError
-
-
-def prog_name(argv0: str) -> str:
-    """The name usage lines show: kubectl runs the ``kubectl-seldon_doctor`` script for
-    ``kubectl seldon-doctor`` (its plugin naming maps ``_`` to ``-``), so say that."""
-    base = os.path.basename(argv0)
-    if base.startswith("kubectl-"):
-        return "kubectl " + base.removeprefix("kubectl-").replace("_", "-")
-    return "seldon-doctor"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

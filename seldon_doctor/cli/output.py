@@ -50,11 +50,24 @@ def console(file: Any = None, *, no_color: bool = False) -> Console:
     )
 
 
+def prog_name(argv0: str) -> str:
+    """The name usage lines and stderr lines show: kubectl runs the ``kubectl-seldon_doctor``
+    script for ``kubectl seldon-doctor`` (its plugin naming maps ``_`` to ``-``), so say that."""
+    base = os.path.basename(argv0)
+    if base.startswith("kubectl-"):
+        return "kubectl " + base.removeprefix("kubectl-").replace("_", "-")
+    return "seldon-doctor"
+
+
 def err(message: str) -> None:
-    """One note on stderr; input text in it (file names, warnings) cannot drive the terminal."""
+    """One note on stderr; input text in it (file names, warnings) cannot drive the terminal.
+
+    It starts with the name the usage line shows, so the plugin's errors name the command the
+    user typed (``kubectl seldon-doctor: error: ...``)."""
     from seldon_doctor.render.safe import safe_text
 
-    click.echo(f"seldon-doctor: {safe_text(message)}", err=True)
+    name = prog_name(sys.argv[0] if sys.argv else "")
+    click.echo(f"{name}: {safe_text(message)}", err=True)
 
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:

@@ -70,10 +70,14 @@ class ScanJob:
         self.state.succeed(GoodScan(result, options, report_families(result.report, facts)))
         report = result.report
         counts = report.counts()
+        # serve may not import findings (tests/test_architecture.py), so not findings.counted.
+        gaps, objects = len(report.gaps), report.object_count
         self.log(
             f"scan {number} ok in {duration:.2f}s: {counts['error']} error, "
-            f"{counts['warning']} warning, {counts['info']} info, {len(report.gaps)} gap(s), "
-            f"{report.object_count} object(s), exit code {int(result.exit_code)}"
+            f"{counts['warning']} warning, {counts['info']} info, "
+            f"{gaps} {'gap' if gaps == 1 else 'gaps'}, "
+            f"{objects} {'object' if objects == 1 else 'objects'}, "
+            f"exit code {int(result.exit_code)}"
         )
 
     def _failed(self, number: int, started: float, reason: str, detail: str) -> None:

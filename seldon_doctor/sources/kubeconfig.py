@@ -32,7 +32,7 @@ _KUBECONFIG_FILES = {
 
 
 def read_kubeconfig(spec: str) -> tuple[dict[str, Any], str | None]:
-    """The kubeconfig(s) of ``spec`` (``KUBECONFIG`` may list several files) as one dict, and
+    """The kubeconfig files of ``spec`` (``KUBECONFIG`` may list several files) as one dict, and
     the folder of the first one (for exec plugins' relative paths).
 
     The ``kubernetes`` client would read each file whole with ``yaml.safe_load`` (no bound on

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import CONSUMER_READS
 from seldon_doctor.checks.helpers.controlplane import SELDON_SERVICE_NAMES, consumer_evidence
-from seldon_doctor.findings import Evidence, Finding
+from seldon_doctor.findings import Evidence, Finding, counted
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.model import Node, ResolutionStatus
 
@@ -96,7 +96,10 @@ class ServiceWithoutEndpoints(Check):
                     + ", but the SeldonRuntime controller owns the name and will overwrite it."
                 )
             consumers_text = (
-                f" {len(users)} consumer(s) dial it, so they reach nothing." if users else ""
+                f" {counted(len(users), 'consumer')} {'dials' if len(users) == 1 else 'dial'} it, "
+                "so they reach nothing."
+                if users
+                else ""
             )
             yield self.finding(
                 service,

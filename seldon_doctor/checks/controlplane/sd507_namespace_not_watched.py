@@ -14,7 +14,7 @@ from seldon_doctor.checks.helpers.controlplane import (
     controller_scope,
     scope_text,
 )
-from seldon_doctor.findings import Evidence, Finding, Severity
+from seldon_doctor.findings import Evidence, Finding, Severity, counted
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
 from seldon_doctor.graph.seldon import WatchScope
@@ -113,7 +113,7 @@ class NamespaceNotWatched(Check):
         nearest = active[0] if active else sorted(graph.controllers, key=lambda c: c.id)[0]
         return self.finding(
             namespace_anchor(graph, ns),
-            f"Namespace {ns} holds {len(crs)} Seldon resource(s) but no running "
+            f"Namespace {ns} holds {counted(len(crs), 'Seldon resource')} but no running "
             "controller-manager watches it "
             f"({scopes_text})"
             "). Nothing reconciles them: no status, no finalizer, no StatefulSet for "

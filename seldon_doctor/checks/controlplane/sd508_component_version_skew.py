@@ -114,7 +114,9 @@ class ComponentVersionSkew(Check):
             listed = ", ".join(f"{i.container}={i.image}" for i in items)
             yield self.finding(
                 node,
-                f"{node.kind} {node.namespace}/{node.name} runs Seldon component image(s) on a "
+                f"{node.kind} {node.namespace}/{node.name} runs "
+                f"{'a Seldon component image' if len(items) == 1 else 'Seldon component images'}"
+                " on a "
                 f"moving tag ({listed}). Each restart may pull a different build, so controller, "
                 "scheduler, Envoy and agents drift apart (gRPC UNIMPLEMENTED, rejected xDS "
                 "listeners); pin every component to one release tag.",

@@ -20,7 +20,7 @@ from seldon_doctor.domain.network_policy import (
     container_ports,
     policy_types,
 )
-from seldon_doctor.findings import Evidence, Finding
+from seldon_doctor.findings import Evidence, Finding, counted
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node, ResolutionStatus
@@ -301,11 +301,15 @@ def _policy_summary(policy: Node) -> str:
         labels = selector.get("matchLabels") if isinstance(selector, dict) else None
         shown = ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items()))
         if isinstance(selector, dict) and selector.get("matchExpressions"):
-            shown += (", " if shown else "") + f"{len(selector['matchExpressions'])} expression(s)"
+            expressions = counted(len(selector["matchExpressions"]), "expression")
+            shown += (", " if shown else "") + expressions
+        ingress = len(policy.spec.get("ingress") or [])
+        egress = len(policy.spec.get("egress") or [])
+        # "rules" counts both directions: "0 ingress / 1 egress rule", "1 ingress / 1 egress rules".
         return (
             f"podSelector {shown or '{} (all pods)'}; policyTypes "
-            f"{','.join(policy_types(policy.spec))}; {len(policy.spec.get('ingress') or [])} "
-            f"ingress / {len(policy.spec.get('egress') or [])} egress rule(s)"
+            f"{','.join(policy_types(policy.spec))}; {ingress} "
+            f"ingress / {egress} egress {'rule' if ingress + egress == 1 else 'rules'}"
         )
     rules = len(policy.spec.get("rules") or [])
-    return f"action {policy.spec.get('action') or 'ALLOW'}; {rules} rule(s)"
+    return f"action {policy.spec.get('action') or 'ALLOW'}; {counted(rules, 'rule')}"

@@ -16,7 +16,7 @@ from seldon_doctor.checks.helpers.common import (
     workload_replicas,
 )
 from seldon_doctor.checks.helpers.controlplane import MODEL_GATEWAY, PIPELINE_GATEWAY
-from seldon_doctor.findings import Evidence, Finding
+from seldon_doctor.findings import Evidence, Finding, counted
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node, ResolutionStatus
@@ -173,7 +173,7 @@ class DataflowUnavailable(Check):
                 continue
             yield self.finding(
                 namespace_anchor(graph, ns),
-                f"{len(pipelines)} Pipeline(s) in {ns} cannot run: "
+                f"{counted(len(pipelines), 'Pipeline')} in {ns} cannot run: "
                 + "; ".join(dict.fromkeys(problems))
                 + ". Pipelines stay in PipelineCreate/PipelineFailed (the scheduler has no "
                 "dataflow engine or gateway to place them on) and pipeline inference fails.",

@@ -14,7 +14,7 @@ from typing import Any
 
 from seldon_doctor.checks.base import node_evidence
 from seldon_doctor.domain.kserve import KSERVE_COMPONENTS
-from seldon_doctor.findings import Evidence, ResourceRef
+from seldon_doctor.findings import Evidence, ResourceRef, counted
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node, Resolution, ResolutionStatus
@@ -212,7 +212,7 @@ def ready_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
         ready = [p for p in pods if p.obj is not None and seldon.pod_ready(p.obj)]
         return ReplicaCount(
             len(ready),
-            f"has {len(ready)} ready pod(s) of {len(pods)}",
+            f"has {counted(len(ready), 'ready pod')} of {len(pods)}",
             [
                 node_evidence(p, "status.conditions[Ready]", "True" if p in ready else "not True")
                 for p in pods
@@ -230,7 +230,7 @@ def ready_replicas(graph: DeploymentGraph, server: Node) -> ReplicaCount:
         if isinstance(ready_count, int):
             return ReplicaCount(
                 ready_count,
-                f"has {ready_count} ready replica(s) (StatefulSet status)",
+                f"has {counted(ready_count, 'ready replica')} (StatefulSet status)",
                 [node_evidence(sts, "status.readyReplicas", ready_count)],
             )
     return ReplicaCount(None, "ready replicas unknown (no pods or status in the input)")

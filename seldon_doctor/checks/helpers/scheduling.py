@@ -34,6 +34,7 @@ from seldon_doctor.domain.quantities import parse_quantity
 from seldon_doctor.domain.releases import STOCK_OVERCOMMIT_PERCENT
 from seldon_doctor.domain.scheduler_reasons import MODEL_STATES
 from seldon_doctor.domain.spelling import edit_distance
+from seldon_doctor.findings import counted
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
@@ -49,10 +50,10 @@ def replica_capacity(graph: DeploymentGraph, server: Node) -> ReplicaCount:
     count = wanted if isinstance(wanted, int) else 1
     evidence = [node_evidence(server, "spec.replicas", count if isinstance(wanted, int) else None)]
     maximum = server.spec.get("maxReplicas")
-    how = f"is declared with {count} replica(s)"
+    how = f"is declared with {counted(count, 'replica')}"
     if isinstance(maximum, int) and maximum > count:
         count = maximum
-        how = f"may scale to {maximum} replica(s) (spec.maxReplicas)"
+        how = f"may scale to {counted(maximum, 'replica')} (spec.maxReplicas)"
         evidence.append(node_evidence(server, "spec.maxReplicas", maximum))
     if not isinstance(wanted, int):
         evidence[0] = node_evidence(server, "spec.replicas", "unset (defaults to 1)")

@@ -20,7 +20,7 @@ from typing import Any
 from seldon_doctor.checks.base import Check, CheckContext, node_evidence
 from seldon_doctor.domain.releases import SERVER_IMAGE_MARKERS, Release, release_for_images
 from seldon_doctor.domain.spelling import edit_distance
-from seldon_doctor.findings import Finding, Severity
+from seldon_doctor.findings import Finding, Severity, listed
 from seldon_doctor.graph import seldon
 from seldon_doctor.graph.build import DeploymentGraph
 from seldon_doctor.graph.model import Node
@@ -128,14 +128,14 @@ class ServerContainerNotMerged(Check):
             reasons.append(f"it runs an inference-server image ({image})")
         if clashing:
             reasons.append(
-                f"it declares port(s) {', '.join(map(str, clashing))}, the stock server's "
+                f"it declares {listed('port', clashing)}, the stock server's "
                 "(two containers of one pod cannot bind the same port)"
             )
         # Against assumed stock names (the ServerConfig is not in the input) the mismatch may be
         # a customised ServerConfig's: an error must be true, so it is at most a warning.
         severity = Severity.ERROR if reasons and not hedge else Severity.WARNING
         if not reasons and ports:
-            reasons.append(f"it declares port(s) {', '.join(map(str, ports))}")
+            reasons.append(f"it declares {listed('port', ports)}")
         if near:
             reasons.append(f"its name is close to {' / '.join(near)}")
         if not reasons:

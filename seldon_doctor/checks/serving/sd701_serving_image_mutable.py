@@ -10,7 +10,7 @@ from seldon_doctor.checks.base import Check, CheckContext, node_evidence
 from seldon_doctor.checks.helpers.common import container_lists, uncovered_pods
 from seldon_doctor.domain.images import image_basename, is_moving_tag, split_image
 from seldon_doctor.domain.releases import SERVER_IMAGE_MARKERS
-from seldon_doctor.findings import Finding
+from seldon_doctor.findings import Finding, counted
 from seldon_doctor.graph.model import Node
 
 # Repository basenames of model-server images (MLServer, Triton, KServe's runtimes, TorchServe).
@@ -112,7 +112,7 @@ class ServingImageMutable(Check):
                 continue
             listed = ", ".join(f"{c.get('name')}={c.get('image')}" for _, c in moving)
             also = counts.get(node.id, 1)
-            more = f" (and {also - 1} more pod(s) like it)" if also > 1 else ""
+            more = f" (and {counted(also - 1, 'more pod')} like it)" if also > 1 else ""
             yield self.finding(
                 node,
                 f"{node.kind} {node.namespace}/{node.name}{more} serves models from a model-server "
