@@ -95,9 +95,10 @@ class ServiceWithoutEndpoints(Check):
                     )
                     + ", but the SeldonRuntime controller owns the name and will overwrite it."
                 )
+            one = len(users) == 1
             consumers_text = (
-                f" {counted(len(users), 'consumer')} {'dials' if len(users) == 1 else 'dial'} it, "
-                "so they reach nothing."
+                f" {counted(len(users), 'consumer')} {'dials' if one else 'dial'} it, "
+                f"so {'it reaches' if one else 'they reach'} nothing."
                 if users
                 else ""
             )
