@@ -107,6 +107,16 @@ HOLES = {
         ("spec", "input", "tensorMap"),
         lambda n: n.update(additionalProperties={"type": "object"}),
     ),
+    "nullable values in a string map": (
+        "Server",
+        ("spec", "podSpec", "nodeSelector"),
+        lambda n: n["additionalProperties"].update(nullable=True),
+    ),
+    "nullable items in a list of strings": (
+        "Server",
+        ("spec", "podSpec", "containers", "[]", "args", "[]"),
+        lambda n: n.update(nullable=True),
+    ),
     "an untyped node": ("Server", ("spec", "podSpec", "containers"), lambda n: n.pop("type")),
 }
 

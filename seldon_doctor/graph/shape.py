@@ -467,7 +467,12 @@ def _schema_holds(shape: Any, node: Any) -> bool:
             return False
         if isinstance(extra, dict):
             values.append(extra)
-        return all(_schema_holds(SCALAR, value) for value in values)
+        # A null value would be dropped (only strings fit), so values must not be nullable.
+        return all(
+            _schema_holds(SCALAR, value) and value.get("nullable") is not True
+            for value in values
+            if isinstance(value, dict)
+        ) and all(isinstance(value, dict) for value in values)
     if isinstance(shape, dict):
         return kind == "object" and all(
             _schema_holds(sub, _field_schema(node, key)) for key, sub in shape.items()
@@ -477,8 +482,8 @@ def _schema_holds(shape: Any, node: Any) -> bool:
         if kind != "array" or not isinstance(items, dict):
             return False
         sub = shape[0]
-        if items.get("nullable") is True and sub is not SCALAR and sub is not STR:
-            return False  # a null item where the walk wants a container would be dropped
+        if items.get("nullable") is True and sub is not SCALAR:
+            return False  # a null item where the walk wants a container or a string is dropped
         return _schema_holds(sub, items)
     return False
 
