@@ -136,6 +136,73 @@ def test_validator_semantics() -> None:
     assert enum.suggestion == "inner"  # case-insensitive near miss
 
 
+_MODEL_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: models.mlops.seldon.io}
+spec:
+  group: mlops.seldon.io
+  names: {kind: Model, plural: models}
+  scope: Namespaced
+  versions:
+  - name: v1alpha1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            minProperties: 2
+            properties:
+              storageUri: {type: string}
+              replicas: {type: integer, minimum: 1, exclusiveMinimum: true}
+              memory: {oneOf: [{type: string}, {pattern: "^[0-9]"}]}
+              requirements:
+                type: array
+                items: {type: string, not: {enum: [gpu]}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("spec", "problems"),
+    [
+        ("{storageUri: gs://m, replicas: 2}", []),
+        ("{storageUri: gs://m, replicas: 1}", [("spec.replicas", "bounds", "not above 1")]),
+        ("{storageUri: gs://m, replicas: null}", [("spec", "bounds", "at least 2 fields")]),
+        (
+            "{storageUri: gs://m, memory: 1Gi}",
+            [("spec.memory", "one-of", "more than one of the 2 oneOf")],
+        ),
+        ("{storageUri: gs://m, memory: Gi}", []),
+        (
+            "{storageUri: gs://m, requirements: [cpu, gpu]}",
+            [("spec.requirements[1]", "not", "under not")],
+        ),
+    ],
+)
+def test_sd003_enforces_the_bounds_and_combinators_the_api_server_does(
+    tmp_path: Path, spec: str, problems: list[tuple[str, str, str]]
+) -> None:
+    """A Model the API server rejects (its CRD says replicas > 1, exactly one oneOf branch,
+    at least two spec fields, no gpu requirement) is an SD003 finding, not a silent pass."""
+    (tmp_path / "crd.yaml").write_text(_MODEL_CRD)
+    path = tmp_path / "model.yaml"
+    path.write_text(
+        "apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\n"
+        f"metadata: {{name: m, namespace: ns}}\nspec: {spec}\n"
+    )
+    findings = [
+        f for f in _scan([str(path)], crds=[str(tmp_path / "crd.yaml")]) if f.check_id == "SD003"
+    ]
+    got = [(dict(f.params)["field"], dict(f.params)["problem"]) for f in findings]
+    assert got == [(field, problem) for field, problem, _ in problems]
+    for finding, (_, _, words) in zip(findings, problems, strict=True):
+        assert words in finding.message
+        assert "The API server rejects the object" in finding.message
+
+
 def test_did_you_mean() -> None:
     assert did_you_mean("candidate", ["candidates", "default", "mirror"]) == "candidates"
     assert did_you_mean("storageURI", ["storageUri", "secretName"]) == "storageUri"

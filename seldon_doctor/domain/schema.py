@@ -6,9 +6,12 @@ enum and pattern violations, duplicate keys in ``x-kubernetes-list-type: map|set
 Supported: ``type``, ``properties``, ``required``, ``items``, ``enum``, ``pattern``,
 ``additionalProperties``, ``x-kubernetes-preserve-unknown-fields``,
 ``x-kubernetes-int-or-string``, ``x-kubernetes-embedded-resource``, ``nullable``, ``anyOf``,
-``allOf``, ``oneOf``, ``$ref`` into ``$defs``, the length/size/range bounds, and ``type`` lists
-with ``"null"`` (the JSON-schema rendering of the built-in kinds). Not evaluated: CEL rules
-(``x-kubernetes-validations``) and ``format``.
+``allOf``, ``oneOf`` (exactly one), ``not``, ``$ref`` into ``$defs``, the length/size/range
+bounds (``exclusiveMinimum``/``exclusiveMaximum`` as the OpenAPI 3.0 booleans a CRD declares;
+the built-in kinds' rendering has no range bounds at all), ``minProperties``/``maxProperties``,
+and ``type`` lists with ``"null"`` (the JSON-schema rendering of the built-in kinds). Not
+evaluated: CEL rules (``x-kubernetes-validations``) and ``format``. A ``$ref`` cycle through
+the combinators, which never descends into the value, is one ``schema`` error, not a crash.
 
 Nulls follow the API server: a ``null`` in a field that is not ``nullable`` is pruned, so it
 only matters when the field is required.
@@ -19,13 +22,14 @@ anything?", answered by :mod:`seldon_doctor.domain.schema_verdict`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from seldon_doctor.domain.regex import re2_search
-from seldon_doctor.domain.schema_verdict import CompiledSchemas
+from seldon_doctor.domain.schema_verdict import CompiledSchemas, property_count
 from seldon_doctor.domain.spelling import did_you_mean
 
 MAX_ERRORS = 50
@@ -48,7 +52,9 @@ class SchemaError:
     """One way a value breaks its schema, at one path."""
 
     path: tuple[PathSegment, ...]
-    problem: str  # unknown-field | type | required | enum | pattern | duplicate | bounds
+    # unknown-field | type | required | enum | pattern | duplicate | bounds | one-of | not
+    # | schema (a $ref cycle: the schema cannot be evaluated)
+    problem: str
     message: str
     value: Any = None
     suggestion: str | None = None
@@ -92,11 +98,31 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+class _SchemaCycle(Exception):
+    """A $ref cycle through allOf/anyOf/oneOf/not met at ``path`` (see _combinators)."""
+
+    def __init__(self, path: tuple[PathSegment, ...]) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def _cycle_error(path: tuple[PathSegment, ...]) -> SchemaError:
+    # What lies past the cycle is unknowable: one error says why, and the walk stops there.
+    return SchemaError(
+        path,
+        "schema",
+        f"the schema of {format_path(path) or 'the object'} refers back to itself through a "
+        "$ref without descending into the value, so it cannot be evaluated",
+    )
+
+
 class Validator:
     """Validate values against one schema tree (``defs`` resolves ``$ref: #/$defs/...``)."""
 
     def __init__(self, defs: Mapping[str, Any] | None = None) -> None:
         self.defs = defs or {}
+        # (id(schema), id(value)) of the combinators being walked: see _combinators.
+        self._active: set[tuple[int, int]] = set()
         self._compiled = CompiledSchemas(self._resolve)
 
     def verdict(self, value: Any, schema: Mapping[str, Any]) -> bool | None:
@@ -119,10 +145,15 @@ class Validator:
         self, value: Any, schema: Mapping[str, Any], path: tuple[PathSegment, ...] = ()
     ) -> list[SchemaError]:
         out: list[SchemaError] = []
-        for error in self._walk(value, schema, path, structural=True):
-            out.append(error)
-            if len(out) >= MAX_ERRORS:
-                break
+        # Closed when cut short, so that every walk leaves _active as it found it.
+        with contextlib.closing(self._walk(value, schema, path, structural=True)) as walk:
+            try:
+                for error in walk:
+                    out.append(error)
+                    if len(out) >= MAX_ERRORS:
+                        break
+            except _SchemaCycle as cycle:
+                out.append(_cycle_error(cycle.path))
         return out
 
     def _walk(
@@ -132,7 +163,7 @@ class Validator:
         path: tuple[PathSegment, ...],
         *,
         structural: bool,
-    ) -> Iterator[SchemaError]:
+    ) -> Generator[SchemaError, None, None]:
         schema = self._resolve(schema)
         if not schema:
             return
@@ -215,12 +246,44 @@ class Validator:
                 yield SchemaError(path, "bounds", f"{where} must have at least {least} items")
         if json_type(value) in ("integer", "number") and not isinstance(value, bool):
             low, high = schema.get("minimum"), schema.get("maximum")
-            if isinstance(low, (int, float)) and value < low:
+            # The exclusive flags are OpenAPI 3.0 booleans (a CRD's JSONSchemaProps has them
+            # so); the bound itself is then out of range.
+            if schema.get("exclusiveMinimum") is True:
+                if isinstance(low, (int, float)) and value <= low:
+                    yield SchemaError(path, "bounds", f"{where} is {value}, not above {low}", value)
+            elif isinstance(low, (int, float)) and value < low:
                 yield SchemaError(path, "bounds", f"{where} is {value}, below {low}", value)
-            if isinstance(high, (int, float)) and value > high:
+            if schema.get("exclusiveMaximum") is True:
+                if isinstance(high, (int, float)) and value >= high:
+                    yield SchemaError(
+                        path, "bounds", f"{where} is {value}, not below {high}", value
+                    )
+            elif isinstance(high, (int, float)) and value > high:
                 yield SchemaError(path, "bounds", f"{where} is {value}, above {high}", value)
+        if isinstance(value, Mapping):
+            most, least = schema.get("maxProperties"), schema.get("minProperties")
+            if isinstance(most, int) or isinstance(least, int):
+                count = property_count(value, schema)
+                if isinstance(most, int) and count > most:
+                    yield SchemaError(path, "bounds", f"{where} must have at most {most} fields")
+                if isinstance(least, int) and count < least:
+                    yield SchemaError(path, "bounds", f"{where} must have at least {least} fields")
 
     def _combinators(
+        self, value: Any, schema: Mapping[str, Any], path: tuple[PathSegment, ...]
+    ) -> Iterator[SchemaError]:
+        # Only here does the walk recurse without descending into the value: meeting the same
+        # (schema, value) again is a $ref cycle (A: {allOf: [$ref A]}) that would never end.
+        key = (id(schema), id(value))
+        if key in self._active:
+            raise _SchemaCycle(path)
+        self._active.add(key)
+        try:
+            yield from self._branches(value, schema, path)
+        finally:
+            self._active.discard(key)
+
+    def _branches(
         self, value: Any, schema: Mapping[str, Any], path: tuple[PathSegment, ...]
     ) -> Iterator[SchemaError]:
         # In a structural schema these only add value validation: the fields that exist are
@@ -230,12 +293,43 @@ class Validator:
                 yield from self._walk(value, branch, path, structural=False)
         for key in ("anyOf", "oneOf"):
             branches = [b for b in schema.get(key) or () if isinstance(b, Mapping)]
-            if not branches:
-                continue
-            failures = [list(self._walk(value, b, path, structural=False)) for b in branches]
-            if all(failures):
-                first = min(failures, key=len)
-                yield from first
+            failures: list[list[SchemaError]] = []
+            matched = 0
+            # In order, stopping where the answer is known (as the verdict does): a branch
+            # past that point is not walked, so a $ref cycle there is not met.
+            for branch in branches:
+                try:
+                    errors = list(self._walk(value, branch, path, structural=False))
+                except _SchemaCycle as cycle:
+                    errors = [_cycle_error(cycle.path)]  # that branch cannot hold
+                if errors:
+                    failures.append(errors)
+                    continue
+                matched += 1
+                if key == "anyOf" or matched > 1:
+                    break
+            if failures and not matched:
+                yield from min(failures, key=len)
+            elif matched > 1:
+                # The API server's oneOf holds when exactly one alternative does.
+                yield SchemaError(
+                    path,
+                    "one-of",
+                    f"{format_path(path)} matches more than one of the {len(branches)} oneOf "
+                    "alternatives; it must match exactly one",
+                    value,
+                )
+        negated = schema.get("not")
+        if isinstance(negated, Mapping):
+            with contextlib.closing(self._walk(value, negated, path, structural=False)) as walk:
+                passes = next(walk, None) is None
+            if passes:
+                yield SchemaError(
+                    path,
+                    "not",
+                    f"{format_path(path)} matches the schema under not, which it must not",
+                    value,
+                )
 
     def _object(
         self,

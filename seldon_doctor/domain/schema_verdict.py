@@ -35,7 +35,7 @@ class CompiledSchemas:
     def verdict(self, value: Any, schema: Mapping[str, Any]) -> bool | None:
         try:
             return self._compile(schema, True)[type(value)](value)
-        except RecursionError:  # a $ref cycle that consumes no value: the walk fails its way
+        except _CycleMet:
             return None
 
     def _compile(self, schema: Mapping[str, Any], structural: bool) -> _Table:
@@ -73,6 +73,11 @@ class CompiledSchemas:
             table[int] = _chain(value_steps[int])
             table[str] = _chain(value_steps[str])
             return table
+        if self._in_cycle(schema):
+            # Where the walk would meet the cycle it stops with an error; the verdict leaves
+            # the whole value to the walk as soon as it reaches this schema.
+            table.update(dict.fromkeys(_JSON_TYPES[1:], _cyclic))
+            return table
         combined = self._combinator_steps(schema)
         accepts = _accepted(names)
         for kind in _JSON_TYPES[1:]:
@@ -87,6 +92,32 @@ class CompiledSchemas:
                 steps.append(self._array_step(schema, structural))
             table[kind] = _chain(steps if gate is _valid else [gate, *steps])
         return table
+
+    def _in_cycle(self, schema: Mapping[str, Any]) -> bool:
+        """Whether allOf/anyOf/oneOf/not, followed through ``$ref``s, lead from ``schema`` into
+        a cycle: a walk that meets one never descends into the value (``_combinators``)."""
+        on_path: set[int] = set()
+        done: set[int] = set()
+
+        def visit(node: Mapping[str, Any]) -> bool:
+            node = self._resolve(node)
+            if id(node) in on_path:
+                return True
+            if id(node) in done:
+                return False
+            on_path.add(id(node))
+            branches = [node.get("not")]
+            for key in ("allOf", "anyOf", "oneOf"):
+                found = node.get(key)
+                if isinstance(found, (list, tuple)):
+                    branches.extend(found)
+            if any(visit(b) for b in branches if isinstance(b, Mapping)):
+                return True
+            on_path.discard(id(node))
+            done.add(id(node))
+            return False
+
+        return visit(schema)
 
     def _value_steps(self, schema: Mapping[str, Any]) -> dict[type, list[_Step]]:
         """``Validator._value_checks`` split by the Python type it applies to."""
@@ -105,19 +136,32 @@ class CompiledSchemas:
         low = low if isinstance(low, (int, float)) else None
         high = high if isinstance(high, (int, float)) else None
         if low is not None or high is not None:
-            step = _range_step(low, high)
+            step = _range_step(
+                low,
+                high,
+                schema.get("exclusiveMinimum") is True,
+                schema.get("exclusiveMaximum") is True,
+            )
             out[int].append(step)
             out[float].append(step)
+        least, most = schema.get("minProperties"), schema.get("maxProperties")
+        if isinstance(least, int) or isinstance(most, int):
+            out[dict].append(_count_step(schema, least, most))
         return out
 
     def _combinator_steps(self, schema: Mapping[str, Any]) -> list[_Step]:
         steps: list[_Step] = [
             _one_step(self._compile(branch, False)) for branch in _branches(schema, "allOf")
         ]
-        for key in ("anyOf", "oneOf"):
-            tables = [self._compile(branch, False) for branch in _branches(schema, key)]
-            if tables:
-                steps.append(_any_step(tables))
+        tables = [self._compile(branch, False) for branch in _branches(schema, "anyOf")]
+        if tables:
+            steps.append(_any_step(tables))
+        tables = [self._compile(branch, False) for branch in _branches(schema, "oneOf")]
+        if tables:
+            steps.append(_one_of_step(tables))
+        negated = schema.get("not")
+        if isinstance(negated, Mapping):
+            steps.append(_not_step(self._compile(negated, False)))
         return steps
 
     def _object_step(self, schema: Mapping[str, Any], structural: bool) -> _Step:
@@ -192,6 +236,14 @@ class CompiledSchemas:
 
 class _Unmodelled(Exception):
     """A keyword value the compiled form does not model (e.g. ``required: "a"``)."""
+
+
+class _CycleMet(Exception):
+    """A value reached a schema whose combinators lead into a $ref cycle (see ``_in_cycle``)."""
+
+
+def _cyclic(value: Any) -> bool | None:
+    raise _CycleMet
 
 
 def _valid(value: Any) -> bool | None:
@@ -289,11 +341,44 @@ def _size_steps(least: Any, most: Any) -> list[_Step]:
     return [size]
 
 
-def _range_step(low: float | None, high: float | None) -> _Step:
+def _range_step(low: float | None, high: float | None, low_open: bool, high_open: bool) -> _Step:
+    """``minimum``/``maximum``; ``exclusiveMinimum``/``exclusiveMaximum`` are the booleans of
+    OpenAPI 3.0 (what a CRD's JSONSchemaProps declares) that make the bound itself invalid."""
+
     def in_range(value: Any) -> bool | None:
-        return not ((low is not None and value < low) or (high is not None and value > high))
+        if low is not None and (value <= low if low_open else value < low):
+            return False
+        return not (high is not None and (value >= high if high_open else value > high))
 
     return in_range
+
+
+def property_count(value: Mapping[Any, Any], schema: Mapping[str, Any]) -> int:
+    """The properties ``minProperties``/``maxProperties`` count: the API server prunes a null
+    in a field that is not ``nullable`` before it validates, so that one is not counted."""
+    count = 0
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, Mapping) else {}
+    additional = schema.get("additionalProperties")
+    for key, child in value.items():
+        if child is None:
+            sub = properties.get(str(key), additional)
+            if not (isinstance(sub, Mapping) and sub.get("nullable") is True):
+                continue
+        count += 1
+    return count
+
+
+def _count_step(schema: Mapping[str, Any], least: Any, most: Any) -> _Step:
+    # isinstance(True, int) holds, as it does in _value_checks.
+    low = least if isinstance(least, int) else None
+    high = most if isinstance(most, int) else None
+
+    def count(value: Any) -> bool | None:
+        n = property_count(value, schema)
+        return not ((high is not None and n > high) or (low is not None and n < low))
+
+    return count
 
 
 def _branches(schema: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
@@ -313,7 +398,7 @@ def _one_step(table: _Table) -> _Step:
 
 
 def _any_step(tables: list[_Table]) -> _Step:
-    """anyOf/oneOf as _combinators has them: valid when one branch is."""
+    """anyOf as _combinators has it: valid when one branch is."""
 
     def any_of(value: Any) -> bool | None:
         answer: bool | None = False
@@ -326,6 +411,32 @@ def _any_step(tables: list[_Table]) -> _Step:
         return answer
 
     return any_of
+
+
+def _one_of_step(tables: list[_Table]) -> _Step:
+    """oneOf as the API server has it: valid when exactly one branch is."""
+
+    def one_of(value: Any) -> bool | None:
+        matched, unsure = 0, False
+        for table in tables:
+            got = table[type(value)](value)
+            if got is True:
+                matched += 1
+                if matched > 1:
+                    return False
+            elif got is None:
+                unsure = True
+        return None if unsure else matched == 1
+
+    return one_of
+
+
+def _not_step(table: _Table) -> _Step:
+    def negated(value: Any) -> bool | None:
+        got = table[type(value)](value)
+        return None if got is None else not got
+
+    return negated
 
 
 def _each_step(table: _Table) -> _Step:

@@ -145,6 +145,11 @@ _CONSEQUENCE = {
         "GitOps tools do not): the setting is silently lost and never takes effect."
     ),
     "required": "The API server rejects the object, so it is never created or updated.",
+    "schema": (
+        "The schema refers back to itself without descending into the value, so whether the "
+        "object is valid is not known here (a CRD schema may not use $ref: the API server "
+        "refuses such a CRD)."
+    ),
 }
 
 
@@ -306,6 +311,8 @@ def _fix(error: SchemaError) -> str:
         return f"set apiVersion to the served version {error.suggestion or ''}".strip()
     if error.problem == "required":
         return f"set {error.field}"
+    if error.problem == "schema":
+        return "remove the $ref cycle from the schema"
     if error.problem == "enum" and error.suggestion:
         return f"set {error.field} to {error.suggestion}"
     return f"correct {error.field}"
