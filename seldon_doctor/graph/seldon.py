@@ -104,18 +104,10 @@ def env_of(container: JSONDict, namespace: str) -> dict[str, str]:
     if not isinstance(env, list):
         return out
     for item in env:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            continue
-        if "value" in item:
-            out[item["name"]] = "" if item["value"] is None else str(item["value"])
-            continue
-        ref = item.get("valueFrom")
-        if (
-            isinstance(ref, dict)
-            and isinstance(ref.get("fieldRef"), dict)
-            and ref["fieldRef"].get("fieldPath") == "metadata.namespace"
-        ):
-            out[item["name"]] = namespace
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            value = _env_item_value(item, namespace)
+            if value is not None:
+                out[item["name"]] = value
     return out
 
 
@@ -127,19 +119,26 @@ def env_value(container: JSONDict, namespace: str, name: str) -> str | None:
         return None
     found: str | None = None
     for item in env:
-        if not isinstance(item, dict) or item.get("name") != name:
-            continue
-        if "value" in item:
-            found = "" if item["value"] is None else str(item["value"])
-            continue
-        ref = item.get("valueFrom")
-        if (
-            isinstance(ref, dict)
-            and isinstance(ref.get("fieldRef"), dict)
-            and ref["fieldRef"].get("fieldPath") == "metadata.namespace"
-        ):
-            found = namespace
+        if isinstance(item, dict) and item.get("name") == name:
+            value = _env_item_value(item, namespace)
+            if value is not None:  # the last definition wins, as in env_of
+                found = value
     return found
+
+
+def _env_item_value(item: JSONDict, namespace: str) -> str | None:
+    """One env entry's value as the doctor can know it: a literal, or the namespace for a
+    ``metadata.namespace`` field ref; None for anything else (secrets, other refs)."""
+    if "value" in item:
+        return "" if item["value"] is None else str(item["value"])
+    ref = item.get("valueFrom")
+    if (
+        isinstance(ref, dict)
+        and isinstance(ref.get("fieldRef"), dict)
+        and ref["fieldRef"].get("fieldPath") == "metadata.namespace"
+    ):
+        return namespace
+    return None
 
 
 def expand_args(args: Iterable[Any], env: Mapping[str, str]) -> list[str]:
