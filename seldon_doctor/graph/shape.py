@@ -467,25 +467,24 @@ def _schema_holds(shape: Any, node: Any) -> bool:
             return False
         if isinstance(extra, dict):
             values.append(extra)
-        # A null value would be dropped (only strings fit), so values must not be nullable.
-        return all(
-            _schema_holds(SCALAR, value) and value.get("nullable") is not True
-            for value in values
-            if isinstance(value, dict)
-        ) and all(isinstance(value, dict) for value in values)
+        return all(_holds_inside(STR, value) for value in values)
     if isinstance(shape, dict):
         return kind == "object" and all(
             _schema_holds(sub, _field_schema(node, key)) for key, sub in shape.items()
         )
     if isinstance(shape, list):
-        items = node.get("items")
-        if kind != "array" or not isinstance(items, dict):
-            return False
-        sub = shape[0]
-        if items.get("nullable") is True and sub is not SCALAR:
-            return False  # a null item where the walk wants a container or a string is dropped
-        return _schema_holds(sub, items)
+        return kind == "array" and _holds_inside(shape[0], node.get("items"))
     return False
+
+
+def _holds_inside(shape: Any, node: Any) -> bool:
+    """``_schema_holds`` for a list item or a map value, where a null is not skipped as a
+    field's is: the walk drops it unless any scalar fits there."""
+    if not isinstance(node, dict):
+        return False
+    if node.get("nullable") is True and shape is not SCALAR:
+        return False
+    return _schema_holds(shape, node)
 
 
 def _unshared_copy(value: Any) -> Any:
